@@ -1,0 +1,38 @@
+# The two commands a new user needs: `make up` (the whole system with demo data) and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: up down status test test-unit schemas venv lint
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+up: $(STAMP)  ## start Kafka, PostgreSQL and every service, load the demo, print the URLs
+	$(PY) -m deploy.stack up
+	$(PY) -m deploy.demo
+
+down:  ## stop every service, Kafka and PostgreSQL
+	@if [ -x $(PY) ]; then $(PY) -m deploy.stack down; else deploy/kafka.sh stop; deploy/postgres.sh stop; fi
+
+status: $(STAMP)
+	$(PY) -m deploy.stack status
+
+test: $(STAMP)  ## every test; starts its own Kafka and PostgreSQL on other ports
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-unit: $(STAMP)
+	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
+
+schemas: $(STAMP)  ## regenerate contracts/schemas/ from the models
+	$(PY) -m contracts.export_schemas
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .

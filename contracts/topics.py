@@ -1,0 +1,66 @@
+"""Every Kafka topic name and its partition count, in one place.
+
+Records about one person are keyed by the person's pseudonym, so they stay in order
+within one partition of each topic.
+"""
+
+from dataclasses import dataclass
+
+from contracts.principals import is_principal
+
+SHARED_EVENTS = "shared.events"
+GATE_DECISIONS = "gate.decisions"
+CONSENT_CHANGES = "consent.changes"
+DEAD_LETTERS = "dead.letters"
+
+EVENTS_PREFIX = "events."
+DELIVERIES_PREFIX = "deliveries."
+EVENTS_TOPIC_PATTERN = r"^events\.(region-\d{2}|kommun-\d{4})$"
+
+PER_PERSON_PARTITIONS = 6
+CONSENT_CHANGES_PARTITIONS = 3
+DEAD_LETTERS_PARTITIONS = 1
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    partitions: int
+
+
+def events_topic(principal: str) -> str:
+    """The topic a principal writes its own events to (only it may write there)."""
+    return EVENTS_PREFIX + _principal(principal)
+
+
+def deliveries_topic(principal: str) -> str:
+    """The topic the gate forwards a principal's allowed events to (only it may read there)."""
+    return DELIVERIES_PREFIX + _principal(principal)
+
+
+def sender_of(events_topic_name: str) -> str:
+    """The principal that owns an events topic: the topic is the authenticated sender."""
+    if not events_topic_name.startswith(EVENTS_PREFIX):
+        raise ValueError(f"not an events topic: {events_topic_name!r}")
+    return _principal(events_topic_name.removeprefix(EVENTS_PREFIX))
+
+
+def topic_specs(principals: list[str]) -> list[TopicSpec]:
+    """Every topic a deployment serving these principals needs, with its partition count."""
+    per_principal = [
+        TopicSpec(name, PER_PERSON_PARTITIONS)
+        for principal in principals
+        for name in (events_topic(principal), deliveries_topic(principal))
+    ]
+    return per_principal + [
+        TopicSpec(SHARED_EVENTS, PER_PERSON_PARTITIONS),
+        TopicSpec(GATE_DECISIONS, PER_PERSON_PARTITIONS),
+        TopicSpec(CONSENT_CHANGES, CONSENT_CHANGES_PARTITIONS),
+        TopicSpec(DEAD_LETTERS, DEAD_LETTERS_PARTITIONS),
+    ]
+
+
+def _principal(value: str) -> str:
+    if not is_principal(value):
+        raise ValueError(f"not a principal id: {value!r}")
+    return value

@@ -1,0 +1,280 @@
+"""Start and stop the whole local stack: Kafka, PostgreSQL, topics and every service.
+
+    python -m deploy.stack up      # everything, then writes .local/stack.json
+    python -m deploy.stack down    # services, Kafka and PostgreSQL
+    python -m deploy.stack status
+
+The tests drive the same `Stack` on other ports and another state directory.
+"""
+
+import argparse
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from contracts.principals import municipality, region
+
+REPO = Path(__file__).resolve().parent.parent
+DEPLOY = REPO / "deploy"
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str  # the key in stack.json: a principal id, "consent" or "board"
+    module: str
+    port: int
+    env: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Stack:
+    state_dir: Path = REPO / ".local"
+    kafka_port: int = 19092
+    pg_port: int = 15432
+    http_base_port: int = 8000
+    lanskod: str = "14"
+    kommunkoder: tuple[str, ...] = ("1489", "1441")
+
+    # ---- what runs -------------------------------------------------------------------
+    @property
+    def region(self) -> str:
+        return region(self.lanskod)
+
+    @property
+    def municipalities(self) -> list[str]:
+        return [municipality(code) for code in self.kommunkoder]
+
+    @property
+    def principals(self) -> list[str]:
+        return [self.region, *self.municipalities]
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.kafka_port}"
+
+    @property
+    def dsn(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.pg_port}/samordna"
+
+    def services(self) -> list[Service]:
+        base = self.http_base_port
+        gateways = [Service(self.region, "services.region", base + 1, {"SAMORDNA_LANSKOD": self.lanskod})]
+        gateways += [
+            Service(municipality(code), "services.municipality", base + 2 + i, {"SAMORDNA_KOMMUNKOD": code})
+            for i, code in enumerate(self.kommunkoder)
+        ]
+        return [
+            Service("consent", "services.consent", base + 10, {"SAMORDNA_GATE_INSTANCE_ID": "gate-0"}),
+            *gateways,
+            Service("board", "services.board", base + 20),
+        ]
+
+    def service(self, name: str) -> Service:
+        return next(s for s in self.services() if s.name == name)
+
+    def url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.service(name).port}"
+
+    # ---- infrastructure --------------------------------------------------------------
+    def _script_env(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "SAMORDNA_STATE_DIR": str(self.state_dir),
+            "KAFKA_PORT": str(self.kafka_port),
+            "PG_PORT": str(self.pg_port),
+        }
+
+    def infrastructure(self, action: str) -> None:
+        """start, stop, kill or reset Kafka and PostgreSQL with the deploy scripts."""
+        for script in ("postgres.sh", "kafka.sh"):
+            subprocess.run([str(DEPLOY / script), action], env=self._script_env(), check=True)
+
+    def kafka(self, action: str) -> None:
+        subprocess.run([str(DEPLOY / "kafka.sh"), action], env=self._script_env(), check=True)
+
+    def create_topics(self) -> None:
+        subprocess.run(
+            [sys.executable, "-m", "deploy.topics", "--bootstrap", self.bootstrap, "--principals", ",".join(self.principals)],
+            cwd=REPO,
+            check=True,
+        )
+
+    # ---- secrets ---------------------------------------------------------------------
+    @property
+    def secrets_file(self) -> Path:
+        return self.state_dir / "secrets.json"
+
+    @property
+    def tokens_file(self) -> Path:
+        return self.state_dir / "tokens.json"
+
+    def ensure_secrets(self) -> dict:
+        """Development tokens and the pseudonym key, made once and kept across restarts."""
+        if self.secrets_file.exists():
+            return json.loads(self.secrets_file.read_text())
+        tokens = {
+            principal: {role: secrets.token_urlsafe(24) for role in ("system", "coordinator")}
+            for principal in self.principals
+        }
+        tokens["ops"] = {"ops": secrets.token_urlsafe(24)}
+        data = {"pseudonym_secret": secrets.token_hex(32), "tokens": tokens}
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.secrets_file.write_text(json.dumps(data, indent=2))
+        self.secrets_file.chmod(0o600)
+        self._write_token_digests(tokens)
+        return data
+
+    def _write_token_digests(self, tokens: dict) -> None:
+        from services.runtime.auth import digest
+
+        entries = [
+            {"sha256": digest(token), "principal": principal if principal != "ops" else "ops", "role": role}
+            for principal, roles in tokens.items()
+            for role, token in roles.items()
+        ]
+        self.tokens_file.write_text(json.dumps({"tokens": entries}, indent=2))
+
+    # ---- services --------------------------------------------------------------------
+    def _pid_file(self, name: str) -> Path:
+        return self.state_dir / "run" / f"{name}.pid"
+
+    def service_env(self, service: Service, extra: dict[str, str] | None = None) -> dict[str, str]:
+        data = self.ensure_secrets()
+        return {
+            **os.environ,
+            "SAMORDNA_KAFKA_BOOTSTRAP": self.bootstrap,
+            "SAMORDNA_DATABASE_URL": self.dsn,
+            "SAMORDNA_PSEUDONYM_SECRET": data["pseudonym_secret"],
+            "SAMORDNA_TOKENS_FILE": str(self.tokens_file),
+            "SAMORDNA_HTTP_PORT": str(service.port),
+            **service.env,
+            **(extra or {}),
+        }
+
+    def start_service(self, name: str, *, instance: str | None = None, port: int | None = None, extra_env: dict | None = None) -> int:
+        """Start one service process (or another instance of it) in the background; returns its pid."""
+        service = self.service(name)
+        key = instance or name
+        if self.running(key):
+            return int(self._pid_file(key).read_text())
+        env = self.service_env(service, {**({"SAMORDNA_HTTP_PORT": str(port)} if port else {}), **(extra_env or {})})
+        log_dir = self.state_dir / "logs"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        self._pid_file(key).parent.mkdir(parents=True, exist_ok=True)
+        with open(log_dir / f"{key}.log", "ab") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", service.module], cwd=REPO, env=env,
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+        self._pid_file(key).write_text(str(process.pid))
+        return process.pid
+
+    def running(self, key: str) -> bool:
+        pid_file = self._pid_file(key)
+        if not pid_file.exists():
+            return False
+        try:
+            os.kill(int(pid_file.read_text()), 0)
+        except (ProcessLookupError, ValueError):
+            return False
+        return True
+
+    def stop_service(self, key: str, sig: int = signal.SIGTERM, timeout: float = 20) -> None:
+        pid_file = self._pid_file(key)
+        if not self.running(key):
+            pid_file.unlink(missing_ok=True)
+            return
+        pid = int(pid_file.read_text())
+        os.kill(pid, sig)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and _alive(pid):
+            time.sleep(0.1)
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+        pid_file.unlink(missing_ok=True)
+
+    def wait_ready(self, url: str, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{url}/readyz", timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                pass
+            time.sleep(0.25)
+        raise TimeoutError(f"{url} was not ready within {timeout:.0f} s (see {self.state_dir / 'logs'})")
+
+    # ---- the whole -------------------------------------------------------------------
+    def up(self) -> dict:
+        self.infrastructure("start")
+        self.create_topics()
+        self.ensure_secrets()
+        for service in self.services():
+            self.start_service(service.name)
+        for service in self.services():
+            self.wait_ready(self.url(service.name))
+        return self.write_stack_json()
+
+    def down(self) -> None:
+        for service in reversed(self.services()):
+            self.stop_service(service.name)
+        for pid_file in (self.state_dir / "run").glob("*.pid"):
+            self.stop_service(pid_file.stem)
+        for script in ("kafka.sh", "postgres.sh"):
+            subprocess.run([str(DEPLOY / script), "stop"], env=self._script_env(), check=False)
+
+    def stack_info(self) -> dict:
+        tokens = self.ensure_secrets()["tokens"]
+        return {
+            "services": {s.name: self.url(s.name) for s in self.services()},
+            "tokens": tokens,
+            "kafka": {"bootstrap": self.bootstrap},
+            "postgres": {"dsn": self.dsn},
+            "board_page": f"{self.url('board')}/",
+        }
+
+    def write_stack_json(self) -> dict:
+        info = self.stack_info()
+        path = self.state_dir / "stack.json"
+        path.write_text(json.dumps(info, indent=2) + "\n")
+        path.chmod(0o600)
+        return info
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # reap our own child so that it does not linger as a zombie
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        return done == 0
+    except ChildProcessError:
+        return True
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("action", choices=["up", "down", "status"])
+    args = parser.parse_args()
+    stack = Stack()
+    if args.action == "up":
+        info = stack.up()
+        print(json.dumps({"services": info["services"]}, indent=2))
+    elif args.action == "down":
+        stack.down()
+    else:
+        for service in stack.services():
+            print(f"{service.name:14} {'running' if stack.running(service.name) else 'stopped':8} {stack.url(service.name)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,50 @@
+"""Composition root of the board: consumes what passed the gate, serves the samordningstavla."""
+
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from faststream.kafka import KafkaBroker
+
+from contracts import ForwardedEvent
+from contracts.topics import SHARED_EVENTS
+from services.board import api, store
+from services.board.settings import BoardSettings
+from services.runtime.auth import load_tokens
+from services.runtime.consuming import batch_consumer
+from services.runtime.db import create_pool, database_ready
+from services.runtime.http import health_router, install_error_handlers
+from services.runtime.pseudonym import Pseudonymizer
+
+SCHEMA_SQL = Path(__file__).with_name("schema.sql").read_text()
+GROUP_ID = "samordna-board"
+
+
+def create_app(settings: BoardSettings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        pool = await create_pool(settings.database_url, settings.db_schema, SCHEMA_SQL, min_size=2, max_size=10)
+        pseudonyms = Pseudonymizer(settings.pseudonym_key)
+        broker = KafkaBroker(settings.kafka_bootstrap, client_id="samordna-board")
+
+        async def record(items: list[ForwardedEvent]) -> None:
+            async with pool.acquire() as conn:
+                await store.record_forwarded(conn, pseudonyms, items)
+
+        batch_consumer(broker, SHARED_EVENTS, GROUP_ID, ForwardedEvent.model_validate_json, record)
+        await broker.start()
+        app.state.pool = pool
+        app.state.checks.update(postgres=lambda: database_ready(pool), kafka=lambda: broker.ping(timeout=2))
+        try:
+            yield
+        finally:
+            await broker.stop()
+            await pool.close()
+
+    app = FastAPI(title="Samordna board (samordningstavla)", lifespan=lifespan)
+    app.state.tokens = load_tokens(settings)
+    app.state.checks = {}
+    app.include_router(health_router(app.state.checks))
+    app.include_router(api.router)
+    install_error_handlers(app)
+    return app

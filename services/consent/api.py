@@ -1,0 +1,72 @@
+"""HTTP routes of the consent service: thin, each calls one function of the service layer."""
+
+from datetime import datetime
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, HTTPException, Request, status
+from pydantic import BaseModel, ConfigDict
+
+from contracts import PersonId
+from services.consent.consents import ConsentRequest, ConsentView
+from services.consent.errors import ConsentNotFound, NotAParty
+from services.runtime.auth import Caller, Role, require
+
+router = APIRouter(prefix="/v1")
+coordinator = require(Role.COORDINATOR)
+
+
+class PersonQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    person: PersonId
+
+
+class ConsentList(BaseModel):
+    consents: list[ConsentView]
+
+
+class AuditEntry(BaseModel):
+    decision_id: UUID
+    event_id: str
+    event_type: str
+    category: str
+    sender: str
+    recipient: str | None
+    forwarded: bool
+    reason: str
+    basis: str
+    consent_id: UUID | None
+    legal_reference: str | None
+    event_time: datetime
+    decided_at: datetime
+
+
+class AuditList(BaseModel):
+    entries: list[AuditEntry]
+
+
+@router.post("/consents", status_code=status.HTTP_201_CREATED, response_model=ConsentView)
+async def record_consent(body: ConsentRequest, request: Request, caller: Caller = Depends(coordinator)):
+    try:
+        return await request.app.state.consents.record(caller, body)
+    except NotAParty as exc:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail=str(exc)) from None
+
+
+@router.post("/consents/search", response_model=ConsentList)
+async def search_consents(body: PersonQuery, request: Request, caller: Caller = Depends(coordinator)):
+    return ConsentList(consents=await request.app.state.consents.of_person(caller, body.person))
+
+
+@router.post("/consents/{consent_id}/revoke", response_model=ConsentView)
+async def revoke_consent(consent_id: UUID, request: Request, caller: Caller = Depends(coordinator)):
+    try:
+        return await request.app.state.consents.revoke(caller, consent_id)
+    except ConsentNotFound:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no consent {consent_id} names {caller.principal}") from None
+
+
+@router.post("/audit/search", response_model=AuditList)
+async def search_audit(body: PersonQuery, request: Request, caller: Caller = Depends(coordinator)):
+    rows = await request.app.state.audit.of_person(caller, body.person)
+    return AuditList(entries=[AuditEntry(**dict(row)) for row in rows])

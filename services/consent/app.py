@@ -1,0 +1,73 @@
+"""Composition root of the consent service: the registry API, the gate and the audit writer."""
+
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from fastapi import FastAPI
+from faststream.kafka import KafkaBroker
+
+from services.consent import api
+from services.consent.audit import AuditTrail, subscribe_audit_writer
+from services.consent.consents import Consents
+from services.consent.gate import GROUP_ID, Gate
+from services.consent.policy import load_statutory_bases
+from services.consent.schema import SCHEMA_SQL
+from services.consent.settings import ConsentSettings
+from services.runtime import background
+from services.runtime.auth import load_tokens
+from services.runtime.db import create_pool, database_ready
+from services.runtime.http import health_router, install_error_handlers
+from services.runtime.kafka import kafka_ready
+from services.runtime.pseudonym import Pseudonymizer
+
+
+def create_app(settings: ConsentSettings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        pool = await create_pool(settings.database_url, settings.db_schema, SCHEMA_SQL, min_size=2, max_size=10)
+        pseudonyms = Pseudonymizer(settings.pseudonym_key)
+        broker = KafkaBroker(settings.kafka_bootstrap, client_id="samordna-consent")
+        subscribe_audit_writer(broker, pool)
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=settings.kafka_bootstrap,
+            group_id=GROUP_ID,
+            client_id=f"samordna-{settings.gate_instance_id}",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            isolation_level="read_committed",
+        )
+        producer = AIOKafkaProducer(
+            bootstrap_servers=settings.kafka_bootstrap,
+            transactional_id=f"samordna-{settings.gate_instance_id}",
+            enable_idempotence=True,
+            linger_ms=5,
+        )
+        gate = Gate(
+            consumer, producer, pool, pseudonyms, load_statutory_bases(settings.statutory_policy_file),
+            clock=lambda: datetime.now(UTC),
+        )
+        await producer.start()
+        await consumer.start()
+        gate.subscribe()
+        await broker.start()
+        gate_task = background.supervise("gate", gate.run())
+        app.state.consents = Consents(pool, pseudonyms)
+        app.state.audit = AuditTrail(pool, pseudonyms)
+        app.state.checks.update(postgres=lambda: database_ready(pool), kafka=lambda: kafka_ready(producer))
+        try:
+            yield
+        finally:
+            await background.stop(gate_task)
+            await broker.stop()
+            await consumer.stop()
+            await producer.stop()
+            await pool.close()
+
+    app = FastAPI(title="Samordna consent registry and gate", lifespan=lifespan)
+    app.state.tokens = load_tokens(settings)
+    app.state.checks = {}
+    app.include_router(health_router(app.state.checks))
+    app.include_router(api.router)
+    install_error_handlers(app)
+    return app

@@ -1,0 +1,177 @@
+"""Recording, finding and revoking consents: the service layer behind the HTTP API."""
+
+import uuid
+from datetime import UTC, date, datetime, time
+from typing import Annotated, Literal
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+import asyncpg
+from dateutil.relativedelta import relativedelta
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from contracts import CATALOGUE, PersonId
+from contracts.catalogue import Category
+from contracts.principals import PrincipalId
+from services.consent import repository
+from services.consent.domain import SHAREABLE_CATEGORIES, Form
+from services.consent.errors import ConsentNotFound, NotAParty
+from services.runtime.auth import Caller
+from services.runtime.pseudonym import Pseudonymizer
+
+SWEDEN = ZoneInfo("Europe/Stockholm")
+MAX_VALIDITY = relativedelta(years=1)
+
+
+def _known_type(value: str) -> str:
+    if value not in CATALOGUE:
+        raise ValueError(f"unknown event type {value!r}")
+    return value
+
+
+def _shareable(value: Category) -> Category:
+    if value not in SHAREABLE_CATEGORIES:
+        raise ValueError(f"category {value} is not shared between principals")
+    return value
+
+
+ShareableCategory = Annotated[Category, AfterValidator(_shareable)]
+EventType = Annotated[str, AfterValidator(_known_type)]
+
+
+def as_instant(value: date | datetime) -> datetime:
+    """A date means the start of that day in Sweden."""
+    if isinstance(value, datetime):
+        return value
+    return datetime.combine(value, time.min, tzinfo=SWEDEN)
+
+
+class ConsentRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    person: PersonId
+    parties: list[PrincipalId] = Field(min_length=2)
+    categories: list[ShareableCategory] = Field(default_factory=lambda: sorted(SHAREABLE_CATEGORIES), min_length=1)
+    excluded_categories: list[ShareableCategory] = []
+    excluded_event_types: list[EventType] = []
+    valid_from: date | AwareDatetime
+    valid_until: date | AwareDatetime | None = None
+    form: Form
+    recorded_by: str | None = Field(default=None, max_length=200, description="HSA-id or staff id")
+
+    @field_validator("parties")
+    @classmethod
+    def _distinct(cls, parties: list[str]) -> list[str]:
+        if len(set(parties)) != len(parties):
+            raise ValueError("each principal may be named once")
+        return parties
+
+    @field_validator("valid_until")
+    @classmethod
+    def _within_a_year(cls, value: date | datetime | None, info: ValidationInfo) -> date | datetime | None:
+        if value is None or "valid_from" not in info.data:
+            return value
+        start, end = as_instant(info.data["valid_from"]), as_instant(value)
+        if end <= start:
+            raise ValueError("must be after valid_from")
+        if end > start + MAX_VALIDITY:
+            raise ValueError("a consent is valid at most one year after valid_from")
+        return value
+
+    @property
+    def starts(self) -> datetime:
+        return as_instant(self.valid_from)
+
+    @property
+    def ends(self) -> datetime:
+        return as_instant(self.valid_until) if self.valid_until is not None else self.starts + MAX_VALIDITY
+
+
+class ConsentView(BaseModel):
+    id: UUID
+    person: str
+    parties: list[str]
+    categories: list[str]
+    excluded_categories: list[str]
+    excluded_event_types: list[str]
+    valid_from: datetime
+    valid_until: datetime
+    form: str
+    recorded_by: str | None
+    recorded_by_principal: str
+    recorded_at: datetime
+    revoked_at: datetime | None
+    status: Literal["active", "pending", "expired", "revoked"]
+
+    @classmethod
+    def of(cls, row: asyncpg.Record, now: datetime) -> "ConsentView":
+        return cls(
+            id=row["id"],
+            person=row["person_id"],
+            parties=row["parties"],
+            categories=row["categories"],
+            excluded_categories=row["excluded_categories"],
+            excluded_event_types=row["excluded_types"],
+            valid_from=row["valid_from"],
+            valid_until=row["valid_until"],
+            form=row["form"],
+            recorded_by=row["recorded_by"],
+            recorded_by_principal=row["recorded_by_principal"],
+            recorded_at=row["recorded_at"],
+            revoked_at=row["revoked_at"],
+            status=_status(row, now),
+        )
+
+
+def _status(row: asyncpg.Record, now: datetime) -> str:
+    if row["revoked_at"] is not None:
+        return "revoked"
+    if now < row["valid_from"]:
+        return "pending"
+    return "active" if now < row["valid_until"] else "expired"
+
+
+class Consents:
+    def __init__(self, pool: asyncpg.Pool, pseudonyms: Pseudonymizer) -> None:
+        self._pool = pool
+        self._pseudonyms = pseudonyms
+
+    async def record(self, caller: Caller, request: ConsentRequest) -> ConsentView:
+        if caller.principal not in request.parties:
+            raise NotAParty(f"a consent recorded by {caller.principal} must name {caller.principal}")
+        record = {
+            "id": uuid.uuid4(),
+            "person_id": request.person,
+            "person_pseudonym": self._pseudonyms.of(request.person),
+            "parties": sorted(request.parties),
+            "categories": sorted(request.categories),
+            "excluded_categories": sorted(request.excluded_categories),
+            "excluded_types": sorted(request.excluded_event_types),
+            "valid_from": request.starts,
+            "valid_until": request.ends,
+            "form": request.form,
+            "recorded_by": request.recorded_by,
+            "recorded_by_principal": caller.principal,
+        }
+        async with self._pool.acquire() as conn:
+            row = await repository.insert_consent(conn, record)
+        return ConsentView.of(row, _now())
+
+    async def of_person(self, caller: Caller, person: str) -> list[ConsentView]:
+        async with self._pool.acquire() as conn:
+            rows = await repository.consents_of_person(conn, self._pseudonyms.of(person))
+        now = _now()
+        return [ConsentView.of(row, now) for row in rows if caller.principal in row["parties"]]
+
+    async def revoke(self, caller: Caller, consent_id: UUID) -> ConsentView:
+        """Returns only once the revocation is committed, so no later decision can miss it."""
+        async with self._pool.acquire() as conn:
+            row = await repository.consent_by_id(conn, consent_id)
+            if row is None or caller.principal not in row["parties"]:
+                raise ConsentNotFound(str(consent_id))
+            revoked = await repository.revoke(conn, consent_id, caller.principal, _now())
+        return ConsentView.of(revoked or row, _now())
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,97 @@
+"""Consents and audit rows in PostgreSQL (asyncpg). The only module here that speaks SQL."""
+
+from datetime import datetime
+from uuid import UUID
+
+import asyncpg
+
+from contracts import GateDecision
+from services.consent.domain import Consent
+
+_CONSENT_COLUMNS = """id, person_pseudonym, parties, categories, excluded_categories, excluded_types,
+    valid_from, valid_until, revoked_at"""
+
+
+def _consent(row: asyncpg.Record) -> Consent:
+    return Consent(
+        id=row["id"],
+        person_pseudonym=row["person_pseudonym"],
+        parties=frozenset(row["parties"]),
+        categories=frozenset(row["categories"]),
+        excluded_categories=frozenset(row["excluded_categories"]),
+        excluded_types=frozenset(row["excluded_types"]),
+        valid_from=row["valid_from"],
+        valid_until=row["valid_until"],
+        revoked_at=row["revoked_at"],
+    )
+
+
+async def insert_consent(conn: asyncpg.Connection, record: dict) -> asyncpg.Record:
+    columns = ", ".join(record)
+    placeholders = ", ".join(f"${i}" for i in range(1, len(record) + 1))
+    return await conn.fetchrow(
+        f"INSERT INTO consents ({columns}) VALUES ({placeholders}) RETURNING *", *record.values()
+    )
+
+
+async def consents_of_person(conn: asyncpg.Connection, pseudonym: str) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT * FROM consents WHERE person_pseudonym = $1 ORDER BY recorded_at, id", pseudonym
+    )
+
+
+async def consent_by_id(conn: asyncpg.Connection, consent_id: UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow("SELECT * FROM consents WHERE id = $1", consent_id)
+
+
+async def revoke(conn: asyncpg.Connection, consent_id: UUID, by: str, at: datetime) -> asyncpg.Record | None:
+    """Mark revoked. The row lock waits for every gate batch that holds the consent FOR SHARE."""
+    return await conn.fetchrow(
+        """UPDATE consents SET revoked_at = $3, revoked_by_principal = $2
+           WHERE id = $1 AND revoked_at IS NULL RETURNING *""",
+        consent_id,
+        by,
+        at,
+    )
+
+
+async def lock_consents_of(conn: asyncpg.Connection, pseudonyms: list[str]) -> dict[str, list[Consent]]:
+    """The persons' consents, share-locked until the caller's transaction ends."""
+    rows = await conn.fetch(
+        f"SELECT {_CONSENT_COLUMNS} FROM consents WHERE person_pseudonym = ANY($1::text[]) "
+        "ORDER BY id FOR SHARE",
+        pseudonyms,
+    )
+    by_person: dict[str, list[Consent]] = {p: [] for p in pseudonyms}
+    for row in rows:
+        by_person[row["person_pseudonym"]].append(_consent(row))
+    return by_person
+
+
+async def record_decisions(conn: asyncpg.Connection, decisions: list[GateDecision]) -> None:
+    await conn.executemany(
+        """INSERT INTO audit (decision_id, event_id, event_type, category, sender, recipient,
+               person_pseudonym, forwarded, reason, basis, consent_id, legal_reference,
+               event_time, decided_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+           ON CONFLICT (decision_id) DO NOTHING""",
+        [
+            (
+                UUID(d.decision_id), d.event_id, d.event_type, d.category, d.sender, d.recipient,
+                d.person_pseudonym, d.forwarded, d.reason, d.basis,
+                UUID(d.consent_id) if d.consent_id else None, d.legal_reference,
+                d.event_time, d.decided_at,
+            )
+            for d in decisions
+        ],
+    )
+
+
+async def audit_of_person(conn: asyncpg.Connection, pseudonym: str, parties: list[str] | None) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        """SELECT * FROM audit WHERE person_pseudonym = $1
+           AND ($2::text[] IS NULL OR sender = ANY($2) OR recipient = ANY($2))
+           ORDER BY seq""",
+        pseudonym,
+        parties,
+    )

@@ -1,0 +1,56 @@
+"""Composition root of a principal's gateway (the region's or one municipality's)."""
+
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+from fastapi import FastAPI
+from faststream.kafka import KafkaBroker
+
+from contracts.topics import events_topic
+from services.gateway.api import build_router
+from services.gateway.inbox import subscribe_inbox_writer
+from services.gateway.outbox import Relay
+from services.gateway.settings import GatewaySettings, schema_of
+from services.runtime import background
+from services.runtime.auth import load_tokens
+from services.runtime.db import create_pool, database_ready
+from services.runtime.http import health_router, install_error_handlers
+from services.runtime.pseudonym import Pseudonymizer
+
+SCHEMA_SQL = Path(__file__).with_name("schema.sql").read_text()
+
+
+@dataclass(frozen=True)
+class Gateway:
+    pool: asyncpg.Pool
+    relay: Relay
+    pseudonyms: Pseudonymizer
+
+
+def create_app(settings: GatewaySettings, principal: str) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        pool = await create_pool(settings.database_url, schema_of(principal), SCHEMA_SQL, min_size=2, max_size=10)
+        broker = KafkaBroker(settings.kafka_bootstrap, client_id=f"samordna-{principal}", enable_idempotence=True)
+        subscribe_inbox_writer(broker, pool, principal)
+        relay = Relay(pool, broker, events_topic(principal), settings.relay_batch_size)
+        await broker.start()
+        relay_task = background.supervise("outbox-relay", relay.run())
+        app.state.gateway = Gateway(pool, relay, Pseudonymizer(settings.pseudonym_key))
+        app.state.checks.update(postgres=lambda: database_ready(pool), kafka=lambda: broker.ping(timeout=2))
+        try:
+            yield
+        finally:
+            await background.stop(relay_task)
+            await broker.stop()
+            await pool.close()
+
+    app = FastAPI(title=f"Samordna gateway for {principal}", lifespan=lifespan)
+    app.state.tokens = load_tokens(settings)
+    app.state.checks = {}
+    app.include_router(health_router(app.state.checks))
+    app.include_router(build_router(principal))
+    install_error_handlers(app)
+    return app

@@ -1,0 +1,4 @@
+"""A municipality's gateway: the shared gateway implementation, configured by kommunkod.
+
+Run one process per municipality, each with its own SAMORDNA_KOMMUNKOD and port.
+"""

@@ -1,0 +1,1 @@
+"""The region's gateway: the shared gateway implementation, configured by länskod."""
