@@ -1,0 +1,32 @@
+"""What the services share: the event envelope, the catalogue, topic names and principal ids."""
+
+from contracts.catalogue import CATALOGUE, Category, EventSpec, UnknownEventType, spec_for
+from contracts.envelope import (
+    MAX_EVENT_BYTES,
+    CloudEvent,
+    DeadLetter,
+    FieldError,
+    ForwardedEvent,
+    GateDecision,
+    InvalidEvent,
+    parse_event,
+)
+from contracts.person import PersonId, normalize_person_id
+
+__all__ = [
+    "CATALOGUE",
+    "MAX_EVENT_BYTES",
+    "Category",
+    "CloudEvent",
+    "DeadLetter",
+    "EventSpec",
+    "FieldError",
+    "ForwardedEvent",
+    "GateDecision",
+    "InvalidEvent",
+    "PersonId",
+    "UnknownEventType",
+    "normalize_person_id",
+    "parse_event",
+    "spec_for",
+]

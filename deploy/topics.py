@@ -1,0 +1,41 @@
+"""Create every topic the deployment needs, with explicit partition counts (contracts/topics.py).
+
+    python -m deploy.topics --bootstrap 127.0.0.1:19092 --principals region-14,kommun-1489,kommun-1441
+"""
+
+import argparse
+import asyncio
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from contracts.topics import topic_specs
+
+
+async def create_topics(bootstrap: str, principals: list[str], replication_factor: int = 1) -> list[str]:
+    """Creates what is missing; returns the names created. Existing topics are left as they are."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [spec for spec in topic_specs(principals) if spec.name not in existing]
+        if missing:
+            await admin.create_topics(
+                [NewTopic(spec.name, spec.partitions, replication_factor) for spec in missing]
+            )
+        return [spec.name for spec in missing]
+    finally:
+        await admin.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--bootstrap", required=True)
+    parser.add_argument("--principals", required=True, help="comma-separated principal ids")
+    parser.add_argument("--replication-factor", type=int, default=1)
+    args = parser.parse_args()
+    created = asyncio.run(create_topics(args.bootstrap, args.principals.split(","), args.replication_factor))
+    print(f"created {len(created)} topics: {', '.join(created)}" if created else "every topic exists")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,65 @@
+"""The test harness: one real Kafka broker and one real PostgreSQL for the whole session.
+
+They run on their own ports and in their own state directory (.local/test), started fresh
+by the project's deploy scripts, so a developer's running stack is never touched. Unit
+tests do not ask for them and run without them.
+"""
+
+import os
+import shutil
+import signal
+from pathlib import Path
+
+import pytest
+
+from deploy.stack import REPO, Stack
+
+TEST_STATE = REPO / ".local" / "test"
+
+
+def _test_stack() -> Stack:
+    return Stack(
+        state_dir=TEST_STATE,
+        kafka_port=int(os.environ.get("SAMORDNA_TEST_KAFKA_PORT", 29092)),
+        pg_port=int(os.environ.get("SAMORDNA_TEST_PG_PORT", 25432)),
+        http_base_port=int(os.environ.get("SAMORDNA_TEST_HTTP_BASE", 28000)),
+    )
+
+
+def _stop_leftovers(stack: Stack) -> None:
+    """A previous run killed mid-way may have left processes behind in the test state dir."""
+    for pid_file in (stack.state_dir / "run").glob("*.pid"):
+        stack.stop_service(pid_file.stem, signal.SIGKILL)
+    if stack.state_dir.exists():
+        stack.infrastructure("stop")
+
+
+@pytest.fixture(scope="session")
+def infra() -> Stack:
+    """Kafka and PostgreSQL, fresh for this session, with every topic created."""
+    stack = _test_stack()
+    _stop_leftovers(stack)
+    shutil.rmtree(stack.state_dir, ignore_errors=True)
+    stack.infrastructure("start")
+    stack.create_topics()
+    stack.ensure_secrets()
+    yield stack
+    for pid_file in (stack.state_dir / "run").glob("*.pid"):
+        stack.stop_service(pid_file.stem)
+    if not os.environ.get("SAMORDNA_KEEP_TEST_STACK"):
+        stack.infrastructure("stop")
+
+
+@pytest.fixture(scope="session")
+def running_stack(infra: Stack) -> Stack:
+    """Every service running as its own process against the test infrastructure."""
+    for service in infra.services():
+        infra.start_service(service.name)
+    for service in infra.services():
+        infra.wait_ready(infra.url(service.name))
+    infra.write_stack_json()
+    return infra
+
+
+def log_of(stack: Stack, name: str) -> Path:
+    return stack.state_dir / "logs" / f"{name}.log"
