@@ -1,6 +1,7 @@
 """Drives a running stack over HTTP, as a partner's system or a coordinator would."""
 
 import asyncio
+import copy
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
@@ -23,7 +24,7 @@ def event(event_type: str, person: str, *, data: dict | None = None, time: datet
         "subject": person,
         "time": (time or datetime.now(UTC)).isoformat(),
         "datacontenttype": "application/json",
-        "data": data if data is not None else EXAMPLE_DATA[event_type],
+        "data": copy.deepcopy(data if data is not None else EXAMPLE_DATA[event_type]),
         **extra,
     }
 

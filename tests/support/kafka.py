@@ -1,0 +1,60 @@
+"""Reading and writing the test broker directly, as a partner system speaking Kafka would."""
+
+import asyncio
+import json
+import uuid
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from contracts.topics import DEAD_LETTERS
+
+
+async def create_topic(bootstrap: str, topic: str, partitions: int = 1) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topic, partitions, 1)])
+    finally:
+        await admin.close()
+
+
+async def produce(bootstrap: str, topic: str, *values: bytes, key: bytes = b"test") -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    await producer.start()
+    try:
+        for value in values:
+            await producer.send_and_wait(topic, value, key=key)
+    finally:
+        await producer.stop()
+
+
+async def find_records(bootstrap: str, topic: str, match, timeout: float = 30) -> list[dict]:
+    """JSON records on `topic` (from the beginning) for which `match(record)` is true, once any appear."""
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, group_id=f"test-{uuid.uuid4()}", auto_offset_reset="earliest",
+        isolation_level="read_committed",
+    )
+    await consumer.start()
+    found: list[dict] = []
+    try:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not found and asyncio.get_running_loop().time() < deadline:
+            batch = await consumer.getmany(timeout_ms=500)
+            found += [r for records in batch.values() for r in map(_json, records) if r is not None and match(r)]
+        return found
+    finally:
+        await consumer.stop()
+
+
+async def dead_letters_from(bootstrap: str, origin_topic: str, marker: str, timeout: float = 30) -> list[dict]:
+    return await find_records(
+        bootstrap, DEAD_LETTERS, lambda r: r["origin_topic"] == origin_topic and marker in r["value"], timeout
+    )
+
+
+def _json(record) -> dict | None:
+    try:
+        return json.loads(record.value)
+    except (TypeError, ValueError):
+        return None
