@@ -1,7 +1,7 @@
 """Export the contracts as JSON Schemas to contracts/schemas/.
 
-    python -m contracts.export_schemas           # write
-    python -m contracts.export_schemas --check   # exit 1 if the committed files differ
+python -m contracts.export_schemas           # write
+python -m contracts.export_schemas --check   # exit 1 if the committed files differ
 """
 
 import argparse
@@ -39,7 +39,10 @@ def render() -> dict[str, str]:
         "dead-letter.json": DeadLetter,
     }
     schemas |= {name: model.model_json_schema() for name, model in records.items()}
-    return {name: json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n" for name, schema in schemas.items()}
+    return {
+        name: json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        for name, schema in schemas.items()
+    }
 
 
 def differences(directory: Path = SCHEMAS) -> list[str]:

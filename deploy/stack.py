@@ -101,7 +101,15 @@ class Stack:
 
     def create_topics(self) -> None:
         subprocess.run(
-            [sys.executable, "-m", "deploy.topics", "--bootstrap", self.bootstrap, "--principals", ",".join(self.principals)],
+            [
+                sys.executable,
+                "-m",
+                "deploy.topics",
+                "--bootstrap",
+                self.bootstrap,
+                "--principals",
+                ",".join(self.principals),
+            ],
             cwd=REPO,
             check=True,
         )
@@ -158,7 +166,9 @@ class Stack:
             **(extra or {}),
         }
 
-    def start_service(self, name: str, *, instance: str | None = None, port: int | None = None, extra_env: dict | None = None) -> int:
+    def start_service(
+        self, name: str, *, instance: str | None = None, port: int | None = None, extra_env: dict | None = None
+    ) -> int:
         """Start one service process (or another instance of it) in the background; returns its pid."""
         service = self.service(name)
         key = instance or name
@@ -170,8 +180,12 @@ class Stack:
         self._pid_file(key).parent.mkdir(parents=True, exist_ok=True)
         with open(log_dir / f"{key}.log", "ab") as log:
             process = subprocess.Popen(
-                [sys.executable, "-m", service.module], cwd=REPO, env=env,
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                [sys.executable, "-m", service.module],
+                cwd=REPO,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         self._pid_file(key).write_text(str(process.pid))
         return process.pid
@@ -273,7 +287,8 @@ def main() -> None:
         stack.down()
     else:
         for service in stack.services():
-            print(f"{service.name:14} {'running' if stack.running(service.name) else 'stopped':8} {stack.url(service.name)}")
+            state = "running" if stack.running(service.name) else "stopped"
+            print(f"{service.name:14} {state:8} {stack.url(service.name)}")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Create every topic the deployment needs, with explicit partition counts (contracts/topics.py).
 
-    python -m deploy.topics --bootstrap 127.0.0.1:19092 --principals region-14,kommun-1489,kommun-1441
+python -m deploy.topics --bootstrap 127.0.0.1:19092 --principals region-14,kommun-1489,kommun-1441
 """
 
 import argparse
@@ -19,9 +19,7 @@ async def create_topics(bootstrap: str, principals: list[str], replication_facto
         existing = set(await admin.list_topics())
         missing = [spec for spec in topic_specs(principals) if spec.name not in existing]
         if missing:
-            await admin.create_topics(
-                [NewTopic(spec.name, spec.partitions, replication_factor) for spec in missing]
-            )
+            await admin.create_topics([NewTopic(spec.name, spec.partitions, replication_factor) for spec in missing])
         return [spec.name for spec in missing]
     finally:
         await admin.close()

@@ -4,7 +4,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
-from faststream.kafka import KafkaBroker
 
 from contracts import ForwardedEvent
 from contracts.topics import SHARED_EVENTS
@@ -14,6 +13,7 @@ from services.runtime.auth import load_tokens
 from services.runtime.consuming import batch_consumer
 from services.runtime.db import create_pool, database_ready
 from services.runtime.http import health_router, install_error_handlers
+from services.runtime.kafka import kafka_broker
 from services.runtime.pseudonym import Pseudonymizer
 
 SCHEMA_SQL = Path(__file__).with_name("schema.sql").read_text()
@@ -25,7 +25,7 @@ def create_app(settings: BoardSettings) -> FastAPI:
     async def lifespan(app: FastAPI):
         pool = await create_pool(settings.database_url, settings.db_schema, SCHEMA_SQL, min_size=2, max_size=10)
         pseudonyms = Pseudonymizer(settings.pseudonym_key)
-        broker = KafkaBroker(settings.kafka_bootstrap, client_id="samordna-board")
+        broker = kafka_broker(settings.kafka_bootstrap, "samordna-board")
 
         async def record(items: list[ForwardedEvent]) -> None:
             async with pool.acquire() as conn:

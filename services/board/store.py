@@ -16,17 +16,26 @@ async def record_forwarded(conn: asyncpg.Connection, pseudonyms: Pseudonymizer, 
             event = item.event
             pseudonym = pseudonyms.of(event.subject)
             await conn.execute(
-                """INSERT INTO events (sender, event_id, person_pseudonym, person_id, event_type, event_time, parties, data)
+                """INSERT INTO events (sender, event_id, person_pseudonym, person_id, event_type, event_time,
+                                     parties, data)
                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING""",
-                event.principal, event.id, pseudonym, event.subject, event.type, event.time,
-                sorted(item.parties), json.dumps(event.data),
+                event.principal,
+                event.id,
+                pseudonym,
+                event.subject,
+                event.type,
+                event.time,
+                sorted(item.parties),
+                json.dumps(event.data),
             )
             await conn.execute(
                 """INSERT INTO persons (person_pseudonym, person_id, visible_to) VALUES ($1, $2, $3)
                    ON CONFLICT (person_pseudonym) DO UPDATE SET
                      visible_to = ARRAY(SELECT DISTINCT unnest(persons.visible_to || EXCLUDED.visible_to) ORDER BY 1),
                      updated_at = now()""",
-                pseudonym, event.subject, sorted(item.parties),
+                pseudonym,
+                event.subject,
+                sorted(item.parties),
             )
 
 

@@ -63,7 +63,9 @@ async def revoke_consent(consent_id: UUID, request: Request, caller: Caller = De
     try:
         return await request.app.state.consents.revoke(caller, consent_id)
     except ConsentNotFound:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no consent {consent_id} names {caller.principal}") from None
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, detail=f"no consent {consent_id} names {caller.principal}"
+        ) from None
 
 
 @router.post("/audit/search", response_model=AuditList)

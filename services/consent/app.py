@@ -5,7 +5,6 @@ from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from fastapi import FastAPI
-from faststream.kafka import KafkaBroker
 
 from services.consent import api
 from services.consent.audit import AuditTrail, subscribe_audit_writer
@@ -18,7 +17,7 @@ from services.runtime import background
 from services.runtime.auth import load_tokens
 from services.runtime.db import create_pool, database_ready
 from services.runtime.http import health_router, install_error_handlers
-from services.runtime.kafka import kafka_ready
+from services.runtime.kafka import kafka_broker, kafka_ready
 from services.runtime.pseudonym import Pseudonymizer
 
 
@@ -27,7 +26,7 @@ def create_app(settings: ConsentSettings) -> FastAPI:
     async def lifespan(app: FastAPI):
         pool = await create_pool(settings.database_url, settings.db_schema, SCHEMA_SQL, min_size=2, max_size=10)
         pseudonyms = Pseudonymizer(settings.pseudonym_key)
-        broker = KafkaBroker(settings.kafka_bootstrap, client_id="samordna-consent")
+        broker = kafka_broker(settings.kafka_bootstrap, "samordna-consent")
         subscribe_audit_writer(broker, pool)
         consumer = AIOKafkaConsumer(
             bootstrap_servers=settings.kafka_bootstrap,
@@ -44,7 +43,11 @@ def create_app(settings: ConsentSettings) -> FastAPI:
             linger_ms=5,
         )
         gate = Gate(
-            consumer, producer, pool, pseudonyms, load_statutory_bases(settings.statutory_policy_file),
+            consumer,
+            producer,
+            pool,
+            pseudonyms,
+            load_statutory_bases(settings.statutory_policy_file),
             clock=lambda: datetime.now(UTC),
         )
         await producer.start()

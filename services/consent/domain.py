@@ -127,9 +127,7 @@ def _decide_for(
             return Decision(recipient, True, Reason.CONSENT, Basis.CONSENT, consent_id=consent.id)
         refusals.append((refusal, consent.id))
     if basis is not None and recipient in basis.recipients:
-        return Decision(
-            recipient, True, Reason.STATUTORY_BASIS, Basis.STATUTORY, legal_reference=basis.legal_reference
-        )
+        return Decision(recipient, True, Reason.STATUTORY_BASIS, Basis.STATUTORY, legal_reference=basis.legal_reference)
     if not refusals:
         return Decision(recipient, False, Reason.NO_CONSENT)
     reason, consent_id = min(refusals, key=lambda r: _CLOSENESS.index(r[0]))

@@ -22,7 +22,7 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
 
-from contracts import CloudEvent, DeadLetter, ForwardedEvent, GateDecision, InvalidEvent, parse_event
+from contracts import CloudEvent, ForwardedEvent, GateDecision, InvalidEvent, parse_event
 from contracts.topics import (
     DEAD_LETTERS,
     EVENTS_TOPIC_PATTERN,
@@ -86,7 +86,7 @@ class Gate:
             consents = await repository.lock_consents_of(conn, sorted(set(pseudonyms)))
             now = self._clock()
             async with self._producer.transaction():
-                for (_, event), pseudonym in zip(events, pseudonyms):
+                for (_, event), pseudonym in zip(events, pseudonyms, strict=True):
                     decisions = decide(event, consents[pseudonym], self._statutory, now)
                     await self._publish(event, pseudonym, decisions, now)
                 for record, reason in rejects:
@@ -131,7 +131,9 @@ class Gate:
             await self._consumer.seek_to_committed(*owned)
 
 
-def _parse(records: list[ConsumerRecord]) -> tuple[list[tuple[ConsumerRecord, CloudEvent]], list[tuple[ConsumerRecord, str]]]:
+def _parse(
+    records: list[ConsumerRecord],
+) -> tuple[list[tuple[ConsumerRecord, CloudEvent]], list[tuple[ConsumerRecord, str]]]:
     events, rejects = [], []
     for record in records:
         try:

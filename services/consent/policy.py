@@ -19,6 +19,4 @@ class _Entry(BaseModel):
 
 def load_statutory_bases(path: Path) -> dict[str, StatutoryBasis]:
     entries = TypeAdapter(list[_Entry]).validate_python(json.loads(path.read_text()))
-    return {
-        e.event_type: StatutoryBasis(e.event_type, e.legal_reference, frozenset(e.recipients)) for e in entries
-    }
+    return {e.event_type: StatutoryBasis(e.event_type, e.legal_reference, frozenset(e.recipients)) for e in entries}

@@ -35,9 +35,7 @@ async def insert_consent(conn: asyncpg.Connection, record: dict) -> asyncpg.Reco
 
 
 async def consents_of_person(conn: asyncpg.Connection, pseudonym: str) -> list[asyncpg.Record]:
-    return await conn.fetch(
-        "SELECT * FROM consents WHERE person_pseudonym = $1 ORDER BY recorded_at, id", pseudonym
-    )
+    return await conn.fetch("SELECT * FROM consents WHERE person_pseudonym = $1 ORDER BY recorded_at, id", pseudonym)
 
 
 async def consent_by_id(conn: asyncpg.Connection, consent_id: UUID) -> asyncpg.Record | None:
@@ -58,8 +56,7 @@ async def revoke(conn: asyncpg.Connection, consent_id: UUID, by: str, at: dateti
 async def lock_consents_of(conn: asyncpg.Connection, pseudonyms: list[str]) -> dict[str, list[Consent]]:
     """The persons' consents, share-locked until the caller's transaction ends."""
     rows = await conn.fetch(
-        f"SELECT {_CONSENT_COLUMNS} FROM consents WHERE person_pseudonym = ANY($1::text[]) "
-        "ORDER BY id FOR SHARE",
+        f"SELECT {_CONSENT_COLUMNS} FROM consents WHERE person_pseudonym = ANY($1::text[]) ORDER BY id FOR SHARE",
         pseudonyms,
     )
     by_person: dict[str, list[Consent]] = {p: [] for p in pseudonyms}
@@ -77,10 +74,20 @@ async def record_decisions(conn: asyncpg.Connection, decisions: list[GateDecisio
            ON CONFLICT (decision_id) DO NOTHING""",
         [
             (
-                UUID(d.decision_id), d.event_id, d.event_type, d.category, d.sender, d.recipient,
-                d.person_pseudonym, d.forwarded, d.reason, d.basis,
-                UUID(d.consent_id) if d.consent_id else None, d.legal_reference,
-                d.event_time, d.decided_at,
+                UUID(d.decision_id),
+                d.event_id,
+                d.event_type,
+                d.category,
+                d.sender,
+                d.recipient,
+                d.person_pseudonym,
+                d.forwarded,
+                d.reason,
+                d.basis,
+                UUID(d.consent_id) if d.consent_id else None,
+                d.legal_reference,
+                d.event_time,
+                d.decided_at,
             )
             for d in decisions
         ],

@@ -19,7 +19,11 @@ def build_router(principal: str) -> APIRouter:
     async def post_event(request: Request, caller: Caller = Depends(own_system)):
         raw = await request.body()
         if len(raw) > MAX_EVENT_BYTES:
-            return _error(413, "event_too_large", [{"field": "body", "message": f"event is {len(raw)} bytes; the limit is {MAX_EVENT_BYTES}"}])
+            return _error(
+                413,
+                "event_too_large",
+                [{"field": "body", "message": f"event is {len(raw)} bytes; the limit is {MAX_EVENT_BYTES}"}],
+            )
         try:
             event = parse_event(raw, sender=caller.principal)
         except InvalidEvent as exc:
@@ -28,7 +32,11 @@ def build_router(principal: str) -> APIRouter:
         try:
             accepted = await outbox.accept(gateway.pool, event, gateway.pseudonyms.of(event.subject))
         except EventIdConflict:
-            return _error(409, "event_id_conflict", [{"field": "id", "message": f"event {event.id} was accepted before with a different body"}])
+            return _error(
+                409,
+                "event_id_conflict",
+                [{"field": "id", "message": f"event {event.id} was accepted before with a different body"}],
+            )
         gateway.relay.notify()
         return {"id": accepted.id, "accepted_at": accepted.accepted_at.isoformat()}
 

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import asyncpg
 from fastapi import FastAPI
-from faststream.kafka import KafkaBroker
 
 from contracts.topics import events_topic
 from services.gateway.api import build_router
@@ -17,6 +16,7 @@ from services.runtime import background
 from services.runtime.auth import load_tokens
 from services.runtime.db import create_pool, database_ready
 from services.runtime.http import health_router, install_error_handlers
+from services.runtime.kafka import kafka_broker
 from services.runtime.pseudonym import Pseudonymizer
 
 SCHEMA_SQL = Path(__file__).with_name("schema.sql").read_text()
@@ -33,7 +33,7 @@ def create_app(settings: GatewaySettings, principal: str) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         pool = await create_pool(settings.database_url, schema_of(principal), SCHEMA_SQL, min_size=2, max_size=10)
-        broker = KafkaBroker(settings.kafka_bootstrap, client_id=f"samordna-{principal}", enable_idempotence=True)
+        broker = kafka_broker(settings.kafka_bootstrap, f"samordna-{principal}", enable_idempotence=True)
         subscribe_inbox_writer(broker, pool, principal)
         relay = Relay(pool, broker, events_topic(principal), settings.relay_batch_size)
         await broker.start()

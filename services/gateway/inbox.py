@@ -38,7 +38,10 @@ async def store_delivered(conn: asyncpg.Connection, events: list[CloudEvent]) ->
                 """INSERT INTO inbox (seq, event_id, sender, event_type, event)
                    SELECT coalesce(max(seq), 0) + 1, $1, $2, $3, $4 FROM inbox
                    ON CONFLICT (sender, event_id) DO NOTHING""",
-                event.id, event.principal, event.type, event.to_json().decode(),
+                event.id,
+                event.principal,
+                event.type,
+                event.to_json().decode(),
             )
 
 

@@ -31,7 +31,10 @@ async def accept(pool: asyncpg.Pool, event: CloudEvent, kafka_key: str) -> Accep
     row = await pool.fetchrow(
         """INSERT INTO outbox (event_id, body_sha256, event, kafka_key) VALUES ($1, $2, $3, $4)
            ON CONFLICT (event_id) DO NOTHING RETURNING accepted_at""",
-        event.id, body_sha256, body, kafka_key,
+        event.id,
+        body_sha256,
+        body,
+        kafka_key,
     )
     if row is None:
         row = await pool.fetchrow("SELECT body_sha256, accepted_at FROM outbox WHERE event_id = $1", event.id)

@@ -3,7 +3,7 @@ from pydantic import Field
 from contracts.principals import municipality
 from services.gateway.app import create_app
 from services.gateway.settings import GatewaySettings
-from services.runtime.serve import serve
+from services.runtime.serve import load_settings, serve
 
 
 class MunicipalitySettings(GatewaySettings):
@@ -12,6 +12,6 @@ class MunicipalitySettings(GatewaySettings):
 
 
 if __name__ == "__main__":
-    settings = MunicipalitySettings()
+    settings = load_settings(MunicipalitySettings)
     principal = municipality(settings.kommunkod)
     serve(principal, create_app(settings, principal), settings)

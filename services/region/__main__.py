@@ -3,7 +3,7 @@ from pydantic import Field
 from contracts.principals import region
 from services.gateway.app import create_app
 from services.gateway.settings import GatewaySettings
-from services.runtime.serve import serve
+from services.runtime.serve import load_settings, serve
 
 
 class RegionSettings(GatewaySettings):
@@ -12,6 +12,6 @@ class RegionSettings(GatewaySettings):
 
 
 if __name__ == "__main__":
-    settings = RegionSettings()
+    settings = load_settings(RegionSettings)
     principal = region(settings.lanskod)
     serve(principal, create_app(settings, principal), settings)

@@ -40,8 +40,7 @@ async def _passes(check: ReadinessCheck) -> bool:
 def field_errors(errors) -> list[dict]:
     """Pydantic/FastAPI errors as [{"field": "a.b", "message": ...}], without echoing input."""
     return [
-        {"field": ".".join(str(part) for part in err["loc"] if part != "body"), "message": err["msg"]}
-        for err in errors
+        {"field": ".".join(str(part) for part in err["loc"] if part != "body"), "message": err["msg"]} for err in errors
     ]
 
 

@@ -1,8 +1,10 @@
 """Kafka plumbing shared by the services: clients, readiness, dead letters."""
 
+import logging
 from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaProducer, ConsumerRecord
+from faststream.kafka import KafkaBroker
 
 from contracts import DeadLetter
 
@@ -27,3 +29,8 @@ def dead_letter(record: ConsumerRecord, consumer: str, reason: str) -> DeadLette
         value=value.decode(errors="replace"),
         failed_at=datetime.now(UTC),
     )
+
+
+def kafka_broker(bootstrap: str, client_id: str, **options) -> KafkaBroker:
+    """A FastStream broker whose logs go through the service's JSON logging."""
+    return KafkaBroker(bootstrap, client_id=client_id, logger=logging.getLogger(f"faststream.{client_id}"), **options)

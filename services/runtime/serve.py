@@ -1,10 +1,24 @@
-"""Running a service process: logs configured first, then uvicorn on the configured address."""
+"""Running a service process: settings validated first, logs configured, then uvicorn."""
+
+import sys
 
 import uvicorn
 from fastapi import FastAPI
+from pydantic import ValidationError
 
 from services.runtime.logs import configure_logging
-from services.runtime.settings import ServiceSettings
+from services.runtime.settings import ConfigurationError, ServiceSettings
+
+
+def load_settings(settings_class: type[ServiceSettings]) -> ServiceSettings:
+    """The settings from the environment, or exit with a message naming what is wrong."""
+    try:
+        return settings_class()
+    except ValidationError as exc:
+        problems = "; ".join(f"SAMORDNA_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
+        sys.exit(f"configuration error: {problems}")
+    except ConfigurationError as exc:
+        sys.exit(f"configuration error: {exc}")
 
 
 def serve(service: str, app: FastAPI, settings: ServiceSettings) -> None:

@@ -6,7 +6,7 @@ from typing import Literal
 from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEVELOPMENT_PSEUDONYM_SECRET = "samordna-development-only-secret"
+DEVELOPMENT_PSEUDONYM_SECRET = "samordna-development-only-secret"  # noqa: S105 (refused in production)
 
 
 class ConfigurationError(RuntimeError):

@@ -98,8 +98,13 @@ async def test_a_coordinator_cannot_post_events_and_a_system_cannot_record_conse
 async def test_a_consent_longer_than_a_year_is_refused_naming_valid_until(client, person):
     response = await client.http.post(
         client.url("consent", "/v1/consents"),
-        json={"person": person, "parties": [REGION, ALINGSAS], "valid_from": "2026-11-22",
-              "valid_until": "2027-11-23", "form": "written"},
+        json={
+            "person": person,
+            "parties": [REGION, ALINGSAS],
+            "valid_from": "2026-11-22",
+            "valid_until": "2027-11-23",
+            "form": "written",
+        },
         headers={"Authorization": f"Bearer {client.info['tokens'][REGION]['coordinator']}"},
     )
 
@@ -111,7 +116,8 @@ async def test_a_consent_search_lists_the_persons_consents_without_the_number_in
     granted = await client.grant(REGION, person, [REGION, ALINGSAS])
 
     response = await client.http.post(
-        client.url("consent", "/v1/consents/search"), json={"person": person},
+        client.url("consent", "/v1/consents/search"),
+        json={"person": person},
         headers={"Authorization": f"Bearer {client.info['tokens'][ALINGSAS]['coordinator']}"},
     )
 

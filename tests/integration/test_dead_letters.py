@@ -94,7 +94,8 @@ async def test_a_gateway_dead_letters_a_bad_delivery_and_still_fills_its_inbox(r
 
 def _forwarded_event_bytes() -> bytes:
     cloud_event = parse_event(event(VISIT_MISSED, random_person_id()), sender=REGION)
-    return ForwardedEvent(
-        event=cloud_event, parties=[REGION, ALINGSAS], consent_ids=[], decided_at=datetime.now(UTC)
-    ).model_dump_json().encode()
-
+    return (
+        ForwardedEvent(event=cloud_event, parties=[REGION, ALINGSAS], consent_ids=[], decided_at=datetime.now(UTC))
+        .model_dump_json()
+        .encode()
+    )

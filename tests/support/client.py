@@ -46,7 +46,9 @@ class StackClient:
 
     async def inbox(self, principal: str, after: int = 0, limit: int = 1000) -> dict:
         response = await self.http.get(
-            self.url(principal, "/v1/inbox"), params={"after": after, "limit": limit}, headers=self._auth(principal, "system")
+            self.url(principal, "/v1/inbox"),
+            params={"after": after, "limit": limit},
+            headers=self._auth(principal, "system"),
         )
         response.raise_for_status()
         return response.json()
@@ -55,7 +57,13 @@ class StackClient:
         return [item["event"]["id"] for item in (await self.inbox(principal))["events"]]
 
     async def grant(self, principal: str, person: str, parties: list[str], **fields: Any) -> dict:
-        body = {"person": person, "parties": parties, "valid_from": date.today().isoformat(), "form": "written", **fields}
+        body = {
+            "person": person,
+            "parties": parties,
+            "valid_from": date.today().isoformat(),
+            "form": "written",
+            **fields,
+        }
         response = await self.http.post(
             self.url("consent", "/v1/consents"), json=body, headers=self._auth(principal, "coordinator")
         )
@@ -69,7 +77,9 @@ class StackClient:
 
     async def audit(self, principal: str, person: str) -> list[dict]:
         response = await self.http.post(
-            self.url("consent", "/v1/audit/search"), json={"person": person}, headers=self._auth(principal, "coordinator")
+            self.url("consent", "/v1/audit/search"),
+            json={"person": person},
+            headers=self._auth(principal, "coordinator"),
         )
         response.raise_for_status()
         return response.json()["entries"]

@@ -32,7 +32,10 @@ async def produce(bootstrap: str, topic: str, *values: bytes, key: bytes = b"tes
 async def find_records(bootstrap: str, topic: str, match, timeout: float = 30) -> list[dict]:
     """JSON records on `topic` (from the beginning) for which `match(record)` is true, once any appear."""
     consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, group_id=f"test-{uuid.uuid4()}", auto_offset_reset="earliest",
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=f"test-{uuid.uuid4()}",
+        auto_offset_reset="earliest",
         isolation_level="read_committed",
     )
     await consumer.start()
