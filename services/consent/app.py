@@ -1,7 +1,6 @@
 """Composition root of the consent service: the registry API, the gate and the audit writer."""
 
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from fastapi import FastAPI
@@ -48,7 +47,6 @@ def create_app(settings: ConsentSettings) -> FastAPI:
             pool,
             pseudonyms,
             load_statutory_bases(settings.statutory_policy_file),
-            clock=lambda: datetime.now(UTC),
         )
         await producer.start()
         await consumer.start()

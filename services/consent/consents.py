@@ -169,7 +169,7 @@ class Consents:
             row = await repository.consent_by_id(conn, consent_id)
             if row is None or caller.principal not in row["parties"]:
                 raise ConsentNotFound(str(consent_id))
-            revoked = await repository.revoke(conn, consent_id, caller.principal, _now())
+            revoked = await repository.revoke(conn, consent_id, caller.principal)
         return ConsentView.of(revoked or row, _now())
 
 

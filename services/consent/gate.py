@@ -15,7 +15,6 @@ after the revocation sees it. Offsets move only together with the outputs.
 import asyncio
 import logging
 import uuid
-from collections.abc import Callable
 from datetime import datetime
 
 import asyncpg
@@ -50,7 +49,6 @@ class Gate:
         pool: asyncpg.Pool,
         pseudonyms: Pseudonymizer,
         statutory: dict[str, StatutoryBasis],
-        clock: Callable[[], datetime],
         max_records: int = 500,
     ) -> None:
         self._consumer = consumer
@@ -58,7 +56,6 @@ class Gate:
         self._pool = pool
         self._pseudonyms = pseudonyms
         self._statutory = statutory
-        self._clock = clock
         self._max_records = max_records
         self.decided = 0
 
@@ -84,7 +81,7 @@ class Gate:
         pseudonyms = [self._pseudonyms.of(event.subject) for _, event in events]
         async with self._pool.acquire() as conn, conn.transaction():
             consents = await repository.lock_consents_of(conn, sorted(set(pseudonyms)))
-            now = self._clock()
+            now = await repository.database_now(conn)
             async with self._producer.transaction():
                 for (_, event), pseudonym in zip(events, pseudonyms, strict=True):
                     decisions = decide(event, consents[pseudonym], self._statutory, now)

@@ -42,15 +42,30 @@ async def consent_by_id(conn: asyncpg.Connection, consent_id: UUID) -> asyncpg.R
     return await conn.fetchrow("SELECT * FROM consents WHERE id = $1", consent_id)
 
 
-async def revoke(conn: asyncpg.Connection, consent_id: UUID, by: str, at: datetime) -> asyncpg.Record | None:
-    """Mark revoked. The row lock waits for every gate batch that holds the consent FOR SHARE."""
-    return await conn.fetchrow(
-        """UPDATE consents SET revoked_at = $3, revoked_by_principal = $2
-           WHERE id = $1 AND revoked_at IS NULL RETURNING *""",
-        consent_id,
-        by,
-        at,
-    )
+async def revoke(conn: asyncpg.Connection, consent_id: UUID, by: str) -> asyncpg.Record | None:
+    """Mark revoked and commit. Returns None if it already was.
+
+    The row lock waits for every gate batch that holds the consent FOR SHARE. `revoked_at` is
+    read from the database clock only once the lock is held, so it is later than every
+    decision that used the consent (an UPDATE alone would compute it before waiting).
+    """
+    async with conn.transaction():
+        locked = await conn.fetchval(
+            "SELECT id FROM consents WHERE id = $1 AND revoked_at IS NULL FOR UPDATE", consent_id
+        )
+        if locked is None:
+            return None
+        return await conn.fetchrow(
+            """UPDATE consents SET revoked_at = clock_timestamp(), revoked_by_principal = $2
+               WHERE id = $1 RETURNING *""",
+            consent_id,
+            by,
+        )
+
+
+async def database_now(conn: asyncpg.Connection) -> datetime:
+    """The database clock: the one clock that decisions and revocations are compared on."""
+    return await conn.fetchval("SELECT clock_timestamp()")
 
 
 async def lock_consents_of(conn: asyncpg.Connection, pseudonyms: list[str]) -> dict[str, list[Consent]]:

@@ -54,7 +54,12 @@ class StackClient:
         return response.json()
 
     async def inbox_ids(self, principal: str) -> list[str]:
-        return [item["event"]["id"] for item in (await self.inbox(principal))["events"]]
+        """Every event id in the principal's inbox, page by page."""
+        ids, cursor = [], 0
+        while page := (await self.inbox(principal, after=cursor))["events"]:
+            ids += [item["event"]["id"] for item in page]
+            cursor = page[-1]["seq"]
+        return ids
 
     async def grant(self, principal: str, person: str, parties: list[str], **fields: Any) -> dict:
         body = {
