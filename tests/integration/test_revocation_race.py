@@ -1,5 +1,6 @@
 """No leak after revocation, with two gate replicas in one consumer group, a stream of events
-in flight and revocations at random moments — on the real broker and database.
+in flight, revocations at random moments and, every other round, one gate killed with SIGKILL
+and restarted — on the real broker and database.
 
 The property, checked from the audit and the registry on the database's one clock:
 every forward on the strength of a consent was decided before the consent's revocation was
@@ -10,6 +11,7 @@ SAMORDNA_RACE_ROUNDS (default 4), SAMORDNA_RACE_SEED (default random, printed on
 import asyncio
 import os
 import random
+import signal
 from datetime import datetime
 
 import pytest
@@ -23,15 +25,30 @@ PERSONS_PER_ROUND = 4
 STREAM_SECONDS = 3.0
 
 
-@pytest.fixture(scope="module")
-def second_gate(running_stack):
+class SecondGate:
     """Another consent-service process: a second gate replica in the same consumer group."""
-    port = running_stack.service("consent").port + 1
-    running_stack.start_service(
-        "consent", instance="consent-b", port=port, extra_env={"SAMORDNA_GATE_INSTANCE_ID": "gate-1"}
-    )
-    running_stack.wait_ready(f"http://127.0.0.1:{port}")
-    yield
+
+    def __init__(self, stack) -> None:
+        self.stack = stack
+        self.port = stack.service("consent").port + 1
+
+    def start(self) -> None:
+        self.stack.start_service(
+            "consent", instance="consent-b", port=self.port, extra_env={"SAMORDNA_GATE_INSTANCE_ID": "gate-1"}
+        )
+        self.stack.wait_ready(f"http://127.0.0.1:{self.port}")
+
+    async def kill_and_restart(self) -> None:
+        """SIGKILL mid-batch, then start again: the group rebalances twice under load."""
+        self.stack.stop_service("consent-b", signal.SIGKILL)
+        await asyncio.to_thread(self.start)
+
+
+@pytest.fixture(scope="module")
+def second_gate(running_stack) -> SecondGate:
+    gate = SecondGate(running_stack)
+    gate.start()
+    yield gate
     running_stack.stop_service("consent-b")
 
 
@@ -42,12 +59,13 @@ async def test_no_event_crosses_on_a_revoked_consent_with_two_gates(running_stac
     client = StackClient(running_stack.stack_info())
     try:
         for round_number in range(rounds):
-            await _one_round(client, rng, f"seed {seed}, round {round_number}")
+            restart = second_gate if round_number % 2 else None
+            await _one_round(client, rng, f"seed {seed}, round {round_number}", restart)
     finally:
         await client.close()
 
 
-async def _one_round(client: StackClient, rng: random.Random, label: str) -> None:
+async def _one_round(client: StackClient, rng: random.Random, label: str, restart: SecondGate | None) -> None:
     persons = [random_person_id(rng) for _ in range(PERSONS_PER_ROUND)]
     consents = {p: (await client.grant(REGION, p, [REGION, ALINGSAS]))["id"] for p in persons}
     posted: dict[str, list[tuple[str, datetime]]] = {p: [] for p in persons}
@@ -69,7 +87,12 @@ async def _one_round(client: StackClient, rng: random.Random, label: str) -> Non
         assert response.status_code == 200, response.text
         revoke_returned[person] = loop.time()
 
-    await asyncio.gather(*map(stream, persons), *map(revoke_later, persons))
+    async def kill_a_gate_later() -> None:
+        if restart is not None:
+            await asyncio.sleep(rng.uniform(0.1, STREAM_SECONDS - 0.5))
+            await restart.kill_and_restart()
+
+    await asyncio.gather(*map(stream, persons), *map(revoke_later, persons), kill_a_gate_later())
 
     for person in persons:
         await _check_person(client, person, consents[person], posted[person], revoke_returned[person], label)
