@@ -10,7 +10,7 @@ from services.consent.audit import AuditTrail, subscribe_audit_writer
 from services.consent.consents import Consents
 from services.consent.gate import GROUP_ID, Gate
 from services.consent.policy import load_statutory_bases
-from services.consent.schema import SCHEMA_SQL
+from services.consent.schema import APP_ROLE, SCHEMA_SQL
 from services.consent.settings import ConsentSettings
 from services.runtime import background
 from services.runtime.auth import load_tokens
@@ -23,7 +23,9 @@ from services.runtime.pseudonym import Pseudonymizer
 def create_app(settings: ConsentSettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        pool = await create_pool(settings.database_url, settings.db_schema, SCHEMA_SQL, min_size=2, max_size=10)
+        pool = await create_pool(
+            settings.database_url, settings.db_schema, SCHEMA_SQL, role=APP_ROLE, min_size=2, max_size=10
+        )
         pseudonyms = Pseudonymizer(settings.pseudonym_key)
         broker = kafka_broker(settings.kafka_bootstrap, "samordna-consent")
         subscribe_audit_writer(broker, pool)

@@ -6,7 +6,10 @@ from uuid import UUID
 import asyncpg
 
 from contracts import GateDecision
+from services.consent.chain import GENESIS, row_hash
 from services.consent.domain import Consent
+
+_AUDIT_CHAIN_LOCK = 0xA0D17
 
 _CONSENT_COLUMNS = """id, person_pseudonym, parties, categories, excluded_categories, excluded_types,
     valid_from, valid_until, revoked_at"""
@@ -81,32 +84,52 @@ async def lock_consents_of(conn: asyncpg.Connection, pseudonyms: list[str]) -> d
 
 
 async def record_decisions(conn: asyncpg.Connection, decisions: list[GateDecision]) -> None:
-    await conn.executemany(
-        """INSERT INTO audit (decision_id, event_id, event_type, category, sender, recipient,
-               person_pseudonym, forwarded, reason, basis, consent_id, legal_reference,
-               event_time, decided_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-           ON CONFLICT (decision_id) DO NOTHING""",
-        [
-            (
-                UUID(d.decision_id),
-                d.event_id,
-                d.event_type,
-                d.category,
-                d.sender,
-                d.recipient,
-                d.person_pseudonym,
-                d.forwarded,
-                d.reason,
-                d.basis,
-                UUID(d.consent_id) if d.consent_id else None,
-                d.legal_reference,
-                d.event_time,
-                d.decided_at,
-            )
-            for d in decisions
-        ],
-    )
+    """Append decisions not recorded before, extending the hash chain. Safe to call again."""
+    async with conn.transaction():
+        # One writer at a time extends the chain, whatever the number of consent replicas.
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", _AUDIT_CHAIN_LOCK)
+        known = await conn.fetch(
+            "SELECT decision_id FROM audit WHERE decision_id = ANY($1::uuid[])", [d.decision_id for d in decisions]
+        )
+        known_ids = {str(r["decision_id"]) for r in known}
+        last = await conn.fetchrow("SELECT seq, row_hash FROM audit ORDER BY seq DESC LIMIT 1")
+        seq, prev_hash = (last["seq"], last["row_hash"]) if last else (0, GENESIS)
+        rows = []
+        for decision in decisions:
+            if decision.decision_id in known_ids:
+                continue
+            known_ids.add(decision.decision_id)
+            seq += 1
+            row = _audit_row(seq, decision)
+            row["prev_hash"] = prev_hash
+            row["row_hash"] = prev_hash = row_hash(prev_hash, row)
+            rows.append(row)
+        if rows:
+            await conn.copy_records_to_table("audit", records=[tuple(r.values()) for r in rows], columns=list(rows[0]))
+
+
+def _audit_row(seq: int, d: GateDecision) -> dict:
+    return {
+        "seq": seq,
+        "decision_id": UUID(d.decision_id),
+        "event_id": d.event_id,
+        "event_type": d.event_type,
+        "category": str(d.category),
+        "sender": d.sender,
+        "recipient": d.recipient,
+        "person_pseudonym": d.person_pseudonym,
+        "forwarded": d.forwarded,
+        "reason": d.reason,
+        "basis": d.basis,
+        "consent_id": UUID(d.consent_id) if d.consent_id else None,
+        "legal_reference": d.legal_reference,
+        "event_time": d.event_time,
+        "decided_at": d.decided_at,
+    }
+
+
+async def audit_in_order(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    return await conn.fetch("SELECT * FROM audit ORDER BY seq")
 
 
 async def audit_of_person(conn: asyncpg.Connection, pseudonym: str, parties: list[str] | None) -> list[asyncpg.Record]:

@@ -19,9 +19,11 @@ CREATE TABLE IF NOT EXISTS consents (
 CREATE INDEX IF NOT EXISTS consents_by_person ON consents (person_pseudonym);
 
 -- Every gate decision, filled from the gate.decisions topic. Never the payload.
+-- Append-only (trigger below, and the service's role may only insert) and tamper-evident:
+-- row_hash = sha256(prev_hash || the row's content), so an edit breaks the chain from there on.
 CREATE TABLE IF NOT EXISTS audit (
-    seq              bigserial UNIQUE,
-    decision_id      uuid PRIMARY KEY,
+    seq              bigint PRIMARY KEY,
+    decision_id      uuid NOT NULL UNIQUE,
     event_id         text NOT NULL,
     event_type       text NOT NULL,
     category         text NOT NULL,
@@ -35,7 +37,31 @@ CREATE TABLE IF NOT EXISTS audit (
     legal_reference  text,
     event_time       timestamptz NOT NULL,
     decided_at       timestamptz NOT NULL,
-    recorded_at      timestamptz NOT NULL DEFAULT now()
+    recorded_at      timestamptz NOT NULL DEFAULT now(),
+    prev_hash        text NOT NULL,
+    row_hash         text NOT NULL
 );
 CREATE INDEX IF NOT EXISTS audit_by_person ON audit (person_pseudonym, decided_at);
 CREATE INDEX IF NOT EXISTS audit_by_event ON audit (event_id);
+
+CREATE OR REPLACE FUNCTION refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP;
+END $$;
+CREATE OR REPLACE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON audit
+    FOR EACH ROW EXECUTE FUNCTION refuse_change();
+CREATE OR REPLACE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit
+    FOR EACH STATEMENT EXECUTE FUNCTION refuse_change();
+
+-- The role the service's queries run as: it may add to the audit, never change it.
+DO $$ BEGIN
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'samordna_consent_app') THEN
+        CREATE ROLE samordna_consent_app NOLOGIN;
+    END IF;
+END $$;
+DO $$ BEGIN
+    EXECUTE format('GRANT USAGE ON SCHEMA %I TO samordna_consent_app', current_schema());
+END $$;
+GRANT SELECT, INSERT, UPDATE ON consents TO samordna_consent_app;
+GRANT SELECT, INSERT ON audit TO samordna_consent_app;
+REVOKE UPDATE, DELETE, TRUNCATE ON audit FROM samordna_consent_app;

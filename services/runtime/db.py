@@ -5,8 +5,12 @@ import asyncpg
 _SCHEMA_LOCK = 0x5A4D0D4A
 
 
-async def create_pool(dsn: str, schema: str, schema_sql: str, **kwargs) -> asyncpg.Pool:
-    """A pool whose connections see `schema` first; the schema's tables are created if missing."""
+async def create_pool(dsn: str, schema: str, schema_sql: str, role: str | None = None, **kwargs) -> asyncpg.Pool:
+    """A pool whose connections see `schema` first; the schema's tables are created if missing.
+
+    The tables are created as the DSN's user; with `role`, the pool's queries then run as that
+    (less privileged) role.
+    """
     conn = await asyncpg.connect(dsn)
     try:
         async with conn.transaction():
@@ -17,7 +21,8 @@ async def create_pool(dsn: str, schema: str, schema_sql: str, **kwargs) -> async
             await conn.execute(schema_sql)
     finally:
         await conn.close()
-    return await asyncpg.create_pool(dsn, server_settings={"search_path": schema}, **kwargs)
+    settings = {"search_path": schema} | ({"role": role} if role else {})
+    return await asyncpg.create_pool(dsn, server_settings=settings, **kwargs)
 
 
 async def database_ready(pool: asyncpg.Pool) -> bool:
