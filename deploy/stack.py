@@ -41,6 +41,7 @@ class Stack:
     http_base_port: int = 8000
     lanskod: str = "14"
     kommunkoder: tuple[str, ...] = ("1489", "1441")
+    env: dict[str, str] = field(default_factory=dict)  # extra settings for every service
 
     # ---- what runs -------------------------------------------------------------------
     @property
@@ -162,6 +163,7 @@ class Stack:
             "SAMORDNA_PSEUDONYM_SECRET": data["pseudonym_secret"],
             "SAMORDNA_TOKENS_FILE": str(self.tokens_file),
             "SAMORDNA_HTTP_PORT": str(service.port),
+            **self.env,
             **service.env,
             **(extra or {}),
         }

@@ -23,6 +23,7 @@ def _test_stack() -> Stack:
         kafka_port=int(os.environ.get("SAMORDNA_TEST_KAFKA_PORT", 29092)),
         pg_port=int(os.environ.get("SAMORDNA_TEST_PG_PORT", 25432)),
         http_base_port=int(os.environ.get("SAMORDNA_TEST_HTTP_BASE", 28000)),
+        env={"SAMORDNA_EXPIRY_SCAN_SECONDS": "1"},
     )
 
 

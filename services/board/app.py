@@ -5,8 +5,8 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from contracts import ForwardedEvent
-from contracts.topics import SHARED_EVENTS
+from contracts import CloudEvent, ForwardedEvent, parse_event
+from contracts.topics import CONSENT_CHANGES, SHARED_EVENTS
 from services.board import api, store
 from services.board.settings import BoardSettings
 from services.runtime.auth import load_tokens
@@ -18,6 +18,7 @@ from services.runtime.pseudonym import Pseudonymizer
 
 SCHEMA_SQL = Path(__file__).with_name("schema.sql").read_text()
 GROUP_ID = "samordna-board"
+CONSENT_REVOKED = "se.samordna.consent.revoked.v1"
 
 
 def create_app(settings: BoardSettings) -> FastAPI:
@@ -31,7 +32,14 @@ def create_app(settings: BoardSettings) -> FastAPI:
             async with pool.acquire() as conn:
                 await store.record_forwarded(conn, pseudonyms, items)
 
+        async def apply_consent_changes(events: list[CloudEvent]) -> None:
+            revocations = [e for e in events if e.type == CONSENT_REVOKED]
+            if revocations:
+                async with pool.acquire() as conn:
+                    await store.forget(conn, pseudonyms, revocations)
+
         batch_consumer(broker, SHARED_EVENTS, GROUP_ID, ForwardedEvent.model_validate_json, record)
+        batch_consumer(broker, CONSENT_CHANGES, f"{GROUP_ID}-consents", parse_event, apply_consent_changes)
         await broker.start()
         app.state.pool = pool
         app.state.checks.update(postgres=lambda: database_ready(pool), kafka=lambda: broker.ping(timeout=2))

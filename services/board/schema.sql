@@ -21,3 +21,10 @@ CREATE TABLE IF NOT EXISTS persons (
     first_seen_at    timestamptz NOT NULL DEFAULT now(),
     updated_at       timestamptz NOT NULL DEFAULT now()
 );
+
+-- Consents revoked: the board forgets the person, and drops late events that crossed on them.
+CREATE TABLE IF NOT EXISTS revoked_consents (
+    consent_id       uuid PRIMARY KEY,
+    person_pseudonym text NOT NULL,
+    revoked_at       timestamptz NOT NULL
+);

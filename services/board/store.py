@@ -4,7 +4,7 @@ import json
 
 import asyncpg
 
-from contracts import ForwardedEvent
+from contracts import CloudEvent, ForwardedEvent
 from services.board.domain import BoardEvent
 from services.runtime.pseudonym import Pseudonymizer
 
@@ -12,7 +12,10 @@ from services.runtime.pseudonym import Pseudonymizer
 async def record_forwarded(conn: asyncpg.Connection, pseudonyms: Pseudonymizer, items: list[ForwardedEvent]) -> None:
     """Idempotent: a redelivered event changes nothing."""
     async with conn.transaction():
+        revoked = await _revoked_among(conn, {c for item in items for c in item.consent_ids})
         for item in items:
+            if item.consent_ids and set(item.consent_ids) <= revoked:
+                continue  # crossed just before a revocation the board has already applied
             event = item.event
             pseudonym = pseudonyms.of(event.subject)
             await conn.execute(
@@ -58,3 +61,25 @@ async def events_visible_to(conn: asyncpg.Connection, principal: str) -> dict[st
             )
         )
     return by_person
+
+
+async def _revoked_among(conn: asyncpg.Connection, consent_ids: set[str]) -> set[str]:
+    rows = await conn.fetch(
+        "SELECT consent_id FROM revoked_consents WHERE consent_id = ANY($1::uuid[])", list(consent_ids)
+    )
+    return {str(row["consent_id"]) for row in rows}
+
+
+async def forget(conn: asyncpg.Connection, pseudonyms: Pseudonymizer, revocations: list[CloudEvent]) -> None:
+    """The person leaves the joint model: the board drops every row, event and trace of them."""
+    async with conn.transaction():
+        for revocation in revocations:
+            pseudonym = pseudonyms.of(revocation.subject)
+            await conn.execute(
+                "INSERT INTO revoked_consents VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                revocation.data["consent_id"],
+                pseudonym,
+                revocation.time,
+            )
+            await conn.execute("DELETE FROM events WHERE person_pseudonym = $1", pseudonym)
+            await conn.execute("DELETE FROM persons WHERE person_pseudonym = $1", pseudonym)

@@ -68,6 +68,29 @@ async def revoke_consent(consent_id: UUID, request: Request, caller: Caller = De
         ) from None
 
 
+class HistoryEntry(BaseModel):
+    kind: str
+    occurred_at: datetime
+    event_id: str
+
+
+class ConsentHistory(BaseModel):
+    consent_id: UUID
+    history: list[HistoryEntry]
+
+
+@router.get("/consents/{consent_id}/history", response_model=ConsentHistory)
+async def consent_history(consent_id: UUID, request: Request, caller: Caller = Depends(coordinator)):
+    """Every version of the consent, oldest first: granted, then revoked, expiring or expired."""
+    try:
+        entries = await request.app.state.consents.history(caller, consent_id)
+    except ConsentNotFound:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, detail=f"no consent {consent_id} names {caller.principal}"
+        ) from None
+    return ConsentHistory(consent_id=consent_id, history=entries)
+
+
 @router.post("/audit/search", response_model=AuditList)
 async def search_audit(body: PersonQuery, request: Request, caller: Caller = Depends(coordinator)):
     rows = await request.app.state.audit.of_person(caller, body.person)

@@ -5,7 +5,8 @@ from contextlib import asynccontextmanager
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from fastapi import FastAPI
 
-from services.consent import api
+from contracts.topics import CONSENT_CHANGES
+from services.consent import api, lifecycle
 from services.consent.audit import AuditTrail, subscribe_audit_writer
 from services.consent.consents import Consents
 from services.consent.gate import GROUP_ID, Gate
@@ -17,6 +18,7 @@ from services.runtime.auth import load_tokens
 from services.runtime.db import create_pool, database_ready
 from services.runtime.http import health_router, install_error_handlers
 from services.runtime.kafka import kafka_broker, kafka_ready
+from services.runtime.outbox import Relay
 from services.runtime.pseudonym import Pseudonymizer
 
 
@@ -54,14 +56,19 @@ def create_app(settings: ConsentSettings) -> FastAPI:
         await consumer.start()
         gate.subscribe()
         await broker.start()
-        gate_task = background.supervise("gate", gate.run())
-        app.state.consents = Consents(pool, pseudonyms)
+        changes = Relay(pool, broker, lifecycle.TABLE, CONSENT_CHANGES)
+        tasks = [
+            background.supervise("gate", gate.run()),
+            background.supervise("consent-changes-relay", changes.run()),
+            background.supervise("expiry-watch", lifecycle.watch_expiries(pool, changes, settings.expiry_scan_seconds)),
+        ]
+        app.state.consents = Consents(pool, pseudonyms, changed=changes.notify)
         app.state.audit = AuditTrail(pool, pseudonyms)
         app.state.checks.update(postgres=lambda: database_ready(pool), kafka=lambda: kafka_ready(producer))
         try:
             yield
         finally:
-            await background.stop(gate_task)
+            await background.stop(*tasks)
             await broker.stop()
             await consumer.stop()
             await producer.stop()

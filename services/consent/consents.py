@@ -1,6 +1,7 @@
 """Recording, finding and revoking consents: the service layer behind the HTTP API."""
 
 import uuid
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time
 from typing import Annotated, Literal
 from uuid import UUID
@@ -13,7 +14,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 from contracts import CATALOGUE, PersonId
 from contracts.catalogue import Category
 from contracts.principals import PrincipalId
-from services.consent import repository
+from services.consent import lifecycle, repository
 from services.consent.domain import SHAREABLE_CATEGORIES, Form
 from services.consent.errors import ConsentNotFound, NotAParty
 from services.runtime.auth import Caller
@@ -132,9 +133,10 @@ def _status(row: asyncpg.Record, now: datetime) -> str:
 
 
 class Consents:
-    def __init__(self, pool: asyncpg.Pool, pseudonyms: Pseudonymizer) -> None:
+    def __init__(self, pool: asyncpg.Pool, pseudonyms: Pseudonymizer, changed: Callable[[], None]) -> None:
         self._pool = pool
         self._pseudonyms = pseudonyms
+        self._changed = changed  # wakes the relay that publishes consent.changes
 
     async def record(self, caller: Caller, request: ConsentRequest) -> ConsentView:
         if caller.principal not in request.parties:
@@ -153,8 +155,10 @@ class Consents:
             "recorded_by": request.recorded_by,
             "recorded_by_principal": caller.principal,
         }
-        async with self._pool.acquire() as conn:
+        async with self._pool.acquire() as conn, conn.transaction():
             row = await repository.insert_consent(conn, record)
+            await lifecycle.append(conn, "granted", row, caller.principal, row["recorded_at"])
+        self._changed()
         return ConsentView.of(row, _now())
 
     async def of_person(self, caller: Caller, person: str) -> list[ConsentView]:
@@ -163,13 +167,25 @@ class Consents:
         now = _now()
         return [ConsentView.of(row, now) for row in rows if caller.principal in row["parties"]]
 
+    async def history(self, caller: Caller, consent_id: UUID) -> list[dict]:
+        async with self._pool.acquire() as conn:
+            row = await repository.consent_by_id(conn, consent_id)
+            if row is None or caller.principal not in row["parties"]:
+                raise ConsentNotFound(str(consent_id))
+            rows = await repository.history_of(conn, consent_id)
+        return [{"kind": r["kind"], "occurred_at": r["occurred_at"], "event_id": r["event_id"]} for r in rows]
+
     async def revoke(self, caller: Caller, consent_id: UUID) -> ConsentView:
         """Returns only once the revocation is committed, so no later decision can miss it."""
         async with self._pool.acquire() as conn:
             row = await repository.consent_by_id(conn, consent_id)
             if row is None or caller.principal not in row["parties"]:
                 raise ConsentNotFound(str(consent_id))
-            revoked = await repository.revoke(conn, consent_id, caller.principal)
+            async with conn.transaction():
+                revoked = await repository.revoke(conn, consent_id, caller.principal)
+                if revoked is not None:
+                    await lifecycle.append(conn, "revoked", revoked, caller.principal, revoked["revoked_at"])
+        self._changed()
         return ConsentView.of(revoked or row, _now())
 
 

@@ -46,24 +46,48 @@ async def consent_by_id(conn: asyncpg.Connection, consent_id: UUID) -> asyncpg.R
 
 
 async def revoke(conn: asyncpg.Connection, consent_id: UUID, by: str) -> asyncpg.Record | None:
-    """Mark revoked and commit. Returns None if it already was.
+    """Mark revoked, inside the caller's transaction. Returns None if it already was.
 
     The row lock waits for every gate batch that holds the consent FOR SHARE. `revoked_at` is
     read from the database clock only once the lock is held, so it is later than every
     decision that used the consent (an UPDATE alone would compute it before waiting).
     """
-    async with conn.transaction():
-        locked = await conn.fetchval(
-            "SELECT id FROM consents WHERE id = $1 AND revoked_at IS NULL FOR UPDATE", consent_id
-        )
-        if locked is None:
-            return None
-        return await conn.fetchrow(
-            """UPDATE consents SET revoked_at = clock_timestamp(), revoked_by_principal = $2
-               WHERE id = $1 RETURNING *""",
-            consent_id,
-            by,
-        )
+    locked = await conn.fetchval("SELECT id FROM consents WHERE id = $1 AND revoked_at IS NULL FOR UPDATE", consent_id)
+    if locked is None:
+        return None
+    return await conn.fetchrow(
+        """UPDATE consents SET revoked_at = clock_timestamp(), revoked_by_principal = $2
+           WHERE id = $1 RETURNING *""",
+        consent_id,
+        by,
+    )
+
+
+async def append_consent_event(conn: asyncpg.Connection, record: dict) -> bool:
+    """Append to the consent's history (and the outbox); False if this event was appended before."""
+    inserted = await conn.fetchval(
+        """INSERT INTO consent_events (event_id, consent_id, kind, event, kafka_key, occurred_at)
+           VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (event_id) DO NOTHING RETURNING seq""",
+        *(record[k] for k in ("event_id", "consent_id", "kind", "event", "kafka_key", "occurred_at")),
+    )
+    return inserted is not None
+
+
+async def consents_due(conn: asyncpg.Connection, kind: str, horizon: datetime) -> list[asyncpg.Record]:
+    """Unrevoked consents ending before `horizon` that have no `kind` event yet."""
+    return await conn.fetch(
+        """SELECT c.* FROM consents c
+           WHERE c.revoked_at IS NULL AND c.valid_until <= $2
+             AND NOT EXISTS (SELECT 1 FROM consent_events e WHERE e.consent_id = c.id AND e.kind = $1)""",
+        kind,
+        horizon,
+    )
+
+
+async def history_of(conn: asyncpg.Connection, consent_id: UUID) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT kind, occurred_at, event_id FROM consent_events WHERE consent_id = $1 ORDER BY seq", consent_id
+    )
 
 
 async def database_now(conn: asyncpg.Connection) -> datetime:

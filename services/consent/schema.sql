@@ -18,6 +18,21 @@ CREATE TABLE IF NOT EXISTS consents (
 );
 CREATE INDEX IF NOT EXISTS consents_by_person ON consents (person_pseudonym);
 
+-- The history of every consent — granted, revoked, expiring, expired — and the outbox that
+-- publishes it to consent.changes. Nothing in a row changes but published_at.
+CREATE TABLE IF NOT EXISTS consent_events (
+    seq          bigserial PRIMARY KEY,
+    event_id     text NOT NULL UNIQUE,
+    consent_id   uuid NOT NULL REFERENCES consents (id),
+    kind         text NOT NULL,
+    event        text NOT NULL,
+    kafka_key    text NOT NULL,
+    occurred_at  timestamptz NOT NULL DEFAULT now(),
+    published_at timestamptz
+);
+CREATE INDEX IF NOT EXISTS consent_events_unpublished ON consent_events (seq) WHERE published_at IS NULL;
+CREATE INDEX IF NOT EXISTS consent_events_by_consent ON consent_events (consent_id, seq);
+
 -- Every gate decision, filled from the gate.decisions topic. Never the payload.
 -- Append-only (trigger below, and the service's role may only insert) and tamper-evident:
 -- row_hash = sha256(prev_hash || the row's content), so an edit breaks the chain from there on.
@@ -64,4 +79,6 @@ DO $$ BEGIN
 END $$;
 GRANT SELECT, INSERT, UPDATE ON consents TO samordna_consent_app;
 GRANT SELECT, INSERT ON audit TO samordna_consent_app;
+GRANT SELECT, INSERT, UPDATE ON consent_events TO samordna_consent_app;
+GRANT USAGE ON SEQUENCE consent_events_seq_seq TO samordna_consent_app;
 REVOKE UPDATE, DELETE, TRUNCATE ON audit FROM samordna_consent_app;

@@ -10,3 +10,4 @@ class ConsentSettings(ServiceSettings):
     db_schema: str = "consent"
     gate_instance_id: str = "gate-0"
     statutory_policy_file: Path = DEFAULT_STATUTORY_POLICY
+    expiry_scan_seconds: float = 60.0

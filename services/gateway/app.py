@@ -8,15 +8,16 @@ import asyncpg
 from fastapi import FastAPI
 
 from contracts.topics import events_topic
+from services.gateway import outbox
 from services.gateway.api import build_router
 from services.gateway.inbox import subscribe_inbox_writer
-from services.gateway.outbox import Relay
 from services.gateway.settings import GatewaySettings, schema_of
 from services.runtime import background
 from services.runtime.auth import load_tokens
 from services.runtime.db import create_pool, database_ready
 from services.runtime.http import health_router, install_error_handlers
 from services.runtime.kafka import kafka_broker
+from services.runtime.outbox import Relay
 from services.runtime.pseudonym import Pseudonymizer
 
 SCHEMA_SQL = Path(__file__).with_name("schema.sql").read_text()
@@ -35,7 +36,7 @@ def create_app(settings: GatewaySettings, principal: str) -> FastAPI:
         pool = await create_pool(settings.database_url, schema_of(principal), SCHEMA_SQL, min_size=2, max_size=10)
         broker = kafka_broker(settings.kafka_bootstrap, f"samordna-{principal}", enable_idempotence=True)
         subscribe_inbox_writer(broker, pool, principal)
-        relay = Relay(pool, broker, events_topic(principal), settings.relay_batch_size)
+        relay = Relay(pool, broker, outbox.TABLE, events_topic(principal), settings.relay_batch_size)
         await broker.start()
         relay_task = background.supervise("outbox-relay", relay.run())
         app.state.gateway = Gateway(pool, relay, Pseudonymizer(settings.pseudonym_key))
