@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request, status
 from pydantic import BaseModel, ConfigDict
 
 from contracts import PersonId
+from services.consent import preview
 from services.consent.consents import ConsentRequest, ConsentView
 from services.consent.errors import ConsentNotFound, NotAParty
 from services.runtime.auth import Caller, Role, require
@@ -56,6 +57,28 @@ async def record_consent(body: ConsentRequest, request: Request, caller: Caller 
 @router.post("/consents/search", response_model=ConsentList)
 async def search_consents(body: PersonQuery, request: Request, caller: Caller = Depends(coordinator)):
     return ConsentList(consents=await request.app.state.consents.of_person(caller, body.person))
+
+
+class PreviewItem(BaseModel):
+    event_id: str
+    event_type: str
+    label: str
+    sender: str
+    event_time: datetime
+    would_cross_to: list[str]
+    withheld: dict[str, str]
+
+
+class Preview(BaseModel):
+    events: list[PreviewItem]
+
+
+@router.post("/consents/preview", response_model=Preview)
+async def preview_consent(body: ConsentRequest, request: Request, caller: Caller = Depends(coordinator)):
+    """Which of the person's recent events (sent or received by the caller's principal) would
+    have crossed under this proposed consent, and to whom. Nothing is recorded."""
+    items = await preview.preview(request.app.state.pool, request.app.state.pseudonyms, caller, body)
+    return Preview(events=sorted(items, key=lambda item: item["event_time"]))
 
 
 @router.post("/consents/{consent_id}/revoke", response_model=ConsentView)

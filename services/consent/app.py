@@ -64,6 +64,7 @@ def create_app(settings: ConsentSettings) -> FastAPI:
         ]
         app.state.consents = Consents(pool, pseudonyms, changed=changes.notify)
         app.state.audit = AuditTrail(pool, pseudonyms)
+        app.state.pool, app.state.pseudonyms = pool, pseudonyms
         app.state.checks.update(postgres=lambda: database_ready(pool), kafka=lambda: kafka_ready(producer))
         try:
             yield

@@ -7,10 +7,19 @@ It touches no broker, no database and no clock of its own.
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Protocol
 from uuid import UUID
 
-from contracts import CloudEvent
 from contracts.catalogue import Category
+
+
+class EventFacts(Protocol):
+    """What the rule looks at in an event (a CloudEvent has all of it; so does an audit row)."""
+
+    principal: str
+    type: str
+    category: str
+    time: datetime
 
 
 class Form(StrEnum):
@@ -53,7 +62,7 @@ class Consent:
     def names(self, *principals: str) -> bool:
         return all(p in self.parties for p in principals)
 
-    def refusal(self, event: CloudEvent, now: datetime) -> Reason | None:
+    def refusal(self, event: EventFacts, now: datetime) -> Reason | None:
         """Why this consent does not cover `event` at `now`, or None if it does."""
         if self.revoked_at is not None:
             return Reason.CONSENT_REVOKED
@@ -99,7 +108,7 @@ _CLOSENESS = [
 
 
 def decide(
-    event: CloudEvent,
+    event: EventFacts,
     consents: list[Consent],
     statutory: dict[str, StatutoryBasis],
     now: datetime,
@@ -116,7 +125,7 @@ def decide(
 
 
 def _decide_for(
-    event: CloudEvent, recipient: str, consents: list[Consent], basis: StatutoryBasis | None, now: datetime
+    event: EventFacts, recipient: str, consents: list[Consent], basis: StatutoryBasis | None, now: datetime
 ) -> Decision:
     refusals = []
     for consent in consents:

@@ -164,3 +164,20 @@ async def audit_of_person(conn: asyncpg.Connection, pseudonym: str, parties: lis
         pseudonym,
         parties,
     )
+
+
+async def events_seen_by(
+    conn: asyncpg.Connection, pseudonym: str, principal: str, since: datetime
+) -> list[asyncpg.Record]:
+    """The person's events since `since` that `principal` sent or received, once each, oldest first."""
+    return await conn.fetch(
+        """SELECT DISTINCT ON (event_id, sender) event_id, sender AS principal, event_type AS type, category,
+                  event_time AS time
+           FROM audit
+           WHERE person_pseudonym = $1 AND event_time >= $3
+             AND (sender = $2 OR (recipient = $2 AND forwarded))
+           ORDER BY event_id, sender, seq""",
+        pseudonym,
+        principal,
+        since,
+    )

@@ -1,0 +1,63 @@
+"""What a proposed consent would mean: which of the person's recent events would have crossed, to whom.
+
+Staff show this to the person before the consent is signed. Only events the caller's own
+principal sent or already received are shown, so a preview discloses nothing new.
+"""
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import asyncpg
+
+from contracts import spec_for
+from services.consent import repository
+from services.consent.consents import ConsentRequest
+from services.consent.domain import Consent, decide
+from services.runtime.auth import Caller
+from services.runtime.pseudonym import Pseudonymizer
+
+LOOKBACK = timedelta(days=90)
+
+
+@dataclass(frozen=True)
+class PastEvent:
+    event_id: str
+    principal: str
+    type: str
+    category: str
+    time: datetime
+
+
+async def preview(
+    pool: asyncpg.Pool, pseudonyms: Pseudonymizer, caller: Caller, proposal: ConsentRequest
+) -> list[dict]:
+    pseudonym = pseudonyms.of(proposal.person)
+    async with pool.acquire() as conn:
+        now = await repository.database_now(conn)
+        rows = await repository.events_seen_by(conn, pseudonym, caller.principal, now - LOOKBACK)
+    consent = Consent(
+        id=uuid.uuid4(),
+        person_pseudonym=pseudonym,
+        parties=frozenset(proposal.parties),
+        categories=frozenset(proposal.categories),
+        excluded_categories=frozenset(proposal.excluded_categories),
+        excluded_types=frozenset(proposal.excluded_event_types),
+        valid_from=proposal.starts,
+        valid_until=proposal.ends,
+    )
+    decide_at = max(proposal.starts, min(now, proposal.ends - timedelta(microseconds=1)))
+    return [_outcome(PastEvent(**dict(row)), consent, decide_at) for row in rows]
+
+
+def _outcome(event: PastEvent, consent: Consent, decide_at: datetime) -> dict:
+    decisions = decide(event, [consent], {}, decide_at)
+    return {
+        "event_id": event.event_id,
+        "event_type": event.type,
+        "label": spec_for(event.type).label_sv,
+        "sender": event.principal,
+        "event_time": event.time,
+        "would_cross_to": [d.recipient for d in decisions if d.forwarded],
+        "withheld": {d.recipient: d.reason for d in decisions if not d.forwarded and d.recipient},
+    }
