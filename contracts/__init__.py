@@ -1,10 +1,11 @@
 """What the services share: the event envelope, the catalogue, topic names and principal ids."""
 
-from contracts.catalogue import CATALOGUE, Category, EventSpec, UnknownEventType, spec_for
+from contracts.catalogue import CATALOGUE, Category, EventSpec, SenderKind, UnknownEventType, spec_for
 from contracts.envelope import (
     MAX_EVENT_BYTES,
     CloudEvent,
     DeadLetter,
+    DecisionBatch,
     FieldError,
     ForwardedEvent,
     GateDecision,
@@ -19,12 +20,14 @@ __all__ = [
     "Category",
     "CloudEvent",
     "DeadLetter",
+    "DecisionBatch",
     "EventSpec",
     "FieldError",
     "ForwardedEvent",
     "GateDecision",
     "InvalidEvent",
     "PersonId",
+    "SenderKind",
     "UnknownEventType",
     "normalize_person_id",
     "parse_event",

@@ -1,12 +1,14 @@
 """The v1 event catalogue: every event type, its consent category, who may send it, its payload."""
 
 import difflib
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 
 from pydantic import BaseModel
 
 from contracts import payloads as p
+from contracts.principals import is_municipality, is_region
 
 
 class Category(StrEnum):
@@ -20,10 +22,21 @@ class Category(StrEnum):
 
 
 class SenderKind(StrEnum):
+    """Who may send a type: a region, a municipality, either of them, or only the consent service."""
+
     REGION = "region"
     MUNICIPALITY = "municipality"
-    EITHER = "joint"
+    EITHER = "either"
     CONSENT = "consent"
+
+
+NAMESPACES = {
+    SenderKind.REGION: "se.samordna.region",
+    SenderKind.MUNICIPALITY: "se.samordna.municipality",
+    SenderKind.EITHER: "se.samordna.joint",
+    # the name already says consent: se.samordna.consent.granted.v1
+    SenderKind.CONSENT: "se.samordna",
+}
 
 
 @dataclass(frozen=True)
@@ -42,9 +55,7 @@ class UnknownEventType(ValueError):
 
 
 def _spec(sender: SenderKind, name: str, category: Category, payload, label_sv: str, needs_action=False) -> EventSpec:
-    # consent.granted is se.samordna.consent.granted.v1, not ...consent.consent.granted.v1
-    namespace = "se.samordna" if sender is SenderKind.CONSENT else f"se.samordna.{sender}"
-    return EventSpec(f"{namespace}.{name}.v1", name, category, sender, payload, label_sv, needs_action)
+    return EventSpec(f"{NAMESPACES[sender]}.{name}.v1", name, category, sender, payload, label_sv, needs_action)
 
 
 R, M, J, C = SenderKind.REGION, SenderKind.MUNICIPALITY, SenderKind.EITHER, SenderKind.CONSENT
@@ -87,24 +98,54 @@ CATALOGUE: dict[str, EventSpec] = {spec.type: spec for spec in _SPECS}
 
 
 def spec_for(event_type: str) -> EventSpec:
+    """The catalogue entry of a full versioned type, or UnknownEventType with the closest known type."""
     spec = CATALOGUE.get(event_type)
     if spec is not None:
         return spec
-    unversioned = event_type.rsplit(".v", 1)[0]
-    versions = [t for t in CATALOGUE if t.rsplit(".v", 1)[0] == unversioned]
+    shown = _shown(event_type)
+    unversioned = _VERSION.sub("", event_type)
+    versions = [t for t in CATALOGUE if _VERSION.sub("", t) == unversioned]
+    if versions and unversioned != event_type:
+        raise UnknownEventType(f"{shown} is not a known version; known: {', '.join(versions)}")
     if versions:
-        raise UnknownEventType(f"unknown version of {unversioned}; known: {', '.join(versions)}")
-    close = difflib.get_close_matches(event_type, CATALOGUE, n=1)
-    hint = f"; did you mean {close[0]}?" if close else ""
-    raise UnknownEventType(f"unknown event type {event_type!r}{hint}")
+        raise UnknownEventType(f"{shown} has no version; known: {', '.join(versions)}")
+    close = _closest(unversioned)
+    hint = f"; did you mean {close}?" if close else ""
+    raise UnknownEventType(f"unknown event type {shown}{hint}")
 
 
 def may_send(spec: EventSpec, principal: str) -> bool:
     """Region types come from a region, municipality types from a municipality, joint from either."""
     if spec.sender is SenderKind.EITHER:
-        return principal.startswith(("region-", "kommun-"))
+        return is_region(principal) or is_municipality(principal)
     if spec.sender is SenderKind.REGION:
-        return principal.startswith("region-")
+        return is_region(principal)
     if spec.sender is SenderKind.MUNICIPALITY:
-        return principal.startswith("kommun-")
+        return is_municipality(principal)
     return False
+
+
+def sender_rule(spec: EventSpec) -> str:
+    """Who may send the type, in words, for error messages."""
+    return {
+        SenderKind.REGION: "only a region (region-NN) may send it",
+        SenderKind.MUNICIPALITY: "only a municipality (kommun-NNNN) may send it",
+        SenderKind.EITHER: "a region or a municipality may send it",
+        SenderKind.CONSENT: "only the consent service publishes it",
+    }[spec.sender]
+
+
+_VERSION = re.compile(r"\.v\d+$")
+
+
+def _closest(unversioned: str) -> str | None:
+    by_name = [t for t, spec in CATALOGUE.items() if unversioned == spec.name or unversioned.endswith("." + spec.name)]
+    if by_name:
+        return by_name[0]
+    latest = {_VERSION.sub("", t): t for t in CATALOGUE}
+    close = difflib.get_close_matches(unversioned, latest, n=1)
+    return latest[close[0]] if close else None
+
+
+def _shown(value: str, limit: int = 120) -> str:
+    return repr(value if len(value) <= limit else value[:limit] + "…")

@@ -4,18 +4,25 @@
 """
 
 import json
+import re
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from contracts.catalogue import Category, EventSpec, UnknownEventType, may_send, spec_for
+from contracts.catalogue import Category, EventSpec, SenderKind, UnknownEventType, may_send, sender_rule, spec_for
 from contracts.person import PersonId
-from contracts.principals import PrincipalId
+from contracts.principals import PrincipalId, is_principal
 
 MAX_EVENT_BYTES = 64 * 1024
+MAX_DEAD_LETTER_BYTES = 64 * 1024
 
-EventId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[!-~]+$")]
+M = TypeVar("M", bound=BaseModel)
+PRINTABLE_ASCII = r"^[!-~]+$"
+EventId = Annotated[str, Field(min_length=1, max_length=128, pattern=PRINTABLE_ASCII)]
+Source = Annotated[
+    str, Field(min_length=1, max_length=256, pattern=PRINTABLE_ASCII, description="a URI-reference, e.g. /journal")
+]
 
 
 class CloudEvent(BaseModel):
@@ -26,7 +33,7 @@ class CloudEvent(BaseModel):
 
     specversion: Literal["1.0"]
     id: EventId
-    source: Annotated[str, Field(min_length=1, max_length=256)]
+    source: Source
     type: str
     subject: PersonId
     time: AwareDatetime
@@ -42,11 +49,13 @@ class CloudEvent(BaseModel):
         return self.spec().payload.model_validate(self.data)
 
     def to_json(self) -> bytes:
-        return self.model_dump_json().encode()
+        return self.model_dump_json(by_alias=True).encode()
 
 
 @dataclass(frozen=True)
 class FieldError:
+    """One thing wrong with an event: a dotted path ("data.substances.0") and what is wrong there."""
+
     field: str
     message: str
 
@@ -59,8 +68,19 @@ class InvalidEvent(ValueError):
     """The event cannot be accepted; `errors` name each field and what is wrong with it."""
 
     def __init__(self, errors: list[FieldError]) -> None:
-        self.errors = errors
-        super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors))
+        self.errors = [FieldError(_safe(e.field, 200), _safe(e.message, 500)) for e in errors]
+        super().__init__("; ".join(f"{e.field}: {e.message}" for e in self.errors))
+
+
+# Anything shaped like a personnummer, valid or not, in any digits: never repeated back.
+_PERSON_ID_LIKE = re.compile(r"(?<!\d)(?:\d{2})?\d{6}[-+]?\d{4}(?!\d)")
+
+
+def _safe(text: str, limit: int) -> str:
+    """One line, valid UTF-8, bounded, and without anything that looks like a personnummer."""
+    text = _PERSON_ID_LIKE.sub("<personnummer>", " ".join(text.split()))
+    text = text.encode("utf-8", "replace").decode("utf-8")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _invalid(field: str, message: str) -> InvalidEvent:
@@ -68,69 +88,106 @@ def _invalid(field: str, message: str) -> InvalidEvent:
 
 
 def _field_errors(exc: ValidationError, prefix: str = "") -> list[FieldError]:
-    return [
-        FieldError(prefix + ".".join(str(part) for part in err["loc"]) or "body", err["msg"]) for err in exc.errors()
-    ]
+    return [FieldError(_dotted(prefix, err["loc"]), err["msg"]) for err in exc.errors(include_url=False)]
+
+
+def _dotted(prefix: str, loc: tuple[int | str, ...]) -> str:
+    return ".".join([prefix, *map(str, loc)] if prefix else map(str, loc)) or "body"
+
+
+def _first_per_field(errors: list[FieldError]) -> list[FieldError]:
+    first: dict[str, FieldError] = {}
+    for error in errors:
+        first.setdefault(error.field, error)
+    return list(first.values())
+
+
+def _refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
 
 
 def _as_object(raw: bytes | str | dict) -> dict:
     if isinstance(raw, dict):
         return dict(raw)
-    size = len(raw.encode() if isinstance(raw, str) else raw)
+    size = len(raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw)
     if size > MAX_EVENT_BYTES:
         raise _invalid("body", f"event is {size} bytes; the limit is {MAX_EVENT_BYTES}")
     try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        body = json.loads(raw, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError):
         raise _invalid("body", "not valid JSON") from None
     if not isinstance(body, dict):
         raise _invalid("body", "a CloudEvent must be a JSON object")
     return body
 
 
-def _check_type(body: dict, sender: str | None) -> EventSpec:
+def _spec_of(body: dict) -> EventSpec:
     event_type = body.get("type")
-    if not isinstance(event_type, str):
+    if event_type is None:
         raise _invalid("type", "required: a versioned event type such as se.samordna.region.visit.missed.v1")
+    if not isinstance(event_type, str):
+        raise _invalid("type", "must be a string such as se.samordna.region.visit.missed.v1")
     try:
-        spec = spec_for(event_type)
+        return spec_for(event_type)
     except UnknownEventType as exc:
         raise _invalid("type", str(exc)) from None
-    if sender is not None and not may_send(spec, sender):
-        raise _invalid("type", f"{event_type} is not an event {sender} may send")
-    return spec
 
 
-def _fill_sender_and_category(body: dict, spec: EventSpec, sender: str | None) -> None:
+def _check_sender(spec: EventSpec, body: dict, sender: str | None) -> None:
+    # A stored consent event names the principal that recorded the consent, not its sender.
+    if sender is None and spec.sender is SenderKind.CONSENT:
+        return
+    principal = sender if sender is not None else body.get("principal")
+    if isinstance(principal, str) and is_principal(principal) and not may_send(spec, principal):
+        raise _invalid("type", f"{spec.type} may not come from {principal}: {sender_rule(spec)}")
+
+
+def _fill_principal(body: dict, sender: str | None) -> list[FieldError]:
+    if sender is None:
+        return []
+    claimed = body.setdefault("principal", sender)
+    if claimed == sender:
+        return []
+    return [FieldError("principal", f"the body names {_shown(claimed)} but the caller is {sender}")]
+
+
+def _fill_category(body: dict, spec: EventSpec, sender: str | None) -> list[FieldError]:
     if sender is not None:
-        claimed = body.setdefault("principal", sender)
-        if claimed != sender:
-            raise _invalid("principal", f"the body names {claimed} but the caller is {sender}")
         body.setdefault("category", spec.category.value)
-    if body.get("category") != spec.category:
-        raise _invalid("category", f"{spec.type} belongs to category {spec.category}")
+    if "category" not in body or body["category"] == spec.category:
+        return []
+    return [FieldError("category", f"{spec.type} is in category {spec.category}, not {_shown(body['category'])}")]
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:59] + "…"
+
+
+def _validated(model: type[M], value: object, prefix: str = "") -> tuple[M | None, list[FieldError]]:
+    try:
+        return model.model_validate(value), []
+    except ValidationError as exc:
+        return None, _field_errors(exc, prefix)
 
 
 def parse_event(raw: bytes | str | dict, *, sender: str | None = None) -> CloudEvent:
     """A validated, normalised event, or InvalidEvent naming every field that is wrong.
 
-    `sender` is the authenticated caller at a gateway: it fills `principal` and must be
-    allowed to send the type. Without it (a stored event read back) every field is required.
+    `sender` is the authenticated caller at a gateway: it fills `principal` and `category`
+    when they are left out, and must be allowed to send the type. Without it (a stored event
+    read back) every field is required.
     """
     body = _as_object(raw)
-    spec = _check_type(body, sender)
-    _fill_sender_and_category(body, spec, sender)
-    errors: list[FieldError] = []
-    try:
-        event = CloudEvent.model_validate(body)
-    except ValidationError as exc:
-        errors += _field_errors(exc)
-        event = None
-    try:
-        payload = spec.payload.model_validate(body.get("data"))
-    except ValidationError as exc:
-        errors += _field_errors(exc, prefix="data.")
-    if errors:
+    spec = _spec_of(body)
+    _check_sender(spec, body, sender)
+    errors = _fill_principal(body, sender) + _fill_category(body, spec, sender)
+    event, envelope_errors = _validated(CloudEvent, body)
+    data = body.get("data")
+    # a missing or non-object `data` is already named by the envelope's own validation
+    payload, payload_errors = _validated(spec.payload, data, "data") if isinstance(data, dict) else (None, [])
+    errors = _first_per_field(errors + envelope_errors + payload_errors)
+    if errors or event is None or payload is None:
         raise InvalidEvent(errors)
     return event.model_copy(update={"data": payload.model_dump(mode="json")})
 
@@ -168,6 +225,12 @@ class GateDecision(_Record):
     event_time: AwareDatetime
 
 
+class DecisionBatch(_Record):
+    """On `gate.decisions`: the decisions of one gate transaction, in the order they were made."""
+
+    decisions: list[GateDecision] = Field(max_length=1000)
+
+
 class DeadLetter(_Record):
     """On `dead.letters`: a record a consumer could not decode or validate, and why."""
 
@@ -177,5 +240,16 @@ class DeadLetter(_Record):
     consumer: str
     reason: str
     key: str | None
-    value: str
+    value: str = Field(description="the raw record as UTF-8 text (undecodable bytes replaced), cut at 64 KiB")
     failed_at: AwareDatetime
+
+    @field_validator("value", mode="before")
+    @classmethod
+    def _as_bounded_text(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.encode("utf-8", "replace")
+        if isinstance(value, bytes | bytearray):
+            text = bytes(value[:MAX_DEAD_LETTER_BYTES]).decode("utf-8", "replace")
+            # a replacement character is three bytes: cut again, so that reading it back changes nothing
+            return text.encode()[:MAX_DEAD_LETTER_BYTES].decode("utf-8", "ignore")
+        return value

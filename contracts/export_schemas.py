@@ -11,8 +11,9 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from contracts.catalogue import CATALOGUE, EventSpec
-from contracts.envelope import CloudEvent, DeadLetter, ForwardedEvent, GateDecision
+from contracts.catalogue import CATALOGUE, EventSpec, sender_rule
+from contracts.envelope import CloudEvent, DeadLetter, DecisionBatch, ForwardedEvent, GateDecision
+from contracts.examples import EXAMPLE_DATA
 
 SCHEMAS = Path(__file__).with_name("schemas")
 
@@ -20,12 +21,15 @@ SCHEMAS = Path(__file__).with_name("schemas")
 def _event_schema(spec: EventSpec) -> dict:
     schema = CloudEvent.model_json_schema()
     schema["title"] = spec.type
-    schema["description"] = f"{spec.label_sv} ({spec.name}); consent category {spec.category}."
+    schema["description"] = (
+        f"{spec.label_sv} ({spec.name}); consent category {spec.category}; {sender_rule(spec)}. "
+        "A gateway fills in principal and category when a posted event leaves them out."
+    )
     schema["properties"]["type"] = {"const": spec.type, "type": "string"}
     schema["properties"]["category"] = {"const": spec.category.value, "type": "string"}
     payload = spec.payload.model_json_schema(ref_template="#/$defs/{model}")
     schema.setdefault("$defs", {}).update(payload.pop("$defs", {}))
-    schema["properties"]["data"] = payload
+    schema["properties"]["data"] = payload | {"examples": [EXAMPLE_DATA[spec.type]]}
     return schema
 
 
@@ -36,6 +40,7 @@ def render() -> dict[str, str]:
         "cloudevent.json": CloudEvent,
         "forwarded-event.json": ForwardedEvent,
         "gate-decision.json": GateDecision,
+        "decision-batch.json": DecisionBatch,
         "dead-letter.json": DeadLetter,
     }
     schemas |= {name: model.model_json_schema() for name, model in records.items()}
@@ -46,34 +51,40 @@ def render() -> dict[str, str]:
 
 
 def differences(directory: Path = SCHEMAS) -> list[str]:
-    """Files that are missing, changed or extra compared with the models."""
+    """Files that are missing, changed or extra compared with the models, one line each."""
     expected = render()
     present = {p.name for p in directory.glob("*.json")} if directory.exists() else set()
-    changed = [n for n, text in expected.items() if n not in present or (directory / n).read_text() != text]
-    extra = sorted(present - set(expected))
-    return sorted(changed) + [f"{n} (not a contract any more)" for n in extra]
+    missing = [f"{n} (missing)" for n in sorted(set(expected) - present)]
+    changed = [f"{n} (differs)" for n in sorted(present & set(expected)) if _read(directory / n) != expected[n]]
+    extra = [f"{n} (not a contract any more)" for n in sorted(present - set(expected))]
+    return missing + changed + extra
 
 
 def write(directory: Path = SCHEMAS) -> None:
+    expected = render()
     directory.mkdir(exist_ok=True)
-    for stale in set(p.name for p in directory.glob("*.json")) - set(render()):
+    for stale in {p.name for p in directory.glob("*.json")} - set(expected):
         (directory / stale).unlink()
-    for name, text in render().items():
-        (directory / name).write_text(text)
+    for name, text in expected.items():
+        (directory / name).write_text(text, encoding="utf-8")
 
 
-def main() -> None:
+def _read(path: Path) -> str:
+    return path.read_text(encoding="utf-8")
+
+
+def main(argv: list[str] | None = None, directory: Path = SCHEMAS) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--check", action="store_true")
-    if parser.parse_args().check:
-        diff = differences()
+    parser.add_argument("--check", action="store_true", help="exit 1 listing the files that differ")
+    if parser.parse_args(argv).check:
+        diff = differences(directory)
         if diff:
             print("schemas differ from the models (run `make schemas`):\n  " + "\n  ".join(diff))
             sys.exit(1)
         print("schemas match the models")
     else:
-        write()
-        print(f"wrote {len(render())} schemas to {SCHEMAS}")
+        write(directory)
+        print(f"wrote {len(render())} schemas to {directory}")
 
 
 if __name__ == "__main__":

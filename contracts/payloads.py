@@ -1,16 +1,52 @@
 """Payload (`data`) models of the v1 event catalogue. None holds a personal identity number:
-the person is the envelope's `subject`."""
+the person is the envelope's `subject`, and text fields refuse a valid personnummer."""
 
 from datetime import date, datetime
 from typing import Annotated, Literal
+from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 
+from contracts.person import contains_person_id
 from contracts.principals import PrincipalId
 
-Text = Annotated[str, Field(min_length=1, max_length=500)]
-Ref = Annotated[str, Field(min_length=1, max_length=100, description="an id in the sender's own system")]
-Unit = Annotated[str, Field(min_length=1, max_length=100, description="HSA-id or org-unit id of the unit")]
+
+def _no_person_id(text: str) -> str:
+    if contains_person_id(text):
+        raise ValueError("must not hold a personnummer; the person is the event's subject")
+    return text
+
+
+def _canonical_uuid(text: str) -> str:
+    try:
+        return str(UUID(text))
+    except ValueError:
+        raise ValueError("must be a UUID such as 6f1c1a2e-3d6b-4c3e-9a57-2f8f7c1d0b11") from None
+
+
+def _text(max_length: int, description: str | None = None):
+    return Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length),
+        AfterValidator(_no_person_id),
+        Field(description=description),
+    ]
+
+
+Text = _text(500)
+Label = _text(50)
+Ref = _text(100, "an id in the sender's own system")
+Unit = _text(100, "HSA-id or org-unit id of the unit")
+ConsentId = Annotated[str, AfterValidator(_canonical_uuid), Field(json_schema_extra={"format": "uuid"})]
 InterventionKind = Literal["boendestod", "behandling", "sysselsattning", "ekonomiskt_bistand", "other"]
 
 
@@ -49,7 +85,7 @@ class DischargeReady(Payload):
 
 class DischargeCompleted(Payload):
     discharged_from: Literal["ward", "laro_programme"]
-    unit: Unit
+    unit: Unit | None = None
     completed_on: date
 
 
@@ -85,15 +121,15 @@ class AssessmentRecorded(Payload):
 # --- municipality -----------------------------------------------------------------------
 class InterventionMissed(Payload):
     intervention_id: Ref
-    intervention_kind: InterventionKind
     missed_on: date
+    intervention_kind: InterventionKind | None = None
 
 
 class InterventionDecided(Payload):
     intervention_id: Ref
     intervention_kind: InterventionKind
     decided_on: date
-    starts_on: date
+    starts_on: date | None = None
     ends_on: date | None = None
 
 
@@ -134,9 +170,7 @@ class CareplanningRequested(Payload):
 
 
 class SelfratingRecorded(Payload):
-    ratings: dict[Annotated[str, Field(min_length=1, max_length=50)], Annotated[int, Field(ge=0, le=10)]] = Field(
-        min_length=1, max_length=30
-    )
+    ratings: dict[Label, Annotated[int, Field(ge=0, le=10)]] = Field(min_length=1, max_length=30)
     rated_on: date
 
 
@@ -154,7 +188,15 @@ class ContactClosed(Payload):
 
 # --- consent service --------------------------------------------------------------------
 class ConsentChanged(Payload):
-    consent_id: Annotated[str, Field(min_length=1, max_length=64)]
-    parties: list[PrincipalId] = Field(min_length=2)
-    valid_from: datetime
-    valid_until: datetime
+    consent_id: ConsentId
+    parties: list[PrincipalId] = Field(min_length=2, max_length=50)
+    valid_from: AwareDatetime
+    valid_until: AwareDatetime
+
+    @field_validator("valid_until")
+    @classmethod
+    def _after_valid_from(cls, valid_until: datetime, info: ValidationInfo) -> datetime:
+        valid_from = info.data.get("valid_from")
+        if valid_from is not None and valid_until <= valid_from:
+            raise ValueError("must be after valid_from")
+        return valid_until
