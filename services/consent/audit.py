@@ -3,7 +3,7 @@
 import asyncpg
 from faststream.kafka import KafkaBroker
 
-from contracts import GateDecision
+from contracts import DecisionBatch
 from contracts.topics import GATE_DECISIONS
 from services.consent import repository
 from services.runtime.auth import Caller
@@ -14,11 +14,11 @@ GROUP_ID = "samordna-audit"
 
 
 def subscribe_audit_writer(broker: KafkaBroker, pool: asyncpg.Pool) -> None:
-    async def write(decisions: list[GateDecision]) -> None:
+    async def write(batches: list[DecisionBatch]) -> None:
         async with pool.acquire() as conn:
-            await repository.record_decisions(conn, decisions)
+            await repository.record_decisions(conn, [d for batch in batches for d in batch.decisions])
 
-    batch_consumer(broker, GATE_DECISIONS, GROUP_ID, GateDecision.model_validate_json, write)
+    batch_consumer(broker, GATE_DECISIONS, GROUP_ID, DecisionBatch.model_validate_json, write)
 
 
 class AuditTrail:

@@ -13,6 +13,7 @@ after the revocation sees it. Offsets move only together with the outputs.
 """
 
 import asyncio
+import functools
 import logging
 import uuid
 from datetime import datetime
@@ -20,8 +21,9 @@ from datetime import datetime
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
+from aiokafka.partitioner import murmur2
 
-from contracts import CloudEvent, ForwardedEvent, GateDecision, InvalidEvent, parse_event
+from contracts import CloudEvent, DecisionBatch, ForwardedEvent, GateDecision, InvalidEvent, parse_event
 from contracts.topics import (
     DEAD_LETTERS,
     EVENTS_TOPIC_PATTERN,
@@ -39,6 +41,7 @@ log = logging.getLogger(__name__)
 
 GROUP_ID = "samordna-gate"
 CONSUMER_NAME = "gate"
+DECISIONS_PER_RECORD = 1000
 
 
 class Gate:
@@ -50,6 +53,7 @@ class Gate:
         pseudonyms: Pseudonymizer,
         statutory: dict[str, StatutoryBasis],
         max_records: int = 500,
+        group_id: str = GROUP_ID,
     ) -> None:
         self._consumer = consumer
         self._producer = producer
@@ -57,6 +61,8 @@ class Gate:
         self._pseudonyms = pseudonyms
         self._statutory = statutory
         self._max_records = max_records
+        self._group_id = group_id
+        self._partition_counts: dict[str, int] = {}
         self.decided = 0
 
     def subscribe(self) -> None:
@@ -83,49 +89,64 @@ class Gate:
             consents = await repository.lock_consents_of(conn, sorted(set(pseudonyms)))
             now = await repository.database_now(conn)
             async with self._producer.transaction():
+                decided: list[GateDecision] = []
                 for (_, event), pseudonym in zip(events, pseudonyms, strict=True):
                     decisions = decide(event, consents[pseudonym], self._statutory, now)
-                    await self._publish(event, pseudonym, decisions, now)
+                    await self._forward(event, pseudonym, decisions, now)
+                    decided += [_decision_record(event, pseudonym, d, now) for d in decisions]
+                for start in range(0, len(decided), DECISIONS_PER_RECORD):
+                    chunk = DecisionBatch(decisions=decided[start : start + DECISIONS_PER_RECORD])
+                    await self._producer.send(GATE_DECISIONS, chunk.model_dump_json().encode())
                 for record, reason in rejects:
                     letter = dead_letter(record, CONSUMER_NAME, reason)
                     await self._producer.send(DEAD_LETTERS, letter.model_dump_json().encode(), key=record.key)
                 offsets = {tp: records[-1].offset + 1 for tp, records in batch.items()}
-                await self._producer.send_offsets_to_transaction(offsets, GROUP_ID)
+                await self._producer.send_offsets_to_transaction(offsets, self._group_id)
         self.decided += len(events)
-
-    async def _publish(self, event: CloudEvent, pseudonym: str, decisions: list[Decision], now: datetime) -> None:
-        key = pseudonym.encode()
-        forwarded = [d for d in decisions if d.forwarded]
-        for decision in forwarded:
-            await self._producer.send(deliveries_topic(decision.recipient), event.to_json(), key=key)
-        if forwarded:
-            shared = ForwardedEvent(
-                event=event,
-                parties=[event.principal, *(d.recipient for d in forwarded)],
-                consent_ids=sorted({str(d.consent_id) for d in forwarded if d.consent_id}),
-                decided_at=now,
-            )
-            await self._producer.send(SHARED_EVENTS, shared.model_dump_json().encode(), key=key)
-        for decision in decisions:
-            record = _decision_record(event, pseudonym, decision, now)
-            await self._producer.send(GATE_DECISIONS, record.model_dump_json().encode(), key=key)
+        forwarded = sum(d.forwarded for d in decided)
         log.info(
-            "event decided",
+            "batch decided",
             extra={
-                "event_id": event.id,
-                "event_type": event.type,
-                "sender": event.principal,
-                "person": pseudonym[:16],
-                "forwarded_to": [d.recipient for d in forwarded],
-                "withheld": {d.recipient or "-": d.reason for d in decisions if not d.forwarded},
+                "events": len(events),
+                "decisions": len(decided),
+                "forwarded": forwarded,
+                "dead_letters": len(rejects),
             },
         )
+
+    async def _forward(self, event: CloudEvent, pseudonym: str, decisions: list[Decision], now: datetime) -> None:
+        forwarded = [d for d in decisions if d.forwarded]
+        if not forwarded:
+            return
+        key = pseudonym.encode()
+        value = event.to_json()
+        for decision in forwarded:
+            await self._send(deliveries_topic(decision.recipient), value, key)
+        shared = ForwardedEvent.model_construct(
+            event=event,
+            parties=[event.principal, *(d.recipient for d in forwarded)],
+            consent_ids=sorted({str(d.consent_id) for d in forwarded if d.consent_id}),
+            decided_at=now,
+        )
+        await self._send(SHARED_EVENTS, shared.model_dump_json().encode(), key)
+
+    async def _send(self, topic: str, value: bytes, key: bytes) -> None:
+        """Send keyed by the pseudonym, hashing each key once per batch rather than once per record."""
+        partitions = self._partition_counts.get(topic) or len(await self._producer.partitions_for(topic))
+        self._partition_counts[topic] = partitions
+        await self._producer.send(topic, value, key=key, partition=_key_hash(key) % partitions)
 
     async def _rewind(self, partitions: list[TopicPartition]) -> None:
         assigned = self._consumer.assignment()
         owned = [tp for tp in partitions if tp in assigned]
         if owned:
             await self._consumer.seek_to_committed(*owned)
+
+
+@functools.lru_cache(maxsize=65536)
+def _key_hash(key: bytes) -> int:
+    """The Java client's (and aiokafka's) default partitioning hash, so a key lands where theirs would."""
+    return murmur2(key) & 0x7FFFFFFF
 
 
 def _parse(
@@ -147,7 +168,7 @@ def _parse(
 
 
 def _decision_record(event: CloudEvent, pseudonym: str, decision: Decision, now: datetime) -> GateDecision:
-    return GateDecision(
+    return GateDecision.model_construct(  # our own values, already valid: no second validation
         decision_id=str(uuid.uuid4()),
         event_id=event.id,
         event_type=event.type,
