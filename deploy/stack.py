@@ -144,7 +144,7 @@ class Stack:
         from services.runtime.auth import digest
 
         entries = [
-            {"sha256": digest(token), "principal": principal if principal != "ops" else "ops", "role": role}
+            {"sha256": digest(token), "principal": principal, "role": role}
             for principal, roles in tokens.items()
             for role, token in roles.items()
         ]
