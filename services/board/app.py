@@ -9,10 +9,9 @@ from contracts import CloudEvent, ForwardedEvent, parse_event
 from contracts.topics import CONSENT_CHANGES, SHARED_EVENTS
 from services.board import api, store
 from services.board.settings import BoardSettings
-from services.runtime.auth import load_tokens
 from services.runtime.consuming import batch_consumer
 from services.runtime.db import create_pool, database_ready
-from services.runtime.http import health_router, install_error_handlers
+from services.runtime.http import service_app
 from services.runtime.kafka import kafka_broker
 from services.runtime.pseudonym import Pseudonymizer
 
@@ -49,10 +48,4 @@ def create_app(settings: BoardSettings) -> FastAPI:
             await broker.stop()
             await pool.close()
 
-    app = FastAPI(title="Samordna board (samordningstavla)", lifespan=lifespan)
-    app.state.tokens = load_tokens(settings)
-    app.state.checks = {}
-    app.include_router(health_router(app.state.checks))
-    app.include_router(api.router)
-    install_error_handlers(app)
-    return app
+    return service_app("Samordna board (samordningstavla)", lifespan, api.router, settings)

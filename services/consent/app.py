@@ -14,9 +14,8 @@ from services.consent.policy import load_statutory_bases
 from services.consent.schema import APP_ROLE, SCHEMA_SQL
 from services.consent.settings import ConsentSettings
 from services.runtime import background
-from services.runtime.auth import load_tokens
 from services.runtime.db import create_pool, database_ready
-from services.runtime.http import health_router, install_error_handlers
+from services.runtime.http import service_app
 from services.runtime.kafka import kafka_broker, kafka_ready
 from services.runtime.outbox import Relay
 from services.runtime.pseudonym import Pseudonymizer
@@ -75,10 +74,4 @@ def create_app(settings: ConsentSettings) -> FastAPI:
             await producer.stop()
             await pool.close()
 
-    app = FastAPI(title="Samordna consent registry and gate", lifespan=lifespan)
-    app.state.tokens = load_tokens(settings)
-    app.state.checks = {}
-    app.include_router(health_router(app.state.checks))
-    app.include_router(api.router)
-    install_error_handlers(app)
-    return app
+    return service_app("Samordna consent registry and gate", lifespan, api.router, settings)

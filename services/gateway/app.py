@@ -13,9 +13,8 @@ from services.gateway.api import build_router
 from services.gateway.inbox import subscribe_inbox_writer
 from services.gateway.settings import GatewaySettings, schema_of
 from services.runtime import background
-from services.runtime.auth import load_tokens
 from services.runtime.db import create_pool, database_ready
-from services.runtime.http import health_router, install_error_handlers
+from services.runtime.http import service_app
 from services.runtime.kafka import kafka_broker
 from services.runtime.outbox import Relay
 from services.runtime.pseudonym import Pseudonymizer
@@ -48,10 +47,4 @@ def create_app(settings: GatewaySettings, principal: str) -> FastAPI:
             await broker.stop()
             await pool.close()
 
-    app = FastAPI(title=f"Samordna gateway for {principal}", lifespan=lifespan)
-    app.state.tokens = load_tokens(settings)
-    app.state.checks = {}
-    app.include_router(health_router(app.state.checks))
-    app.include_router(build_router(principal))
-    install_error_handlers(app)
-    return app
+    return service_app(f"Samordna gateway for {principal}", lifespan, build_router(principal), settings)

@@ -8,6 +8,8 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from services.runtime.auth import load_tokens
+
 log = logging.getLogger(__name__)
 
 ReadinessCheck = Callable[[], Awaitable[bool]]
@@ -48,3 +50,17 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse({"error": "invalid_request", "errors": field_errors(exc.errors())}, status_code=422)
+
+
+def service_app(title: str, lifespan, router: APIRouter, settings) -> FastAPI:
+    """A service's HTTP app: its routes, /healthz and /readyz, token auth and JSON errors.
+
+    The lifespan fills `app.state.checks` with the readiness checks once its connections exist.
+    """
+    app = FastAPI(title=title, lifespan=lifespan)
+    app.state.tokens = load_tokens(settings)
+    app.state.checks = {}
+    app.include_router(health_router(app.state.checks))
+    app.include_router(router)
+    install_error_handlers(app)
+    return app
