@@ -131,9 +131,11 @@ class Gate:
         await self._send(SHARED_EVENTS, shared.model_dump_json().encode(), key)
 
     async def _send(self, topic: str, value: bytes, key: bytes) -> None:
-        """Send keyed by the pseudonym, hashing each key once per batch rather than once per record."""
-        partitions = self._partition_counts.get(topic) or len(await self._producer.partitions_for(topic))
-        self._partition_counts[topic] = partitions
+        """Send keyed by the pseudonym, to the partition the default partitioner would pick, with the
+        key's hash cached (aiokafka would hash it again for every record, in pure Python)."""
+        partitions = self._partition_counts.get(topic)
+        if partitions is None:
+            partitions = self._partition_counts[topic] = len(await self._producer.partitions_for(topic))
         await self._producer.send(topic, value, key=key, partition=_key_hash(key) % partitions)
 
     async def _rewind(self, partitions: list[TopicPartition]) -> None:
