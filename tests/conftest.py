@@ -14,7 +14,8 @@ import pytest
 
 from deploy.stack import REPO, Stack
 
-TEST_STATE = REPO / ".local" / "test"
+# Overridable so that two test sessions (say, two branches) can run side by side on other ports.
+TEST_STATE = Path(os.environ.get("SAMORDNA_TEST_STATE_DIR", REPO / ".local" / "test"))
 
 
 def _test_stack() -> Stack:
