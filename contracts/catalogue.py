@@ -28,6 +28,7 @@ class SenderKind(StrEnum):
     MUNICIPALITY = "municipality"
     EITHER = "either"
     CONSENT = "consent"
+    GATEWAY = "gateway"  # made by a principal's gateway on its behalf (receipts), never posted
 
 
 NAMESPACES = {
@@ -36,6 +37,7 @@ NAMESPACES = {
     SenderKind.EITHER: "se.samordna.joint",
     # the name already says consent: se.samordna.consent.granted.v1
     SenderKind.CONSENT: "se.samordna",
+    SenderKind.GATEWAY: "se.samordna",
 }
 
 
@@ -48,17 +50,22 @@ class EventSpec:
     payload: type[BaseModel]
     label_sv: str
     needs_action: bool = False
+    addressed: bool = False  # goes only to the principal named in data.addressee, never to every party
 
 
 class UnknownEventType(ValueError):
     """The type is not in the v1 catalogue."""
 
 
-def _spec(sender: SenderKind, name: str, category: Category, payload, label_sv: str, needs_action=False) -> EventSpec:
-    return EventSpec(f"{NAMESPACES[sender]}.{name}.v1", name, category, sender, payload, label_sv, needs_action)
+def _spec(
+    sender: SenderKind, name: str, category: Category, payload, label_sv: str, needs_action=False, addressed=False
+) -> EventSpec:
+    return EventSpec(
+        f"{NAMESPACES[sender]}.{name}.v1", name, category, sender, payload, label_sv, needs_action, addressed
+    )
 
 
-R, M, J, C = SenderKind.REGION, SenderKind.MUNICIPALITY, SenderKind.EITHER, SenderKind.CONSENT
+R, M, J, C, G = SenderKind.REGION, SenderKind.MUNICIPALITY, SenderKind.EITHER, SenderKind.CONSENT, SenderKind.GATEWAY
 _SPECS = [
     _spec(R, "visit.missed", Category.ATTENDANCE, p.VisitMissed, "Uteblivet besök"),
     _spec(R, "sample.positive", Category.TEST_RESULTS, p.SamplePositive, "Positivt prov"),
@@ -92,6 +99,9 @@ _SPECS = [
     _spec(C, "consent.revoked", Category.CONSENT, p.ConsentChanged, "Samtycke återkallat"),
     _spec(C, "consent.expiring", Category.CONSENT, p.ConsentChanged, "Samtycke löper ut"),
     _spec(C, "consent.expired", Category.CONSENT, p.ConsentChanged, "Samtycke har löpt ut"),
+    # kvittens: the recipient's answer to a delivered event, back to its sender only
+    _spec(G, "receipt.acknowledged", Category.COORDINATION, p.ReceiptAcknowledged, "Kvittens", addressed=True),
+    _spec(G, "receipt.overdue", Category.COORDINATION, p.ReceiptOverdue, "Kvittens försenad", addressed=True),
 ]
 
 CATALOGUE: dict[str, EventSpec] = {spec.type: spec for spec in _SPECS}
@@ -116,7 +126,7 @@ def spec_for(event_type: str) -> EventSpec:
 
 def may_send(spec: EventSpec, principal: str) -> bool:
     """Region types come from a region, municipality types from a municipality, joint from either."""
-    if spec.sender is SenderKind.EITHER:
+    if spec.sender in (SenderKind.EITHER, SenderKind.GATEWAY):
         return is_region(principal) or is_municipality(principal)
     if spec.sender is SenderKind.REGION:
         return is_region(principal)
@@ -132,6 +142,7 @@ def sender_rule(spec: EventSpec) -> str:
         SenderKind.MUNICIPALITY: "only a municipality (kommun-NNNN) may send it",
         SenderKind.EITHER: "a region or a municipality may send it",
         SenderKind.CONSENT: "only the consent service publishes it",
+        SenderKind.GATEWAY: "the gateway makes it: acknowledge a delivered event with POST /v1/inbox/{event_id}/ack",
     }[spec.sender]
 
 

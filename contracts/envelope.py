@@ -48,6 +48,11 @@ class CloudEvent(BaseModel):
     def payload(self) -> BaseModel:
         return self.spec().payload.model_validate(self.data)
 
+    @property
+    def addressee(self) -> str | None:
+        """The one principal an addressed event (a receipt) may go to; None for every other type."""
+        return self.data.get("addressee") if self.spec().addressed else None
+
     def to_json(self) -> bytes:
         return self.model_dump_json(by_alias=True).encode()
 
@@ -137,6 +142,8 @@ def _check_sender(spec: EventSpec, body: dict, sender: str | None) -> None:
     # A stored consent event names the principal that recorded the consent, not its sender.
     if sender is None and spec.sender is SenderKind.CONSENT:
         return
+    if sender is not None and spec.sender is SenderKind.GATEWAY:
+        raise _invalid("type", f"{spec.type} may not be posted: {sender_rule(spec)}")
     principal = sender if sender is not None else body.get("principal")
     if isinstance(principal, str) and is_principal(principal) and not may_send(spec, principal):
         raise _invalid("type", f"{spec.type} may not come from {principal}: {sender_rule(spec)}")

@@ -90,4 +90,17 @@ EXAMPLE_DATA: dict[str, dict] = {
         }
         for name in ("granted", "revoked", "expiring", "expired")
     },
+    "se.samordna.receipt.acknowledged.v1": {
+        "addressee": "region-14",
+        "event_id": "dp-2026-0042",
+        "event_type": "se.samordna.region.discharge.planned.v1",
+        "acknowledged_at": "2026-11-22T09:30:00+01:00",
+    },
+    "se.samordna.receipt.overdue.v1": {
+        "addressee": "region-14",
+        "event_id": "dp-2026-0042",
+        "event_type": "se.samordna.region.discharge.planned.v1",
+        "received_at": "2026-11-21T09:30:00+01:00",
+        "deadline": "2026-11-22T09:30:00+01:00",
+    },
 }

@@ -200,3 +200,24 @@ class ConsentChanged(Payload):
         if valid_from is not None and valid_until <= valid_from:
             raise ValueError("must be after valid_from")
         return valid_until
+
+
+# --- gateways: receipts (kvittens) ------------------------------------------------------
+class ReceiptAcknowledged(Payload):
+    """The recipient has received and taken in a delivered event; goes back to its sender only."""
+
+    addressee: PrincipalId = Field(description="the sender of the acknowledged event, the only recipient")
+    event_id: Annotated[str, Field(min_length=1, max_length=128)]
+    event_type: Annotated[str, Field(min_length=1, max_length=200)]
+    acknowledged_at: AwareDatetime
+    unit: Unit | None = None
+
+
+class ReceiptOverdue(Payload):
+    """A delivered event that needs action was not acknowledged by its deadline."""
+
+    addressee: PrincipalId = Field(description="the sender of the unacknowledged event, the only recipient")
+    event_id: Annotated[str, Field(min_length=1, max_length=128)]
+    event_type: Annotated[str, Field(min_length=1, max_length=200)]
+    received_at: AwareDatetime
+    deadline: AwareDatetime

@@ -13,6 +13,10 @@ GATE_DECISIONS = "gate.decisions"
 CONSENT_CHANGES = "consent.changes"
 DEAD_LETTERS = "dead.letters"
 
+# On every record of deliveries.<principal>: the recipient's delivery number, 1, 2, 3, ... with
+# no gaps across the topic's partitions (increasing within each), so a subscriber sees a gap.
+DELIVERY_SEQ_HEADER = "samordna-delivery-seq"
+
 EVENTS_PREFIX = "events."
 DELIVERIES_PREFIX = "deliveries."
 EVENTS_TOPIC_PATTERN = r"^events\.(region-\d{2}|kommun-\d{4})$"

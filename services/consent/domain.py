@@ -119,6 +119,10 @@ def decide(
     basis = statutory.get(event.type)
     if basis is not None:
         recipients = sorted(set(recipients) | (basis.recipients - {sender}))
+    # A receipt is addressed: it may go to the sender of the event it answers, and to no one else.
+    addressee = getattr(event, "addressee", None)
+    if addressee is not None:
+        recipients = [addressee] if addressee != sender else []
     if not recipients:
         return [Decision(recipient=None, forwarded=False, reason=Reason.NO_CONSENT)]
     return [_decide_for(event, recipient, consents, basis, now) for recipient in recipients]

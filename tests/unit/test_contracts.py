@@ -30,7 +30,10 @@ SAMPLE_POSITIVE = "se.samordna.region.sample.positive.v1"
 INTERVENTION_MISSED = "se.samordna.municipality.intervention.missed.v1"
 SIP_REQUESTED = "se.samordna.joint.sip.requested.v1"
 CONSENT_GRANTED = "se.samordna.consent.granted.v1"
-GATEWAY_TYPES = [t for t, spec in CATALOGUE.items() if spec.sender is not SenderKind.CONSENT]
+RECEIPT_ACKNOWLEDGED = "se.samordna.receipt.acknowledged.v1"
+POSTABLE_TYPES = [
+    t for t, spec in CATALOGUE.items() if spec.sender not in (SenderKind.CONSENT, SenderKind.GATEWAY)
+]
 
 
 def body(event_type=VISIT_MISSED, **changes):
@@ -81,6 +84,7 @@ def test_every_type_has_an_example_a_label_and_a_category():
         (SenderKind.MUNICIPALITY, "se.samordna.municipality."),
         (SenderKind.EITHER, "se.samordna.joint."),
         (SenderKind.CONSENT, "se.samordna.consent."),
+        (SenderKind.GATEWAY, "se.samordna.receipt."),
     ],
 )
 def test_a_type_is_named_after_who_may_send_it(sender, namespace):
@@ -98,7 +102,7 @@ def test_the_catalogue_holds_the_v1_types_of_the_spec():
         "contact.opened",
         "consent.revoked",
     }
-    assert len(CATALOGUE) == 25
+    assert len(CATALOGUE) == 27
 
 
 def test_the_routines_name_what_needs_action():
@@ -123,7 +127,7 @@ def test_a_known_type_in_another_version_lists_the_versions_there_are():
 
 
 # --- what is accepted -------------------------------------------------------------------
-@pytest.mark.parametrize("event_type", GATEWAY_TYPES)
+@pytest.mark.parametrize("event_type", POSTABLE_TYPES)
 def test_every_gateway_type_parses_from_its_example(event_type):
     event = parse_event(json.dumps(body(event_type)).encode(), sender=sender_for(event_type))
 
@@ -259,6 +263,32 @@ def test_a_region_cannot_send_a_municipality_type():
 @pytest.mark.parametrize("sender", [REGION, ALINGSAS])
 def test_consent_lifecycle_events_never_come_through_a_gateway(sender):
     assert fields(refused(body(CONSENT_GRANTED), sender=sender)) == {"type"}
+
+
+@pytest.mark.parametrize("sender", [REGION, ALINGSAS])
+def test_a_receipt_is_made_by_the_gateway_never_posted(sender):
+    exc = refused(body(RECEIPT_ACKNOWLEDGED), sender=sender)
+
+    assert fields(exc) == {"type"}
+    assert "/v1/inbox/{event_id}/ack" in str(exc)
+
+
+def test_a_stored_receipt_is_addressed_to_the_sender_of_what_it_acknowledges():
+    receipt = parse_event(stored_body(RECEIPT_ACKNOWLEDGED, principal=ALINGSAS))
+
+    assert receipt.addressee == REGION
+    assert parse_event(stored_body(VISIT_MISSED)).addressee is None
+
+
+def test_the_deadlines_of_receipts_cover_exactly_the_types_that_need_action():
+    from datetime import timedelta
+
+    from contracts.receipts import DEFAULT_DEADLINES, receipt_deadlines
+
+    assert set(DEFAULT_DEADLINES) == {t for t, spec in CATALOGUE.items() if spec.needs_action}
+    assert receipt_deadlines({SIP_REQUESTED: timedelta(days=2)})[SIP_REQUESTED] == timedelta(days=2)
+    with pytest.raises(ValueError, match="not an event type that needs action"):
+        receipt_deadlines({VISIT_MISSED: timedelta(days=1)})
 
 
 def test_a_stored_event_must_carry_principal_and_category():

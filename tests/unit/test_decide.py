@@ -128,3 +128,34 @@ def test_an_event_never_goes_back_to_its_sender():
     decisions = decide(an_event(), [a_consent(REGION, ALINGSAS)], {}, NOW)
 
     assert REGION not in {d.recipient for d in decisions}
+
+
+def a_receipt(sender=ALINGSAS, addressee=REGION):
+    data = EXAMPLE_DATA["se.samordna.receipt.acknowledged.v1"] | {"addressee": addressee}
+    return parse_event(
+        {
+            "specversion": "1.0",
+            "id": str(uuid.uuid4()),
+            "source": "/samordna/gateway",
+            "type": "se.samordna.receipt.acknowledged.v1",
+            "subject": PERSON,
+            "time": (NOW - timedelta(minutes=5)).isoformat(),
+            "principal": sender,
+            "category": "coordination",
+            "data": data,
+        }
+    )
+
+
+def test_a_receipt_goes_back_to_its_addressee_only_even_when_the_consent_names_more():
+    consent = a_consent(REGION, ALINGSAS, LERUM)
+
+    [decision] = decide(a_receipt(), [consent], {}, NOW)
+
+    assert (decision.recipient, decision.forwarded, decision.reason) == (REGION, True, Reason.CONSENT)
+
+
+def test_a_receipt_needs_a_consent_naming_its_addressee_like_any_event():
+    [decision] = decide(a_receipt(addressee=LERUM), [a_consent(REGION, ALINGSAS)], {}, NOW)
+
+    assert (decision.recipient, decision.forwarded, decision.reason) == (LERUM, False, Reason.NO_CONSENT)
