@@ -2,20 +2,27 @@
 
 Per batch, in this order:
 1. open a PostgreSQL transaction and share-lock the consents of every person in the batch;
-2. decide each event with the pure `decide`;
-3. in one Kafka transaction, write the deliveries, the shared copy for the board, one
+2. decide each event with the pure `decide`, and take each recipient's next delivery numbers;
+3. in one Kafka transaction, write the deliveries (each with its recipient's number in the
+   `samordna-delivery-seq` header), the shared copy for the board, one
    decision record per decision, dead letters, and the consumed offsets; commit it;
 4. end the PostgreSQL transaction, releasing the locks.
 
 A revocation updates the consent row, so it waits for every batch that read the consent
 (step 1) until that batch's outputs are committed (step 3), and every batch that starts
 after the revocation sees it. Offsets move only together with the outputs.
+
+Delivery numbers are taken in the same PostgreSQL transaction, so an aborted batch gives its
+numbers back. The one case left: PostgreSQL's COMMIT lost after Kafka's commit succeeded —
+then the next batch hands the same numbers out again, and a subscriber sees a number twice
+(never a gap) and tells the events apart by id.
 """
 
 import asyncio
 import functools
 import logging
 import uuid
+from collections import Counter
 from datetime import datetime
 
 import asyncpg
@@ -26,6 +33,7 @@ from aiokafka.partitioner import murmur2
 from contracts import CloudEvent, DecisionBatch, ForwardedEvent, GateDecision, InvalidEvent, parse_event
 from contracts.topics import (
     DEAD_LETTERS,
+    DELIVERY_SEQ_HEADER,
     EVENTS_TOPIC_PATTERN,
     GATE_DECISIONS,
     SHARED_EVENTS,
@@ -88,11 +96,16 @@ class Gate:
         async with self._pool.acquire() as conn, conn.transaction():
             consents = await repository.lock_consents_of(conn, sorted(set(pseudonyms)))
             now = await repository.database_now(conn)
+            outcomes = [
+                (event, pseudonym, decide(event, consents[pseudonym], self._statutory, now))
+                for (_, event), pseudonym in zip(events, pseudonyms, strict=True)
+            ]
+            deliveries = Counter(d.recipient for *_, decisions in outcomes for d in decisions if d.forwarded)
+            next_seq = await repository.take_delivery_numbers(conn, deliveries) if deliveries else {}
             async with self._producer.transaction():
                 decided: list[GateDecision] = []
-                for (_, event), pseudonym in zip(events, pseudonyms, strict=True):
-                    decisions = decide(event, consents[pseudonym], self._statutory, now)
-                    await self._forward(event, pseudonym, decisions, now)
+                for event, pseudonym, decisions in outcomes:
+                    await self._forward(event, pseudonym, decisions, now, next_seq)
                     decided += [_decision_record(event, pseudonym, d, now) for d in decisions]
                 for start in range(0, len(decided), DECISIONS_PER_RECORD):
                     chunk = DecisionBatch(decisions=decided[start : start + DECISIONS_PER_RECORD])
@@ -114,14 +127,19 @@ class Gate:
             },
         )
 
-    async def _forward(self, event: CloudEvent, pseudonym: str, decisions: list[Decision], now: datetime) -> None:
+    async def _forward(
+        self, event: CloudEvent, pseudonym: str, decisions: list[Decision], now: datetime, next_seq: dict[str, int]
+    ) -> None:
         forwarded = [d for d in decisions if d.forwarded]
         if not forwarded:
             return
         key = pseudonym.encode()
         value = event.to_json()
         for decision in forwarded:
-            await self._send(deliveries_topic(decision.recipient), value, key)
+            seq = next_seq[decision.recipient]
+            next_seq[decision.recipient] = seq + 1
+            headers = [(DELIVERY_SEQ_HEADER, str(seq).encode())]
+            await self._send(deliveries_topic(decision.recipient), value, key, headers)
         shared = ForwardedEvent.model_construct(
             event=event,
             parties=[event.principal, *(d.recipient for d in forwarded)],
@@ -130,13 +148,13 @@ class Gate:
         )
         await self._send(SHARED_EVENTS, shared.model_dump_json().encode(), key)
 
-    async def _send(self, topic: str, value: bytes, key: bytes) -> None:
+    async def _send(self, topic: str, value: bytes, key: bytes, headers: list | None = None) -> None:
         """Send keyed by the pseudonym, to the partition the default partitioner would pick, with the
         key's hash cached (aiokafka would hash it again for every record, in pure Python)."""
         partitions = self._partition_counts.get(topic)
         if partitions is None:
             partitions = self._partition_counts[topic] = len(await self._producer.partitions_for(topic))
-        await self._producer.send(topic, value, key=key, partition=_key_hash(key) % partitions)
+        await self._producer.send(topic, value, key=key, partition=_key_hash(key) % partitions, headers=headers)
 
     async def _rewind(self, partitions: list[TopicPartition]) -> None:
         assigned = self._consumer.assignment()

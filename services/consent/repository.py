@@ -181,3 +181,23 @@ async def events_seen_by(
         principal,
         since,
     )
+
+
+async def take_delivery_numbers(conn: asyncpg.Connection, counts: dict[str, int]) -> dict[str, int]:
+    """Reserve `counts[recipient]` consecutive delivery numbers per recipient; returns the first of each.
+
+    The row lock is held until the caller's transaction ends, so numbers are handed out in
+    commit order and a rolled-back batch gives its numbers back. Recipients are locked in
+    sorted order, so two gates never deadlock on them.
+    """
+    first: dict[str, int] = {}
+    for recipient in sorted(counts):
+        last = await conn.fetchval(
+            """INSERT INTO delivery_sequences (recipient, last_seq) VALUES ($1, $2)
+               ON CONFLICT (recipient) DO UPDATE SET last_seq = delivery_sequences.last_seq + EXCLUDED.last_seq
+               RETURNING last_seq""",
+            recipient,
+            counts[recipient],
+        )
+        first[recipient] = last - counts[recipient] + 1
+    return first

@@ -33,6 +33,14 @@ CREATE TABLE IF NOT EXISTS consent_events (
 CREATE INDEX IF NOT EXISTS consent_events_unpublished ON consent_events (seq) WHERE published_at IS NULL;
 CREATE INDEX IF NOT EXISTS consent_events_by_consent ON consent_events (consent_id, seq);
 
+-- The last delivery sequence number given to each recipient. The gate takes the next numbers
+-- in the transaction that holds its consent locks, so a number is used only if the Kafka
+-- transaction carrying it commits: a recipient's numbers have no gaps.
+CREATE TABLE IF NOT EXISTS delivery_sequences (
+    recipient text PRIMARY KEY,
+    last_seq  bigint NOT NULL
+);
+
 -- Every gate decision, filled from the gate.decisions topic. Never the payload.
 -- Append-only (trigger below, and the service's role may only insert) and tamper-evident:
 -- row_hash = sha256(prev_hash || the row's content), so an edit breaks the chain from there on.
@@ -79,6 +87,7 @@ DO $$ BEGIN
 END $$;
 GRANT SELECT, INSERT, UPDATE ON consents TO samordna_consent_app;
 GRANT SELECT, INSERT ON audit TO samordna_consent_app;
+GRANT SELECT, INSERT, UPDATE ON delivery_sequences TO samordna_consent_app;
 GRANT SELECT, INSERT, UPDATE ON consent_events TO samordna_consent_app;
 GRANT USAGE ON SEQUENCE consent_events_seq_seq TO samordna_consent_app;
 REVOKE UPDATE, DELETE, TRUNCATE ON audit FROM samordna_consent_app;
