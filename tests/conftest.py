@@ -24,7 +24,12 @@ def _test_stack() -> Stack:
         kafka_port=int(os.environ.get("SAMORDNA_TEST_KAFKA_PORT", 29092)),
         pg_port=int(os.environ.get("SAMORDNA_TEST_PG_PORT", 25432)),
         http_base_port=int(os.environ.get("SAMORDNA_TEST_HTTP_BASE", 28000)),
-        env={"SAMORDNA_EXPIRY_SCAN_SECONDS": "1"},
+        env={
+            "SAMORDNA_EXPIRY_SCAN_SECONDS": "1",
+            # a SIP request must be acknowledged within 3 seconds here, so that overdue receipts show
+            "SAMORDNA_RECEIPT_DEADLINES": '{"se.samordna.joint.sip.requested.v1": "PT3S"}',
+            "SAMORDNA_RECEIPT_SCAN_SECONDS": "0.5",
+        },
     )
 
 

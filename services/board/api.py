@@ -15,6 +15,13 @@ class PlanEntry(BaseModel):
     what: str
 
 
+class AlertEntry(BaseModel):
+    kind: str
+    text: str
+    since: str
+    event_id: str | None
+
+
 class Row(BaseModel):
     patient: str
     start: str
@@ -22,6 +29,7 @@ class Row(BaseModel):
     current: str | None
     ongoing: list[str]
     planning: list[PlanEntry]
+    alerts: list[AlertEntry]
 
 
 COLUMNS = {
@@ -49,6 +57,10 @@ async def board(request: Request, caller: Caller = Depends(require(Role.COORDINA
                 current=row.current,
                 ongoing=list(row.ongoing.values()),
                 planning=[PlanEntry(date=p.date.isoformat(), what=p.what) for p in row.planning],
+                alerts=[
+                    AlertEntry(kind=a.kind, text=a.text, since=a.since.isoformat(), event_id=a.event_id)
+                    for a in row.alerts.values()
+                ],
             )
             for row in sorted(rows, key=lambda r: r.patient)
         ],

@@ -9,7 +9,7 @@ from contracts import CloudEvent, ForwardedEvent, parse_event
 from contracts.topics import CONSENT_CHANGES, SHARED_EVENTS
 from services.board import api, store
 from services.board.settings import BoardSettings
-from services.runtime.consuming import batch_consumer
+from services.runtime.consuming import batch_consumer, from_value
 from services.runtime.db import create_pool, database_ready
 from services.runtime.http import service_app
 from services.runtime.kafka import kafka_broker
@@ -37,8 +37,8 @@ def create_app(settings: BoardSettings) -> FastAPI:
                 async with pool.acquire() as conn:
                     await store.forget(conn, pseudonyms, revocations)
 
-        batch_consumer(broker, SHARED_EVENTS, GROUP_ID, ForwardedEvent.model_validate_json, record)
-        batch_consumer(broker, CONSENT_CHANGES, f"{GROUP_ID}-consents", parse_event, apply_consent_changes)
+        batch_consumer(broker, SHARED_EVENTS, GROUP_ID, from_value(ForwardedEvent.model_validate_json), record)
+        batch_consumer(broker, CONSENT_CHANGES, f"{GROUP_ID}-consents", from_value(parse_event), apply_consent_changes)
         await broker.start()
         app.state.pool = pool
         app.state.checks.update(postgres=lambda: database_ready(pool), kafka=lambda: broker.ping(timeout=2))

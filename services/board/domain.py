@@ -35,6 +35,14 @@ class PlanItem:
     what: str
 
 
+@dataclass(frozen=True)
+class Alert:
+    kind: str
+    text: str
+    since: datetime
+    event_id: str | None = None  # the event the alert is about, when there is one
+
+
 @dataclass
 class BoardRow:
     patient: str
@@ -43,6 +51,8 @@ class BoardRow:
     current: str | None = None
     ongoing: dict[str, str] = field(default_factory=dict)
     planning: list[PlanItem] = field(default_factory=list)
+    # open alerts, keyed so that a later event can close one (a receipt closes its overdue alert)
+    alerts: dict[str, Alert] = field(default_factory=dict)
 
 
 def fold(events: list[BoardEvent]) -> BoardRow:
@@ -57,8 +67,19 @@ def fold(events: list[BoardEvent]) -> BoardRow:
 
 def _apply(row: BoardRow, event: BoardEvent) -> None:
     data, who = event.data, display_name(event.sender)
-    row.current = f"{event.label} ({who}, {event.time.date().isoformat()})"
+    if not event.name.startswith("receipt."):  # a receipt is about a message, not about the person's care
+        row.current = f"{event.label} ({who}, {event.time.date().isoformat()})"
     match event.name:
+        case "receipt.overdue":
+            what = spec_for(data["event_type"]).label_sv
+            row.alerts[f"receipt:{data['event_id']}"] = Alert(
+                "receipt_overdue",
+                f"{what} ej kvitterat av {who} (frist {data['deadline'][:16].replace('T', ' ')})",
+                event.time,
+                data["event_id"],
+            )
+        case "receipt.acknowledged":
+            row.alerts.pop(f"receipt:{data['event_id']}", None)
         case "contact.opened":
             row.start = min(row.start, _date(data["opened_on"]))
         case "treatment.started":

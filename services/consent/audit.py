@@ -7,7 +7,7 @@ from contracts import DecisionBatch
 from contracts.topics import GATE_DECISIONS
 from services.consent import repository
 from services.runtime.auth import Caller
-from services.runtime.consuming import batch_consumer
+from services.runtime.consuming import batch_consumer, from_value
 from services.runtime.pseudonym import Pseudonymizer
 
 GROUP_ID = "samordna-audit"
@@ -18,7 +18,7 @@ def subscribe_audit_writer(broker: KafkaBroker, pool: asyncpg.Pool) -> None:
         async with pool.acquire() as conn:
             await repository.record_decisions(conn, [d for batch in batches for d in batch.decisions])
 
-    batch_consumer(broker, GATE_DECISIONS, GROUP_ID, DecisionBatch.model_validate_json, write)
+    batch_consumer(broker, GATE_DECISIONS, GROUP_ID, from_value(DecisionBatch.model_validate_json), write)
 
 
 class AuditTrail:

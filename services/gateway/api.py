@@ -1,14 +1,27 @@
 """HTTP routes of a principal's gateway: events in, inbox out."""
 
 import json
+from typing import Literal
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import APIRouter, Body, Depends, Path, Query, Request, status
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
 
 from contracts import MAX_EVENT_BYTES, InvalidEvent, parse_event
-from services.gateway import inbox, outbox
+from contracts.payloads import Unit
+from contracts.principals import PrincipalId
+from services.gateway import dead_letters, inbox, outbox, receipts
 from services.gateway.errors import EventIdConflict
 from services.runtime.auth import Caller, Role, require
+
+
+class Acknowledgement(BaseModel):
+    """Optional details of a receipt. `sender` is needed only if two senders used the same event id."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sender: PrincipalId | None = None
+    unit: Unit | None = None
 
 
 def build_router(principal: str) -> APIRouter:
@@ -50,10 +63,59 @@ def build_router(principal: str) -> APIRouter:
         items = await inbox.read(request.app.state.gateway.pool, after, limit)
         return {
             "events": [
-                {"seq": item.seq, "received_at": item.received_at.isoformat(), "event": json.loads(item.event)}
+                {
+                    "seq": item.seq,
+                    "delivery_seq": item.delivery_seq,
+                    "received_at": item.received_at.isoformat(),
+                    "receipt_due_at": _iso(item.receipt_due_at),
+                    "acknowledged_at": _iso(item.acknowledged_at),
+                    "event": json.loads(item.event),
+                }
                 for item in items
             ],
             "next_cursor": str(items[-1].seq if items else after),
+        }
+
+    @router.post("/inbox/{event_id}/ack")
+    async def acknowledge(
+        request: Request,
+        event_id: str = Path(min_length=1, max_length=128),
+        details: Acknowledgement | None = Body(None),
+        caller: Caller = Depends(own_system),
+    ):
+        details = details or Acknowledgement()
+        gateway = request.app.state.gateway
+        try:
+            receipt = await receipts.acknowledge(
+                gateway.pool, gateway.pseudonyms, principal, event_id, details.sender, details.unit
+            )
+        except receipts.NotInInbox:
+            return _error(404, "not_in_inbox", [{"field": "event_id", "message": "no delivered event has this id"}])
+        except receipts.AmbiguousEventId as exc:
+            message = f"events from {', '.join(exc.senders)} have this id: name the sender"
+            return _error(409, "ambiguous_event_id", [{"field": "sender", "message": message}])
+        gateway.relay.notify()
+        return {
+            "event_id": receipt.event_id,
+            "sender": receipt.sender,
+            "receipt_id": receipt.receipt_id,
+            "acknowledged_at": receipt.acknowledged_at.isoformat(),
+        }
+
+    @router.get("/dead-letters")
+    async def list_dead_letters(
+        request: Request,
+        status: Literal["open", "replayed", "all"] = Query("open"),
+        after: int = Query(0, ge=0, description="cursor: the last id of the previous page"),
+        limit: int = Query(100, ge=1, le=1000),
+        caller: Caller = Depends(own_system),
+    ):
+        rows = await dead_letters.listing(request.app.state.gateway.pool, status, after, limit)
+        return {
+            "dead_letters": [
+                {**row, "failed_at": _iso(row["failed_at"]), "replayed_at": _iso(row["replayed_at"])} for row in rows
+            ],
+            "next_cursor": str(rows[-1]["id"] if rows else after),
         }
 
     return router
@@ -61,3 +123,7 @@ def build_router(principal: str) -> APIRouter:
 
 def _error(status_code: int, error: str, errors: list[dict]) -> JSONResponse:
     return JSONResponse({"error": error, "errors": errors}, status_code=status_code)
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if value is not None else None

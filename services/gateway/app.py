@@ -8,8 +8,9 @@ import asyncpg
 from fastapi import FastAPI
 
 from contracts.topics import events_topic
-from services.gateway import outbox
+from services.gateway import outbox, receipts
 from services.gateway.api import build_router
+from services.gateway.dead_letters import subscribe_dead_letter_collector
 from services.gateway.inbox import subscribe_inbox_writer
 from services.gateway.settings import GatewaySettings, schema_of
 from services.runtime import background
@@ -34,16 +35,22 @@ def create_app(settings: GatewaySettings, principal: str) -> FastAPI:
     async def lifespan(app: FastAPI):
         pool = await create_pool(settings.database_url, schema_of(principal), SCHEMA_SQL, min_size=2, max_size=10)
         broker = kafka_broker(settings.kafka_bootstrap, f"samordna-{principal}", enable_idempotence=True)
-        subscribe_inbox_writer(broker, pool, principal)
+        pseudonyms = Pseudonymizer(settings.pseudonym_key)
+        subscribe_inbox_writer(broker, pool, principal, settings.receipt_deadlines)
+        subscribe_dead_letter_collector(broker, pool, principal)
         relay = Relay(pool, broker, outbox.TABLE, events_topic(principal), settings.relay_batch_size)
         await broker.start()
-        relay_task = background.supervise("outbox-relay", relay.run())
-        app.state.gateway = Gateway(pool, relay, Pseudonymizer(settings.pseudonym_key))
+        overdue = receipts.watch_overdue(pool, pseudonyms, principal, relay.notify, settings.receipt_scan_seconds)
+        tasks = [
+            background.supervise("outbox-relay", relay.run()),
+            background.supervise("overdue-receipts", overdue),
+        ]
+        app.state.gateway = Gateway(pool, relay, pseudonyms)
         app.state.checks.update(postgres=lambda: database_ready(pool), kafka=lambda: broker.ping(timeout=2))
         try:
             yield
         finally:
-            await background.stop(relay_task)
+            await background.stop(*tasks)
             await broker.stop()
             await pool.close()
 

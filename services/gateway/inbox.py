@@ -1,52 +1,81 @@
-"""The inbox: what the gate delivered to this principal, once each, in a gapless sequence."""
+"""The inbox: what the gate delivered to this principal, once each, in a gapless sequence.
+
+Each item keeps the gate's delivery number (`delivery_seq`), and, for an event that needs
+action, the deadline of the receipt (kvittens) the principal owes its sender.
+"""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import asyncpg
+from aiokafka import ConsumerRecord
 from faststream.kafka import KafkaBroker
 
 from contracts import CloudEvent, parse_event
-from contracts.topics import deliveries_topic
+from contracts.topics import DELIVERY_SEQ_HEADER, deliveries_topic
 from services.runtime.consuming import batch_consumer
 
 _INBOX_LOCK = 0x1B0C5
 
 
 @dataclass(frozen=True)
+class Delivered:
+    event: CloudEvent
+    delivery_seq: int | None  # None only for records written before delivery numbers existed
+
+
+@dataclass(frozen=True)
 class InboxItem:
     seq: int
+    delivery_seq: int | None
     event: str
     received_at: datetime
+    receipt_due_at: datetime | None
+    acknowledged_at: datetime | None
 
 
-def subscribe_inbox_writer(broker: KafkaBroker, pool: asyncpg.Pool, principal: str) -> None:
-    async def store(events: list[CloudEvent]) -> None:
+def parse_delivery(record: ConsumerRecord) -> Delivered:
+    event = parse_event(record.value or b"")
+    headers = dict(record.headers or ())
+    seq = headers.get(DELIVERY_SEQ_HEADER)
+    return Delivered(event, int(seq) if seq else None)
+
+
+def subscribe_inbox_writer(
+    broker: KafkaBroker, pool: asyncpg.Pool, principal: str, deadlines: dict[str, timedelta]
+) -> None:
+    async def store(items: list[Delivered]) -> None:
         async with pool.acquire() as conn:
-            await store_delivered(conn, events)
+            await store_delivered(conn, items, deadlines)
 
-    batch_consumer(broker, deliveries_topic(principal), f"samordna-inbox-{principal}", parse_event, store)
+    batch_consumer(broker, deliveries_topic(principal), f"samordna-inbox-{principal}", parse_delivery, store)
 
 
-async def store_delivered(conn: asyncpg.Connection, events: list[CloudEvent]) -> None:
+async def store_delivered(conn: asyncpg.Connection, items: list[Delivered], deadlines: dict[str, timedelta]) -> None:
     """Append events not seen before. Redeliveries are dropped, so each shows once."""
     async with conn.transaction():
         # Serialises writers so that seq stays gapless even if two consumers overlap in a rebalance.
         await conn.execute("SELECT pg_advisory_xact_lock($1)", _INBOX_LOCK)
-        for event in events:
+        for item in items:
+            event = item.event
             await conn.execute(
-                """INSERT INTO inbox (seq, event_id, sender, event_type, event)
-                   SELECT coalesce(max(seq), 0) + 1, $1, $2, $3, $4 FROM inbox
+                """INSERT INTO inbox (seq, event_id, sender, event_type, event, delivery_seq, receipt_due_at)
+                   SELECT coalesce(max(seq), 0) + 1, $1, $2, $3, $4, $5, now() + $6 FROM inbox
                    ON CONFLICT (sender, event_id) DO NOTHING""",
                 event.id,
                 event.principal,
                 event.type,
                 event.to_json().decode(),
+                item.delivery_seq,
+                deadlines.get(event.type),
             )
 
 
 async def read(pool: asyncpg.Pool, after: int, limit: int) -> list[InboxItem]:
     rows = await pool.fetch(
-        "SELECT seq, event, received_at FROM inbox WHERE seq > $1 ORDER BY seq LIMIT $2", after, limit
+        """SELECT seq, delivery_seq, event, received_at, receipt_due_at, acknowledged_at
+           FROM inbox WHERE seq > $1 ORDER BY seq LIMIT $2""",
+        after,
+        limit,
     )
-    return [InboxItem(row["seq"], row["event"], row["received_at"]) for row in rows]
+    return [InboxItem(**dict(row)) for row in rows]

@@ -30,11 +30,16 @@ def describe(exc: Exception) -> str:
     return f"{type(exc).__name__}: undecodable record"
 
 
+def from_value(parse: Callable[[bytes], T]) -> Callable[[ConsumerRecord], T]:
+    """A record parser that looks at the record's value only (most do)."""
+    return lambda record: parse(record.value or b"")
+
+
 def batch_consumer(
     broker: KafkaBroker,
     topic: str,
     group_id: str,
-    parse: Callable[[bytes], T],
+    parse: Callable[[ConsumerRecord], T],
     handle: Callable[[list[T]], Awaitable[None]],
     max_records: int = 500,
 ) -> None:
@@ -53,7 +58,7 @@ def batch_consumer(
         parsed, refused = [], []
         for record in message.raw_message:
             try:
-                parsed.append(parse(record.value or b""))
+                parsed.append(parse(record))
             except (ValidationError, ValueError, UnicodeDecodeError) as exc:
                 refused.append((record, describe(exc)))
         if parsed:

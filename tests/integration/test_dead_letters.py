@@ -10,7 +10,7 @@ from faststream.kafka import KafkaBroker
 
 from contracts import ForwardedEvent, parse_event
 from contracts.topics import deliveries_topic, events_topic
-from services.runtime.consuming import batch_consumer
+from services.runtime.consuming import batch_consumer, from_value
 from tests.support.client import StackClient, event, eventually
 from tests.support.kafka import create_topic, dead_letters_from, produce
 from tests.support.personnummer import random_person_id
@@ -30,7 +30,7 @@ async def test_a_batch_consumer_dead_letters_what_it_cannot_parse_and_handles_th
         handled.extend(items)
         done.set()
 
-    batch_consumer(broker, topic, f"test-{uuid.uuid4().hex}", ForwardedEvent.model_validate_json, handle)
+    batch_consumer(broker, topic, f"test-{uuid.uuid4().hex}", from_value(ForwardedEvent.model_validate_json), handle)
     marker = uuid.uuid4().hex
     async with broker:
         await broker.start()

@@ -61,6 +61,22 @@ class StackClient:
             cursor = page[-1]["seq"]
         return ids
 
+    async def inbox_items(self, principal: str) -> list[dict]:
+        """Every item in the principal's inbox, page by page."""
+        items, cursor = [], 0
+        while page := (await self.inbox(principal, after=cursor))["events"]:
+            items += page
+            cursor = page[-1]["seq"]
+        return items
+
+    async def ack(self, principal: str, event_id: str, body: dict | None = None, role: str = "system"):
+        return await self.http.post(
+            self.url(principal, f"/v1/inbox/{event_id}/ack"), json=body, headers=self._auth(principal, role)
+        )
+
+    async def get(self, service: str, path: str, principal: str, role: str = "system", **params):
+        return await self.http.get(self.url(service, path), params=params, headers=self._auth(principal, role))
+
     async def grant(self, principal: str, person: str, parties: list[str], **fields: Any) -> dict:
         body = {
             "person": person,
