@@ -1,36 +1,22 @@
-"""HTTP routes of the board."""
+"""The board's JSON API: rows with alerts, a person's timeline, follow-up statistics.
 
-from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel
+Persons are named by their handle (a pseudonym) in URLs, never by personnummer.
+"""
 
-from services.board import store
-from services.board.domain import fold
+from datetime import UTC, datetime
+from typing import Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import PlainTextResponse
+
+from services.board import views
+from services.board.alerts import LABELS
+from services.board.statistics import as_csv
 from services.runtime.auth import Caller, Role, require
 
 router = APIRouter(prefix="/v1")
-
-
-class PlanEntry(BaseModel):
-    date: str
-    what: str
-
-
-class AlertEntry(BaseModel):
-    kind: str
-    text: str
-    since: str
-    event_id: str | None
-
-
-class Row(BaseModel):
-    patient: str
-    start: str
-    goal: str | None
-    current: str | None
-    ongoing: list[str]
-    planning: list[PlanEntry]
-    alerts: list[AlertEntry]
-
+coordinator = require(Role.COORDINATOR)
+aggregates = require(Role.COORDINATOR, Role.OPS)
 
 COLUMNS = {
     "patient": "Patient",
@@ -40,28 +26,77 @@ COLUMNS = {
     "ongoing": "Pågående insatser",
     "planning": "Planering",
 }
+AlertKind = Literal[tuple(LABELS)]  # type: ignore[valid-type]
+
+
+def row_json(view: views.RowView) -> dict:
+    row = view.row
+    return {
+        "handle": view.handle,
+        "patient": row.patient,
+        "start": row.start.isoformat(),
+        "goal": row.goal,
+        "current": row.current,
+        "ongoing": list(row.ongoing.values()),
+        "planning": [{"date": p.date.isoformat(), "what": p.what} for p in row.planning],
+        "next_planned": view.next_planned.isoformat() if view.next_planned else None,
+        "alerts": [
+            {"kind": a.kind, "label": a.label, "text": a.text, "since": a.since.isoformat(), "event_id": a.event_id}
+            for a in view.alerts
+        ],
+        "parties": view.parties,
+    }
 
 
 @router.get("/board")
-async def board(request: Request, caller: Caller = Depends(require(Role.COORDINATOR))) -> dict:
+async def board(
+    request: Request,
+    alert: AlertKind | None = Query(None, description="only rows with this alert"),
+    party: str | None = Query(None, description="only persons shared with this principal"),
+    sort: Literal["next_planned", "patient", "start"] = Query("next_planned"),
+    caller: Caller = Depends(coordinator),
+) -> dict:
     async with request.app.state.pool.acquire() as conn:
-        by_person = await store.events_visible_to(conn, caller.principal)
-    rows = [fold(events) for events in by_person.values()]
+        rows = await views.board_rows(
+            conn, caller.principal, request.app.state.rules, datetime.now(UTC), alert=alert, party=party, sort=sort
+        )
+    return {"columns": COLUMNS, "alert_kinds": LABELS, "rows": [row_json(v) for v in rows]}
+
+
+@router.get("/board/persons/{handle}")
+async def person_timeline(request: Request, handle: str, caller: Caller = Depends(coordinator)) -> dict:
+    async with request.app.state.pool.acquire() as conn:
+        found = await views.timeline(conn, caller.principal, handle)
+    if found is None:
+        raise HTTPException(404, detail="no such person on your board")
+    row, entries = found
     return {
-        "columns": COLUMNS,
-        "rows": [
-            Row(
-                patient=row.patient,
-                start=row.start.isoformat(),
-                goal=row.goal,
-                current=row.current,
-                ongoing=list(row.ongoing.values()),
-                planning=[PlanEntry(date=p.date.isoformat(), what=p.what) for p in row.planning],
-                alerts=[
-                    AlertEntry(kind=a.kind, text=a.text, since=a.since.isoformat(), event_id=a.event_id)
-                    for a in row.alerts.values()
-                ],
-            )
-            for row in sorted(rows, key=lambda r: r.patient)
+        "patient": row.patient,
+        "timeline": [
+            {"time": e.time.isoformat(), "label": e.label, "sender": e.sender, "type": e.event_type, "data": e.details}
+            for e in entries
         ],
     }
+
+
+@router.get("/statistics")
+async def statistics(request: Request, caller: Caller = Depends(aggregates)) -> dict:
+    return await _statistics(request, caller)
+
+
+@router.get("/statistics.csv", response_class=PlainTextResponse)
+async def statistics_csv(request: Request, caller: Caller = Depends(aggregates)) -> PlainTextResponse:
+    stats = await _statistics(request, caller)
+    return PlainTextResponse(
+        as_csv(stats),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="samordna-statistik.csv"'},
+    )
+
+
+async def _statistics(request: Request, caller: Caller) -> dict:
+    """A coordinator's statistics cover the persons shared with its principal; ops sees the whole area."""
+    scope = None if caller.role is Role.OPS else caller.principal
+    async with request.app.state.pool.acquire() as conn:
+        stats = await views.follow_up(conn, scope, datetime.now(UTC).date())
+    return {"scope": scope or "all", **stats}

@@ -8,6 +8,8 @@ from fastapi import FastAPI
 from contracts import CloudEvent, ForwardedEvent, parse_event
 from contracts.topics import CONSENT_CHANGES, SHARED_EVENTS
 from services.board import api, store
+from services.board.alerts import load_rules
+from services.board.live import Changes
 from services.board.settings import BoardSettings
 from services.runtime.consuming import batch_consumer, from_value
 from services.runtime.db import create_pool, database_ready
@@ -17,30 +19,32 @@ from services.runtime.pseudonym import Pseudonymizer
 
 SCHEMA_SQL = Path(__file__).with_name("schema.sql").read_text()
 GROUP_ID = "samordna-board"
-CONSENT_REVOKED = "se.samordna.consent.revoked.v1"
 
 
 def create_app(settings: BoardSettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        rules = load_rules(settings.alert_rules_file)
         pool = await create_pool(settings.database_url, settings.db_schema, SCHEMA_SQL, min_size=2, max_size=10)
+        changes = Changes()
         pseudonyms = Pseudonymizer(settings.pseudonym_key)
         broker = kafka_broker(settings.kafka_bootstrap, "samordna-board")
 
         async def record(items: list[ForwardedEvent]) -> None:
             async with pool.acquire() as conn:
                 await store.record_forwarded(conn, pseudonyms, items)
+            changes.bump()
 
         async def apply_consent_changes(events: list[CloudEvent]) -> None:
-            revocations = [e for e in events if e.type == CONSENT_REVOKED]
-            if revocations:
-                async with pool.acquire() as conn:
-                    await store.forget(conn, pseudonyms, revocations)
+            async with pool.acquire() as conn:
+                await store.apply_consent_changes(conn, pseudonyms, events)
+            changes.bump()
 
         batch_consumer(broker, SHARED_EVENTS, GROUP_ID, from_value(ForwardedEvent.model_validate_json), record)
         batch_consumer(broker, CONSENT_CHANGES, f"{GROUP_ID}-consents", from_value(parse_event), apply_consent_changes)
         await broker.start()
         app.state.pool = pool
+        app.state.rules, app.state.changes = rules, changes
         app.state.checks.update(postgres=lambda: database_ready(pool), kafka=lambda: broker.ping(timeout=2))
         try:
             yield

@@ -19,6 +19,8 @@ class BoardEvent:
     person_id: str
     time: datetime
     data: dict[str, Any]
+    event_id: str = ""
+    parties: tuple[str, ...] = ()  # the sender and every principal the event crossed to
 
     @property
     def name(self) -> str:
@@ -35,14 +37,6 @@ class PlanItem:
     what: str
 
 
-@dataclass(frozen=True)
-class Alert:
-    kind: str
-    text: str
-    since: datetime
-    event_id: str | None = None  # the event the alert is about, when there is one
-
-
 @dataclass
 class BoardRow:
     patient: str
@@ -51,8 +45,6 @@ class BoardRow:
     current: str | None = None
     ongoing: dict[str, str] = field(default_factory=dict)
     planning: list[PlanItem] = field(default_factory=list)
-    # open alerts, keyed so that a later event can close one (a receipt closes its overdue alert)
-    alerts: dict[str, Alert] = field(default_factory=dict)
 
 
 def fold(events: list[BoardEvent]) -> BoardRow:
@@ -70,28 +62,18 @@ def _apply(row: BoardRow, event: BoardEvent) -> None:
     if not event.name.startswith("receipt."):  # a receipt is about a message, not about the person's care
         row.current = f"{event.label} ({who}, {event.time.date().isoformat()})"
     match event.name:
-        case "receipt.overdue":
-            what = spec_for(data["event_type"]).label_sv
-            row.alerts[f"receipt:{data['event_id']}"] = Alert(
-                "receipt_overdue",
-                f"{what} ej kvitterat av {who} (frist {data['deadline'][:16].replace('T', ' ')})",
-                event.time,
-                data["event_id"],
-            )
-        case "receipt.acknowledged":
-            row.alerts.pop(f"receipt:{data['event_id']}", None)
         case "contact.opened":
             row.start = min(row.start, _date(data["opened_on"]))
         case "treatment.started":
             row.start = min(row.start, _date(data["started_on"]))
-            row.ongoing[f"treatment:{data['treatment_id']}"] = f"{_human(data['treatment_kind'])} ({who})"
+            row.ongoing[f"treatment:{data['treatment_id']}"] = f"{human_kind(data['treatment_kind'])} ({who})"
             row.goal = row.goal or data.get("goal")
         case "treatment.ended":
             row.ongoing.pop(f"treatment:{data['treatment_id']}", None)
         case "intervention.decided":
-            row.ongoing[f"intervention:{data['intervention_id']}"] = f"{_human(data['intervention_kind'])} ({who})"
+            row.ongoing[f"intervention:{data['intervention_id']}"] = f"{human_kind(data['intervention_kind'])} ({who})"
         case "intervention.ending":
-            _plan(row, data["ends_on"], f"{_human(data['intervention_kind'])} upphör")
+            _plan(row, data["ends_on"], f"{human_kind(data['intervention_kind'])} upphör")
         case "intervention.ended":
             row.ongoing.pop(f"intervention:{data['intervention_id']}", None)
         case "sip.plan_updated":
@@ -113,7 +95,7 @@ def _date(value: str) -> date:
     return date.fromisoformat(value[:10])
 
 
-def _human(code: str) -> str:
+def human_kind(code: str) -> str:
     return {
         "laro": "LARO",
         "boendestod": "Boendestöd",

@@ -12,15 +12,12 @@ CREATE TABLE IF NOT EXISTS events (
     PRIMARY KEY (sender, event_id)
 );
 CREATE INDEX IF NOT EXISTS events_by_person ON events (person_pseudonym, event_time);
+-- when the gate let the event cross: a revocation forgets what crossed before it, whatever order
+-- the board reads its topics in (a rebuild reads them one after the other)
+ALTER TABLE events ADD COLUMN IF NOT EXISTS decided_at timestamptz;
 
--- Who may see a person on the board: every principal an event about the person crossed between.
-CREATE TABLE IF NOT EXISTS persons (
-    person_pseudonym text PRIMARY KEY,
-    person_id        text NOT NULL,
-    visible_to       text[] NOT NULL,
-    first_seen_at    timestamptz NOT NULL DEFAULT now(),
-    updated_at       timestamptz NOT NULL DEFAULT now()
-);
+-- Who may see a person is decided by the consents below (this table did it before).
+DROP TABLE IF EXISTS persons;
 
 -- Consents revoked: the board forgets the person, and drops late events that crossed on them.
 CREATE TABLE IF NOT EXISTS revoked_consents (
@@ -28,3 +25,15 @@ CREATE TABLE IF NOT EXISTS revoked_consents (
     person_pseudonym text NOT NULL,
     revoked_at       timestamptz NOT NULL
 );
+
+-- The consents the board knows of, from consent.changes: who may see a person, and when the
+-- consent ends. A revoked consent is deleted together with everything the board held.
+CREATE TABLE IF NOT EXISTS consents (
+    consent_id       uuid PRIMARY KEY,
+    person_pseudonym text NOT NULL,
+    person_id        text NOT NULL,
+    parties          text[] NOT NULL,
+    valid_from       timestamptz NOT NULL,
+    valid_until      timestamptz NOT NULL
+);
+CREATE INDEX IF NOT EXISTS consents_by_person ON consents (person_pseudonym);
