@@ -1,0 +1,135 @@
+"""The board's alerts and statistics, as pure functions of events, consents and the time."""
+
+from datetime import UTC, date, datetime, timedelta
+
+from contracts.examples import EXAMPLE_DATA
+from services.board.alerts import AlertRules, ConsentFacts, alerts, load_rules
+from services.board.domain import BoardEvent
+from services.board.statistics import ConsentSpan, statistics
+
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+RULES = AlertRules()
+REGION, ALINGSAS = "region-14", "kommun-1489"
+PERSON = "199001012380"
+
+
+def ev(name: str, days_ago: float = 1, sender: str = REGION, person: str = PERSON, **data) -> BoardEvent:
+    namespace = {
+        "visit.missed": "region",
+        "sample.positive": "region",
+        "discharge.planned": "region",
+        "treatment.started": "region",
+        "treatment.ended": "region",
+        "treatment.discharge_group_referral": "region",
+    }.get(name)
+    if name.startswith(("intervention.",)):
+        namespace = "municipality"
+    event_type = f"se.samordna.{namespace or 'joint'}.{name}.v1"
+    if name.startswith("receipt."):
+        event_type = f"se.samordna.{name}.v1"
+    return BoardEvent(
+        type=event_type,
+        sender=sender,
+        person_id=person,
+        time=NOW - timedelta(days=days_ago),
+        data=EXAMPLE_DATA[event_type] | data,
+        event_id=f"{name}-{days_ago}",
+    )
+
+
+def kinds(events, consents=(), now=NOW, rules=RULES) -> list[str]:
+    return [a.kind for a in alerts(list(events), list(consents), rules, now)]
+
+
+def test_the_shipped_rules_file_holds_the_routines_thresholds():
+    rules = load_rules(None)
+    assert (rules.sip_follow_up_months, rules.sip_follow_up_first_months, rules.consent_expiring_days) == (3, 12, 30)
+
+
+def test_missed_visits_missed_interventions_and_positive_samples_alert_while_recent():
+    recent = [ev("visit.missed"), ev("intervention.missed", sender=ALINGSAS), ev("sample.positive")]
+
+    assert kinds(recent) == ["missed_visit", "missed_intervention", "positive_sample"]
+    assert kinds([ev("visit.missed", days_ago=RULES.recent_days + 1)]) == []
+
+
+def test_a_planned_discharge_without_a_sip_alerts_until_one_is_requested():
+    discharge = ev("discharge.planned", expected_date=(NOW + timedelta(days=5)).date().isoformat())
+
+    assert kinds([discharge]) == ["discharge_without_sip"]
+    assert kinds([discharge, ev("sip.requested", days_ago=0.5)]) == []
+
+
+def test_a_sip_follow_up_is_due_every_three_months_in_the_first_year_of_treatment():
+    started = (NOW - timedelta(days=120)).date().isoformat()
+    start = ev("treatment.started", days_ago=120, started_on=started)
+
+    assert kinds([start]) == ["sip_follow_up_overdue"]
+    assert kinds([start, ev("sip.plan_updated", days_ago=30, next_follow_up=None)]) == []
+    long_ago = (NOW - timedelta(days=400)).date().isoformat()
+    assert kinds([ev("treatment.started", days_ago=400, started_on=long_ago)]) == []  # past the first 12 months
+
+
+def test_a_sip_follow_up_date_passed_without_a_revision_alerts():
+    start = ev("treatment.started", days_ago=40, started_on=(NOW - timedelta(days=40)).date().isoformat())
+    plan = ev("sip.plan_updated", days_ago=30, next_follow_up=(NOW - timedelta(days=2)).date().isoformat())
+
+    assert kinds([start, plan]) == ["sip_follow_up_overdue"]
+
+
+def test_an_intervention_ending_soon_alerts_and_one_ended_without_notice_is_a_deviation():
+    ending = ev("intervention.ending", sender=ALINGSAS, ends_on=(NOW + timedelta(days=3)).date().isoformat())
+    ended = ev("intervention.ended", sender=ALINGSAS, intervention_id="other-insats")
+
+    assert kinds([ending]) == ["intervention_ending"]
+    assert kinds([ended]) == ["ended_without_notice"]
+
+
+def test_an_overdue_receipt_alerts_until_the_receipt_comes():
+    overdue = ev("receipt.overdue", days_ago=0.5, sender=ALINGSAS)
+    receipt = ev("receipt.acknowledged", days_ago=0.2, sender=ALINGSAS)
+
+    assert kinds([overdue]) == ["receipt_overdue"]
+    assert kinds([overdue, receipt]) == []
+
+
+def test_a_consent_ending_within_thirty_days_alerts():
+    soon = ConsentFacts("c1", NOW + timedelta(days=10))
+    later = ConsentFacts("c2", NOW + timedelta(days=200))
+
+    assert kinds([ev("contact.opened")], [soon]) == ["consent_expiring"]
+    assert kinds([ev("contact.opened")], [later]) == []
+
+
+def test_the_thresholds_come_from_the_rules():
+    assert kinds([ev("visit.missed", days_ago=20)], rules=AlertRules(recent_days=30)) == ["missed_visit"]
+
+
+# --- statistics -------------------------------------------------------------------------
+def spans(n: int, born: str = "19900101", start_days_ago: int = 10) -> list[ConsentSpan]:
+    from tests.support.personnummer import make_person_id
+
+    return [
+        ConsentSpan(
+            f"p{i}-{born}",
+            make_person_id(date.fromisoformat(f"{born[:4]}-{born[4:6]}-{born[6:]}"), i + 1),
+            NOW - timedelta(days=start_days_ago),
+            NOW + timedelta(days=300),
+        )
+        for i in range(n)
+    ]
+
+
+def test_counts_under_five_are_suppressed_and_others_shown():
+    stats = statistics(spans(3) + spans(6, born="19600505"), [], NOW.date())
+
+    assert stats["persons_per_month"][-1] == {"month": "2026-11", "persons": 9}
+    assert {r["group"]: r["count"] for r in stats["age_bands"]} == {"35–44": "<5", "65+": 6}
+    assert stats["referral_sources"] == [{"group": "Okänd", "count": 9}]
+
+
+def test_a_month_with_few_persons_shows_less_than_five():
+    stats = statistics(spans(2), [], NOW.date())
+
+    assert stats["persons_per_month"][-1]["persons"] == "<5"
+    assert stats["persons_per_month"][0]["persons"] == 0
