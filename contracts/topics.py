@@ -4,7 +4,7 @@ Records about one person are keyed by the person's pseudonym, so they stay in or
 within one partition of each topic.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from contracts.principals import is_principal
 
@@ -26,10 +26,16 @@ CONSENT_CHANGES_PARTITIONS = 3
 DEAD_LETTERS_PARTITIONS = 1
 
 
+# The board rebuilds itself from the beginning of these two (python -m services.board.rebuild),
+# so they are kept for good; a deployment that bounds them bounds what a rebuild can restore.
+KEPT_FOR_GOOD = {"retention.ms": "-1"}
+
+
 @dataclass(frozen=True)
 class TopicSpec:
     name: str
     partitions: int
+    config: dict[str, str] = field(default_factory=dict)
 
 
 def events_topic(principal: str) -> str:
@@ -57,9 +63,9 @@ def topic_specs(principals: list[str]) -> list[TopicSpec]:
         for name in (events_topic(principal), deliveries_topic(principal))
     ]
     return per_principal + [
-        TopicSpec(SHARED_EVENTS, PER_PERSON_PARTITIONS),
+        TopicSpec(SHARED_EVENTS, PER_PERSON_PARTITIONS, KEPT_FOR_GOOD),
         TopicSpec(GATE_DECISIONS, PER_PERSON_PARTITIONS),
-        TopicSpec(CONSENT_CHANGES, CONSENT_CHANGES_PARTITIONS),
+        TopicSpec(CONSENT_CHANGES, CONSENT_CHANGES_PARTITIONS, KEPT_FOR_GOOD),
         TopicSpec(DEAD_LETTERS, DEAD_LETTERS_PARTITIONS),
     ]
 

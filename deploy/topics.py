@@ -23,7 +23,7 @@ async def create_topics(bootstrap: str, principals: list[str], replication_facto
         if not missing:
             return []
         response = await admin.create_topics(
-            [NewTopic(spec.name, spec.partitions, replication_factor) for spec in missing]
+            [NewTopic(spec.name, spec.partitions, replication_factor, topic_configs=spec.config) for spec in missing]
         )
         # aiokafka reports a refused topic in the response instead of raising.
         created = []

@@ -83,9 +83,9 @@ def alerts(events: list[BoardEvent], consents: list[ConsentFacts], rules: AlertR
     found += _interventions(events, rules, now)
     found += _receipts(events)
     found += [
-        Alert("consent_expiring", f"Samtycket gäller till {c.valid_until.date().isoformat()}", now)
+        Alert("consent_expiring", f"Samtycket gäller till {c.valid_until.date().isoformat()}", notice_from)
         for c in consents
-        if now < c.valid_until <= now + timedelta(days=rules.consent_expiring_days)
+        if now >= (notice_from := c.valid_until - timedelta(days=rules.consent_expiring_days)) and now < c.valid_until
     ]
     return sorted(found, key=lambda a: a.since)
 

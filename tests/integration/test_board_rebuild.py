@@ -1,0 +1,55 @@
+"""The board rebuilt from the beginning of its topics is the same board, on the real broker."""
+
+import asyncio
+import subprocess
+import sys
+
+from deploy.stack import REPO
+from tests.support.client import StackClient, event, eventually
+from tests.support.personnummer import random_person_id
+
+REGION, ALINGSAS, LERUM = "region-14", "kommun-1489", "kommun-1441"
+VISIT_MISSED = "se.samordna.region.visit.missed.v1"
+SAMPLE_POSITIVE = "se.samordna.region.sample.positive.v1"
+INTERVENTION_DECIDED = "se.samordna.municipality.intervention.decided.v1"
+
+
+def patients(board: dict) -> set[str]:
+    return {row["patient"].replace("-", "") for row in board["rows"]}
+
+
+async def test_a_rebuild_from_the_topics_yields_the_same_board(running_stack):
+    client = StackClient(running_stack.stack_info())
+    kept, revoked = random_person_id(), random_person_id()
+    await client.grant(REGION, kept, [REGION, ALINGSAS])
+    gone = await client.grant(REGION, revoked, [REGION, ALINGSAS])
+    for body in (event(VISIT_MISSED, kept), event(SAMPLE_POSITIVE, kept), event(VISIT_MISSED, revoked)):
+        await client.post_event(REGION, body)
+    await client.post_event(ALINGSAS, event(INTERVENTION_DECIDED, kept))
+    await eventually(
+        lambda: client.board(REGION), lambda b: len(_row(b, kept)["ongoing"]) == 1 if _row(b, kept) else False
+    )
+    await eventually(lambda: client.board(REGION), lambda b: revoked.replace("-", "") in patients(b))
+    assert (await client.revoke(REGION, gone["id"])).status_code == 200
+    await eventually(lambda: client.board(REGION), lambda b: revoked.replace("-", "") not in patients(b))
+    before = {p: await client.board(p) for p in (REGION, ALINGSAS, LERUM)}
+
+    running_stack.stop_service("board")
+    env = running_stack.service_env(running_stack.service("board"))
+    rebuild = subprocess.run(
+        [sys.executable, "-m", "services.board.rebuild"], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+    )
+    running_stack.start_service("board")
+    await asyncio.to_thread(running_stack.wait_ready, running_stack.url("board"))
+
+    assert rebuild.returncode == 0, rebuild.stderr
+    assert "shared.events:" in rebuild.stdout
+    after = {p: await client.board(p) for p in (REGION, ALINGSAS, LERUM)}
+    assert after == before
+    assert kept.replace("-", "") in patients(after[REGION])
+    assert revoked.replace("-", "") not in patients(after[REGION])
+    await client.close()
+
+
+def _row(board: dict, person: str) -> dict | None:
+    return next((r for r in board["rows"] if r["patient"].replace("-", "") == person.replace("-", "")), None)
