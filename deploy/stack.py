@@ -74,8 +74,14 @@ class Stack:
         return [
             Service("consent", "services.consent", base + 10, {"SAMORDNA_GATE_INSTANCE_ID": "gate-0"}),
             *gateways,
-            Service("board", "services.board", base + 20),
+            Service("board", "services.board", base + 20, {"SAMORDNA_METRICS_TARGETS": self._metrics_targets()}),
         ]
+
+    def _metrics_targets(self) -> str:
+        base = self.http_base_port
+        ports = {self.region: base + 1, "consent": base + 10, "board": base + 20}
+        ports |= {municipality(code): base + 2 + i for i, code in enumerate(self.kommunkoder)}
+        return json.dumps({name: f"http://127.0.0.1:{port}" for name, port in ports.items()})
 
     def service(self, name: str) -> Service:
         return next(s for s in self.services() if s.name == name)

@@ -29,6 +29,7 @@ def _test_stack() -> Stack:
             # a SIP request must be acknowledged within 3 seconds here, so that overdue receipts show
             "SAMORDNA_RECEIPT_DEADLINES": '{"se.samordna.joint.sip.requested.v1": "PT3S"}',
             "SAMORDNA_RECEIPT_SCAN_SECONDS": "0.5",
+            "SAMORDNA_OPS_SCAN_SECONDS": "1",
         },
     )
 

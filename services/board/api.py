@@ -94,6 +94,12 @@ async def statistics_csv(request: Request, caller: Caller = Depends(aggregates))
     )
 
 
+@router.get("/ops")
+async def ops_dashboard(request: Request, caller: Caller = Depends(require(Role.OPS))) -> dict:
+    """Per service: events, gate decisions, dead letters, backlogs, overdue receipts; lag per consumer group."""
+    return request.app.state.ops.summary()
+
+
 async def _statistics(request: Request, caller: Caller) -> dict:
     """A coordinator's statistics cover the persons shared with its principal; ops sees the whole area."""
     scope = None if caller.role is Role.OPS else caller.principal

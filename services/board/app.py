@@ -10,7 +10,9 @@ from contracts.topics import CONSENT_CHANGES, SHARED_EVENTS
 from services.board import api, store
 from services.board.alerts import load_rules
 from services.board.live import Changes
+from services.board.ops import OpsMonitor
 from services.board.settings import BoardSettings
+from services.runtime import background
 from services.runtime.consuming import batch_consumer, from_value
 from services.runtime.db import create_pool, database_ready
 from services.runtime.http import service_app
@@ -43,12 +45,15 @@ def create_app(settings: BoardSettings) -> FastAPI:
         batch_consumer(broker, SHARED_EVENTS, GROUP_ID, from_value(ForwardedEvent.model_validate_json), record)
         batch_consumer(broker, CONSENT_CHANGES, f"{GROUP_ID}-consents", from_value(parse_event), apply_consent_changes)
         await broker.start()
-        app.state.pool = pool
+        monitor = OpsMonitor(settings.metrics_targets, settings.kafka_bootstrap, settings.ops_scan_seconds)
+        monitor_task = background.supervise("ops-monitor", monitor.run())
+        app.state.pool, app.state.ops = pool, monitor
         app.state.rules, app.state.changes = rules, changes
         app.state.checks.update(postgres=lambda: database_ready(pool), kafka=lambda: broker.ping(timeout=2))
         try:
             yield
         finally:
+            await background.stop(monitor_task)
             await broker.stop()
             await pool.close()
 

@@ -43,6 +43,8 @@ from contracts.topics import (
 from services.consent import repository
 from services.consent.domain import Decision, StatutoryBasis, decide
 from services.runtime.kafka import dead_letter
+from services.runtime.metrics import DEAD_LETTERS as DEAD_LETTER_COUNT
+from services.runtime.metrics import GATE_DECISIONS as DECISION_COUNT
 from services.runtime.pseudonym import Pseudonymizer
 
 log = logging.getLogger(__name__)
@@ -116,6 +118,10 @@ class Gate:
                 offsets = {tp: records[-1].offset + 1 for tp, records in batch.items()}
                 await self._producer.send_offsets_to_transaction(offsets, self._group_id)
         self.decided += len(events)
+        for d in decided:
+            DECISION_COUNT.labels(d.sender, d.recipient or "-", str(d.forwarded).lower(), d.reason).inc()
+        for record, _ in rejects:
+            DEAD_LETTER_COUNT.labels(CONSUMER_NAME, record.topic).inc()
         forwarded = sum(d.forwarded for d in decided)
         log.info(
             "batch decided",

@@ -13,6 +13,7 @@ from contracts.principals import PrincipalId
 from services.gateway import dead_letters, inbox, outbox, receipts
 from services.gateway.errors import EventIdConflict
 from services.runtime.auth import Caller, Role, require
+from services.runtime.metrics import EVENTS_ACCEPTED
 
 
 class Acknowledgement(BaseModel):
@@ -51,6 +52,7 @@ def build_router(principal: str) -> APIRouter:
                 [{"field": "id", "message": f"event {event.id} was accepted before with a different body"}],
             )
         gateway.relay.notify()
+        EVENTS_ACCEPTED.labels(principal).inc()
         return {"id": accepted.id, "accepted_at": accepted.accepted_at.isoformat()}
 
     @router.get("/inbox")

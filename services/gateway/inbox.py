@@ -14,6 +14,7 @@ from faststream.kafka import KafkaBroker
 from contracts import CloudEvent, parse_event
 from contracts.topics import DELIVERY_SEQ_HEADER, deliveries_topic
 from services.runtime.consuming import batch_consumer
+from services.runtime.metrics import DELIVERED
 
 _INBOX_LOCK = 0x1B0C5
 
@@ -46,19 +47,21 @@ def subscribe_inbox_writer(
 ) -> None:
     async def store(items: list[Delivered]) -> None:
         async with pool.acquire() as conn:
-            await store_delivered(conn, items, deadlines)
+            stored = await store_delivered(conn, items, deadlines)
+        DELIVERED.labels(principal).inc(stored)
 
     batch_consumer(broker, deliveries_topic(principal), f"samordna-inbox-{principal}", parse_delivery, store)
 
 
-async def store_delivered(conn: asyncpg.Connection, items: list[Delivered], deadlines: dict[str, timedelta]) -> None:
-    """Append events not seen before. Redeliveries are dropped, so each shows once."""
+async def store_delivered(conn: asyncpg.Connection, items: list[Delivered], deadlines: dict[str, timedelta]) -> int:
+    """Append events not seen before; returns how many. Redeliveries are dropped, so each shows once."""
+    stored = 0
     async with conn.transaction():
         # Serialises writers so that seq stays gapless even if two consumers overlap in a rebalance.
         await conn.execute("SELECT pg_advisory_xact_lock($1)", _INBOX_LOCK)
         for item in items:
             event = item.event
-            await conn.execute(
+            status = await conn.execute(
                 """INSERT INTO inbox (seq, event_id, sender, event_type, event, delivery_seq, receipt_due_at)
                    SELECT coalesce(max(seq), 0) + 1, $1, $2, $3, $4, $5, now() + $6 FROM inbox
                    ON CONFLICT (sender, event_id) DO NOTHING""",
@@ -69,6 +72,8 @@ async def store_delivered(conn: asyncpg.Connection, items: list[Delivered], dead
                 item.delivery_seq,
                 deadlines.get(event.type),
             )
+            stored += status == "INSERT 0 1"
+    return stored
 
 
 async def read(pool: asyncpg.Pool, after: int, limit: int) -> list[InboxItem]:

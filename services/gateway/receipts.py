@@ -20,6 +20,7 @@ from contracts.catalogue import Category
 from contracts.receipts import ACKNOWLEDGED, OVERDUE
 from services.gateway import outbox
 from services.gateway.errors import GatewayError
+from services.runtime.metrics import RECEIPTS_OVERDUE
 from services.runtime.pseudonym import Pseudonymizer
 
 log = logging.getLogger(__name__)
@@ -106,6 +107,7 @@ async def report_overdue(pool: asyncpg.Pool, pseudonyms: Pseudonymizer, principa
             await outbox.accept(conn, event, pseudonyms.of(subject))
             await conn.execute("UPDATE inbox SET overdue_reported_at = $2 WHERE seq = $1", row["seq"], now)
     if rows:
+        RECEIPTS_OVERDUE.labels(principal).inc(len(rows))
         log.info("receipts overdue reported", extra={"count": len(rows)})
     return len(rows)
 

@@ -15,8 +15,9 @@ from faststream.kafka.annotations import KafkaMessage
 from pydantic import ValidationError
 
 from contracts import InvalidEvent
-from contracts.topics import DEAD_LETTERS
+from contracts.topics import DEAD_LETTERS as DEAD_LETTER_TOPIC
 from services.runtime.kafka import dead_letter
+from services.runtime.metrics import DEAD_LETTERS
 
 T = TypeVar("T")
 
@@ -69,4 +70,5 @@ def batch_consumer(
 
 async def _send_to_dead_letters(broker: KafkaBroker, record: ConsumerRecord, consumer: str, reason: str) -> None:
     letter = dead_letter(record, consumer, reason)
-    await broker.publish(letter.model_dump_json().encode(), DEAD_LETTERS, key=record.key)
+    await broker.publish(letter.model_dump_json().encode(), DEAD_LETTER_TOPIC, key=record.key)
+    DEAD_LETTERS.labels(consumer, record.topic).inc()

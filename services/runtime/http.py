@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from services.runtime.auth import load_tokens
+from services.runtime.metrics import metrics_router
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 def service_app(title: str, lifespan, router: APIRouter, settings) -> FastAPI:
-    """A service's HTTP app: its routes, /healthz and /readyz, token auth and JSON errors.
+    """A service's HTTP app: its routes, /healthz, /readyz and /metrics, token auth and JSON errors.
 
     The lifespan fills `app.state.checks` with the readiness checks once its connections exist.
     """
@@ -61,6 +62,7 @@ def service_app(title: str, lifespan, router: APIRouter, settings) -> FastAPI:
     app.state.tokens = load_tokens(settings)
     app.state.checks = {}
     app.include_router(health_router(app.state.checks))
+    app.include_router(metrics_router())
     app.include_router(router)
     install_error_handlers(app)
     return app

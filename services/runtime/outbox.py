@@ -12,6 +12,8 @@ import logging
 import asyncpg
 from faststream.kafka import KafkaBroker
 
+from services.runtime.metrics import OUTBOX_BACKLOG, OUTBOX_PUBLISHED
+
 log = logging.getLogger(__name__)
 
 
@@ -46,6 +48,7 @@ class Relay:
             self._batch_size,
         )
         if not rows:
+            OUTBOX_BACKLOG.labels(self._table).set(0)
             return 0
         futures = [
             await self._broker.publish(
@@ -58,6 +61,11 @@ class Relay:
             f"UPDATE {self._table} SET published_at = now() WHERE seq = ANY($1::bigint[])",
             [row["seq"] for row in rows],
         )
+        OUTBOX_PUBLISHED.labels(self._table).inc(len(rows))
+        if len(rows) == self._batch_size:
+            OUTBOX_BACKLOG.labels(self._table).set(await self.backlog())
+        else:
+            OUTBOX_BACKLOG.labels(self._table).set(0)
         return len(rows)
 
     async def _wait(self, timeout: float) -> None:

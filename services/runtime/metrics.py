@@ -1,0 +1,31 @@
+"""Prometheus metrics every service exposes at /metrics. Labels name services, principals,
+topics, consumer groups and reasons — never a person, an event id or a pseudonym."""
+
+from fastapi import APIRouter, Response
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, generate_latest
+
+EVENTS_ACCEPTED = Counter(
+    "samordna_events_accepted_total", "Events accepted by a gateway (HTTP 202, committed)", ["principal"]
+)
+OUTBOX_PUBLISHED = Counter("samordna_outbox_published_total", "Outbox rows published to Kafka", ["table"])
+OUTBOX_BACKLOG = Gauge("samordna_outbox_backlog", "Outbox rows not yet published", ["table"])
+DELIVERED = Counter("samordna_inbox_delivered_total", "Events stored in a principal's inbox", ["principal"])
+RECEIPTS_OVERDUE = Counter(
+    "samordna_receipts_overdue_total", "Events that need action reported as not acknowledged in time", ["principal"]
+)
+GATE_DECISIONS = Counter(
+    "samordna_gate_decisions_total", "Gate decisions", ["sender", "recipient", "forwarded", "reason"]
+)
+DEAD_LETTERS = Counter("samordna_dead_letters_total", "Records sent to dead.letters", ["consumer", "origin_topic"])
+WEBHOOK_BACKLOG = Gauge("samordna_webhook_backlog", "Webhook deliveries by status", ["principal", "status"])
+CONSUMER_LAG = Gauge("samordna_consumer_lag", "Records not yet consumed, per group and topic", ["group", "topic"])
+
+
+def metrics_router() -> APIRouter:
+    router = APIRouter()
+
+    @router.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return router
