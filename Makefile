@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: up down status test test-unit schemas venv lint
+.PHONY: up down status test test-unit browser schemas venv lint
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,7 +26,11 @@ status: $(STAMP)
 	$(PY) -m deploy.stack status
 
 test: $(STAMP)  ## every test; starts its own Kafka and PostgreSQL on other ports
+	deploy/browser.sh
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+browser:  ## Debian's chromium for the browser tests (tests/browser)
+	deploy/browser.sh
 
 test-unit: $(STAMP)
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)

@@ -7,7 +7,7 @@ from fastapi import FastAPI
 
 from contracts import CloudEvent, ForwardedEvent, parse_event
 from contracts.topics import CONSENT_CHANGES, SHARED_EVENTS
-from services.board import api, store
+from services.board import api, store, web
 from services.board.alerts import load_rules
 from services.board.live import Changes
 from services.board.ops import OpsMonitor
@@ -57,4 +57,7 @@ def create_app(settings: BoardSettings) -> FastAPI:
             await broker.stop()
             await pool.close()
 
-    return service_app("Samordna board (samordningstavla)", lifespan, api.router, settings)
+    app = service_app("Samordna board (samordningstavla)", lifespan, api.router, settings)
+    app.include_router(web.router)
+    app.mount("/static", web.static_files(), name="static")
+    return app
