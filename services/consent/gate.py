@@ -85,7 +85,7 @@ class Gate:
                 continue
             try:
                 await self.process(batch)
-            except (KafkaError, asyncpg.PostgresError, OSError) as exc:
+            except (KafkaError, asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
                 # Nothing of this batch was committed: go back and decide it again.
                 log.warning("gate batch failed, retrying from committed offsets", extra={"error": repr(exc)})
                 await self._rewind(list(batch))
