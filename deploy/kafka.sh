@@ -106,7 +106,8 @@ format_once() {
 wait_until_serving() {
   local i
   for ((i = 0; i < 120; i++)); do
-    if ! running; then fail "kafka exited during start"; fi
+    # Not `running`: until the child has exec'd java its command line is still this script's.
+    if exited "$(pid)"; then fail "kafka exited during start"; fi
     if grep -q "Kafka Server started" "$LOG" 2>/dev/null && port_in_use "$PORT"; then
       echo "kafka serving on 127.0.0.1:$PORT (pid $(pid))"
       return
