@@ -30,6 +30,13 @@ def _test_stack() -> Stack:
             "SAMORDNA_RECEIPT_DEADLINES": '{"se.samordna.joint.sip.requested.v1": "PT3S"}',
             "SAMORDNA_RECEIPT_SCAN_SECONDS": "0.5",
             "SAMORDNA_OPS_SCAN_SECONDS": "1",
+            # webhooks: five quick failures fit many times in the retry window (at most ~2 s of
+            # backoff), and the window (10.8 s) is short enough for a test to see a delivery parked
+            "SAMORDNA_WEBHOOK_FIRST_RETRY_SECONDS": "0.1",
+            "SAMORDNA_WEBHOOK_MAX_RETRY_SECONDS": "0.5",
+            "SAMORDNA_WEBHOOK_RETRY_HOURS": "0.003",
+            "SAMORDNA_WEBHOOK_TIMEOUT_SECONDS": "20",
+            "SAMORDNA_WEBHOOK_POLL_SECONDS": "0.25",
         },
     )
 

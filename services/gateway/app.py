@@ -8,11 +8,12 @@ import asyncpg
 from fastapi import FastAPI
 
 from contracts.topics import events_topic
-from services.gateway import outbox, receipts
+from services.gateway import outbox, receipts, webhooks
 from services.gateway.api import build_router
 from services.gateway.dead_letters import subscribe_dead_letter_collector
 from services.gateway.inbox import subscribe_inbox_writer
 from services.gateway.settings import GatewaySettings, schema_of
+from services.gateway.subscriptions_api import build_subscriptions_router
 from services.runtime import background
 from services.runtime.db import create_pool, database_ready
 from services.runtime.http import service_app
@@ -21,6 +22,7 @@ from services.runtime.outbox import Relay
 from services.runtime.pseudonym import Pseudonymizer
 
 SCHEMA_SQL = Path(__file__).with_name("schema.sql").read_text()
+WEBHOOKS_SQL = Path(__file__).with_name("webhooks.sql").read_text()  # after schema.sql: it reads the inbox
 
 
 @dataclass(frozen=True)
@@ -33,7 +35,9 @@ class Gateway:
 def create_app(settings: GatewaySettings, principal: str) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        pool = await create_pool(settings.database_url, schema_of(principal), SCHEMA_SQL, min_size=2, max_size=10)
+        pool = await create_pool(
+            settings.database_url, schema_of(principal), SCHEMA_SQL + WEBHOOKS_SQL, min_size=2, max_size=10
+        )
         broker = kafka_broker(settings.kafka_bootstrap, f"samordna-{principal}", enable_idempotence=True)
         pseudonyms = Pseudonymizer(settings.pseudonym_key)
         subscribe_inbox_writer(broker, pool, principal, settings.receipt_deadlines)
@@ -44,6 +48,10 @@ def create_app(settings: GatewaySettings, principal: str) -> FastAPI:
         tasks = [
             background.supervise("outbox-relay", relay.run()),
             background.supervise("overdue-receipts", overdue),
+            background.supervise(
+                "webhooks",
+                webhooks.Dispatcher(pool, principal, webhooks.DispatchConfig.from_settings(settings)).run(),
+            ),
         ]
         app.state.gateway = Gateway(pool, relay, pseudonyms)
         app.state.checks.update(postgres=lambda: database_ready(pool), kafka=lambda: broker.ping(timeout=2))
@@ -54,4 +62,6 @@ def create_app(settings: GatewaySettings, principal: str) -> FastAPI:
             await broker.stop()
             await pool.close()
 
-    return service_app(f"Samordna gateway for {principal}", lifespan, build_router(principal), settings)
+    app = service_app(f"Samordna gateway for {principal}", lifespan, build_router(principal), settings)
+    app.include_router(build_subscriptions_router(principal, settings.environment))
+    return app

@@ -14,6 +14,14 @@ class GatewaySettings(ServiceSettings):
     # e.g. SAMORDNA_RECEIPT_DEADLINES='{"se.samordna.joint.sip.requested.v1": "P2D"}'.
     receipt_deadlines: dict[str, timedelta] = Field(default_factory=dict)
     receipt_scan_seconds: float = 30.0
+    # Webhooks: a failed delivery is retried after first_retry, doubling up to max_retry (with
+    # jitter), for retry_hours from its first attempt; then it is parked until resent.
+    webhook_first_retry_seconds: float = Field(5.0, gt=0)
+    webhook_max_retry_seconds: float = Field(3600.0, gt=0)
+    webhook_retry_hours: float = Field(24.0, gt=0)
+    webhook_timeout_seconds: float = Field(10.0, gt=0)
+    webhook_concurrency_per_endpoint: int = Field(4, ge=1, le=64)
+    webhook_poll_seconds: float = Field(1.0, gt=0)  # how often new inbox rows and due retries are looked for
 
     @field_validator("receipt_deadlines")
     @classmethod

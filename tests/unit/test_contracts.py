@@ -31,9 +31,7 @@ INTERVENTION_MISSED = "se.samordna.municipality.intervention.missed.v1"
 SIP_REQUESTED = "se.samordna.joint.sip.requested.v1"
 CONSENT_GRANTED = "se.samordna.consent.granted.v1"
 RECEIPT_ACKNOWLEDGED = "se.samordna.receipt.acknowledged.v1"
-POSTABLE_TYPES = [
-    t for t, spec in CATALOGUE.items() if spec.sender not in (SenderKind.CONSENT, SenderKind.GATEWAY)
-]
+POSTABLE_TYPES = [t for t, spec in CATALOGUE.items() if spec.sender not in (SenderKind.CONSENT, SenderKind.GATEWAY)]
 
 
 def body(event_type=VISIT_MISSED, **changes):
