@@ -16,7 +16,7 @@ from services.runtime import background
 from services.runtime.consuming import batch_consumer, from_value
 from services.runtime.db import create_pool, database_ready
 from services.runtime.http import service_app
-from services.runtime.kafka import kafka_broker
+from services.runtime.kafka import client_options, kafka_broker
 from services.runtime.pseudonym import Pseudonymizer
 
 SCHEMA_SQL = Path(__file__).with_name("schema.sql").read_text()
@@ -30,7 +30,7 @@ def create_app(settings: BoardSettings) -> FastAPI:
         pool = await create_pool(settings.database_url, settings.db_schema, SCHEMA_SQL, min_size=2, max_size=10)
         changes = Changes()
         pseudonyms = Pseudonymizer(settings.pseudonym_key)
-        broker = kafka_broker(settings.kafka_bootstrap, "samordna-board")
+        broker = kafka_broker(settings, "samordna-board")
 
         async def record(items: list[ForwardedEvent]) -> None:
             async with pool.acquire() as conn:
@@ -45,7 +45,7 @@ def create_app(settings: BoardSettings) -> FastAPI:
         batch_consumer(broker, SHARED_EVENTS, GROUP_ID, from_value(ForwardedEvent.model_validate_json), record)
         batch_consumer(broker, CONSENT_CHANGES, f"{GROUP_ID}-consents", from_value(parse_event), apply_consent_changes)
         await broker.start()
-        monitor = OpsMonitor(settings.metrics_targets, settings.kafka_bootstrap, settings.ops_scan_seconds)
+        monitor = OpsMonitor(settings.metrics_targets, client_options(settings), settings.ops_scan_seconds)
         monitor_task = background.supervise("ops-monitor", monitor.run())
         app.state.pool, app.state.ops = pool, monitor
         app.state.rules, app.state.changes = rules, changes

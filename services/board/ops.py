@@ -43,9 +43,9 @@ class Sample:
 
 
 class OpsMonitor:
-    def __init__(self, targets: dict[str, str], bootstrap: str, every_seconds: float = 15) -> None:
+    def __init__(self, targets: dict[str, str], kafka: dict, every_seconds: float = 15) -> None:
         self._targets = targets
-        self._bootstrap = bootstrap
+        self._kafka = kafka
         self._every = every_seconds
         self._samples: deque[Sample] = deque(maxlen=max(8, int(300 / every_seconds)))
 
@@ -56,7 +56,7 @@ class OpsMonitor:
                 for name, url in self._targets.items():
                     sample.services[name] = await _scrape(http, f"{url}/metrics")
                 try:
-                    sample.lag = await consumer_lag(self._bootstrap)
+                    sample.lag = await consumer_lag(self._kafka)
                 except Exception as exc:  # the broker is away: the dashboard says so, nothing more
                     log.warning("consumer lag unavailable", extra={"error": repr(exc)})
                 for group, topics in sample.lag.items():
@@ -114,10 +114,10 @@ def totals(exposition: str) -> dict[str, float]:
     return found
 
 
-async def consumer_lag(bootstrap: str) -> dict[str, dict[str, int]]:
+async def consumer_lag(kafka: dict) -> dict[str, dict[str, int]]:
     """Per Samordna consumer group and topic: records at the ends not yet committed by the group."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    admin = AIOKafkaAdminClient(**kafka)
+    consumer = AIOKafkaConsumer(**kafka, enable_auto_commit=False)
     await admin.start()
     await consumer.start()
     try:

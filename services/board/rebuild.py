@@ -26,6 +26,7 @@ from services.board import store
 from services.board.app import GROUP_ID, SCHEMA_SQL
 from services.board.settings import BoardSettings
 from services.runtime.db import create_pool
+from services.runtime.kafka import client_options
 from services.runtime.pseudonym import Pseudonymizer
 
 GROUPS = {CONSENT_CHANGES: f"{GROUP_ID}-consents", SHARED_EVENTS: GROUP_ID}
@@ -47,21 +48,21 @@ async def rebuild(settings: BoardSettings) -> dict[str, int]:
             async with pool.acquire() as conn:
                 await store.record_forwarded(conn, pseudonyms, items)
 
-        counts[CONSENT_CHANGES] = await _replay(settings.kafka_bootstrap, CONSENT_CHANGES, parse_event, consents)
+        counts[CONSENT_CHANGES] = await _replay(client_options(settings), CONSENT_CHANGES, parse_event, consents)
         counts[SHARED_EVENTS] = await _replay(
-            settings.kafka_bootstrap, SHARED_EVENTS, ForwardedEvent.model_validate_json, events
+            client_options(settings), SHARED_EVENTS, ForwardedEvent.model_validate_json, events
         )
     finally:
         await pool.close()
     return counts
 
 
-async def _replay(bootstrap: str, topic: str, parse: Callable, apply: Callable[[list], Awaitable[None]]) -> int:
+async def _replay(kafka: dict, topic: str, parse: Callable, apply: Callable[[list], Awaitable[None]]) -> int:
     """Apply every record from the beginning to the end as of now; then commit the end for the board's group.
 
     A record that does not parse was dead-lettered by the live board; it is skipped here too."""
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
+        **kafka,
         group_id=GROUPS[topic],
         enable_auto_commit=False,
         isolation_level="read_committed",

@@ -16,7 +16,7 @@ from services.consent.settings import ConsentSettings
 from services.runtime import background
 from services.runtime.db import create_pool, database_ready
 from services.runtime.http import service_app
-from services.runtime.kafka import kafka_broker, kafka_ready
+from services.runtime.kafka import client_options, kafka_broker, kafka_ready
 from services.runtime.outbox import Relay
 from services.runtime.pseudonym import Pseudonymizer
 
@@ -28,10 +28,10 @@ def create_app(settings: ConsentSettings) -> FastAPI:
             settings.database_url, settings.db_schema, SCHEMA_SQL, role=APP_ROLE, min_size=2, max_size=10
         )
         pseudonyms = Pseudonymizer(settings.pseudonym_key)
-        broker = kafka_broker(settings.kafka_bootstrap, "samordna-consent")
+        broker = kafka_broker(settings, "samordna-consent")
         subscribe_audit_writer(broker, pool)
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=settings.kafka_bootstrap,
+            **client_options(settings),
             group_id=GROUP_ID,
             client_id=f"samordna-{settings.gate_instance_id}",
             enable_auto_commit=False,
@@ -39,7 +39,7 @@ def create_app(settings: ConsentSettings) -> FastAPI:
             isolation_level="read_committed",
         )
         producer = AIOKafkaProducer(
-            bootstrap_servers=settings.kafka_bootstrap,
+            **client_options(settings),
             transactional_id=f"samordna-{settings.gate_instance_id}",
             enable_idempotence=True,
             linger_ms=5,

@@ -38,7 +38,7 @@ def create_app(settings: GatewaySettings, principal: str) -> FastAPI:
         pool = await create_pool(
             settings.database_url, schema_of(principal), SCHEMA_SQL + WEBHOOKS_SQL, min_size=2, max_size=10
         )
-        broker = kafka_broker(settings.kafka_bootstrap, f"samordna-{principal}", enable_idempotence=True)
+        broker = kafka_broker(settings, f"samordna-{principal}", enable_idempotence=True)
         pseudonyms = Pseudonymizer(settings.pseudonym_key)
         subscribe_inbox_writer(broker, pool, principal, settings.receipt_deadlines)
         subscribe_dead_letter_collector(broker, pool, principal)

@@ -27,6 +27,7 @@ from contracts import DeadLetter
 from contracts.topics import DEAD_LETTERS, deliveries_topic, events_topic
 from services.gateway.settings import GatewaySettings, schema_of
 from services.runtime.consuming import batch_consumer, from_value
+from services.runtime.kafka import client_options
 
 _COLUMNS = (
     "id, origin_topic, origin_partition, origin_offset, consumer, reason, kafka_key, value, failed_at, replayed_at"
@@ -99,7 +100,7 @@ async def _main(args: argparse.Namespace) -> None:
             return
         if not args.all and not args.id:
             raise SystemExit("replay needs --all or at least one --id")
-        producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, enable_idempotence=True)
+        producer = AIOKafkaProducer(**client_options(settings), enable_idempotence=True)
         await producer.start()
         try:
             replayed = await replay(pool, producer, None if args.all else args.id)

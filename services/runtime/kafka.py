@@ -1,10 +1,13 @@
 """Kafka plumbing shared by the services: clients, readiness, dead letters."""
 
 import logging
+import ssl
 from datetime import UTC, datetime
+from typing import Any
 
 from aiokafka import AIOKafkaProducer, ConsumerRecord
 from faststream.kafka import KafkaBroker
+from faststream.security import SASLScram256, SASLScram512
 
 from contracts import DeadLetter
 
@@ -31,6 +34,43 @@ def dead_letter(record: ConsumerRecord, consumer: str, reason: str) -> DeadLette
     )
 
 
-def kafka_broker(bootstrap: str, client_id: str, **options) -> KafkaBroker:
-    """A FastStream broker whose logs go through the service's JSON logging."""
-    return KafkaBroker(bootstrap, client_id=client_id, logger=logging.getLogger(f"faststream.{client_id}"), **options)
+def client_options(settings) -> dict[str, Any]:
+    """aiokafka keyword arguments that connect as this service's own Kafka user (ServiceSettings)."""
+    options: dict[str, Any] = {"bootstrap_servers": settings.kafka_bootstrap}
+    if settings.kafka_security_protocol == "PLAINTEXT":
+        return options
+    return options | {
+        "security_protocol": settings.kafka_security_protocol,
+        "sasl_mechanism": settings.kafka_sasl_mechanism,
+        "sasl_plain_username": settings.kafka_username,
+        "sasl_plain_password": settings.kafka_password.get_secret_value(),
+        "ssl_context": _tls(settings),
+    }
+
+
+def _tls(settings) -> ssl.SSLContext | None:
+    if settings.kafka_security_protocol != "SASL_SSL":
+        return None
+    return ssl.create_default_context(cafile=str(settings.kafka_ca_file) if settings.kafka_ca_file else None)
+
+
+def kafka_broker(settings, client_id: str, **options) -> KafkaBroker:
+    """A FastStream broker, connected as the service's Kafka user, whose logs go through the
+    service's JSON logging."""
+    security = None
+    if settings.kafka_security_protocol != "PLAINTEXT":
+        scram = SASLScram512 if settings.kafka_sasl_mechanism == "SCRAM-SHA-512" else SASLScram256
+        tls = _tls(settings)
+        security = scram(
+            settings.kafka_username,
+            settings.kafka_password.get_secret_value(),
+            use_ssl=tls is not None,
+            ssl_context=tls,
+        )
+    return KafkaBroker(
+        settings.kafka_bootstrap,
+        client_id=client_id,
+        security=security,
+        logger=logging.getLogger(f"faststream.{client_id}"),
+        **options,
+    )

@@ -18,6 +18,14 @@ class ServiceSettings(BaseSettings):
 
     environment: Literal["development", "production"] = "development"
     kafka_bootstrap: str = "127.0.0.1:19092"
+    # How this service authenticates to Kafka: its own SCRAM user, over TLS in real deployments.
+    kafka_security_protocol: Literal["PLAINTEXT", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-256", "SCRAM-SHA-512"] = "SCRAM-SHA-512"
+    kafka_username: str | None = None
+    kafka_password: SecretStr | None = None
+    kafka_ca_file: Path | None = None  # CA bundle that signed the brokers' certificates (SASL_SSL)
+    # Organisations' identity providers whose JWTs the API accepts (see services/runtime/auth.py).
+    jwt_issuers_file: Path | None = None
     database_url: str = "postgresql://postgres@127.0.0.1:15432/samordna"
     pseudonym_secret: SecretStr | None = None
     tokens_file: Path | None = None
@@ -32,8 +40,16 @@ class ServiceSettings(BaseSettings):
                 raise ConfigurationError("SAMORDNA_PSEUDONYM_SECRET must be set in production")
             if self.pseudonym_secret.get_secret_value() == DEVELOPMENT_PSEUDONYM_SECRET:
                 raise ConfigurationError("SAMORDNA_PSEUDONYM_SECRET is the development default")
-            if self.tokens_file is None:
-                raise ConfigurationError("SAMORDNA_TOKENS_FILE must be set in production")
+            if self.tokens_file is None and self.jwt_issuers_file is None:
+                raise ConfigurationError("SAMORDNA_TOKENS_FILE or SAMORDNA_JWT_ISSUERS_FILE must be set in production")
+            if self.kafka_security_protocol == "PLAINTEXT":
+                raise ConfigurationError(
+                    "SAMORDNA_KAFKA_SECURITY_PROTOCOL must be SASL_SSL or SASL_PLAINTEXT in production"
+                )
+        if self.kafka_security_protocol != "PLAINTEXT" and not (self.kafka_username and self.kafka_password):
+            raise ConfigurationError(
+                f"SAMORDNA_KAFKA_USERNAME and SAMORDNA_KAFKA_PASSWORD are needed with {self.kafka_security_protocol}"
+            )
         return self
 
     @property
