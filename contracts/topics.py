@@ -11,7 +11,7 @@ from contracts.principals import is_principal
 SHARED_EVENTS = "shared.events"
 GATE_DECISIONS = "gate.decisions"
 CONSENT_CHANGES = "consent.changes"
-DEAD_LETTERS = "dead.letters"
+DEAD_LETTERS = "dead.letters"  # of the shared topics; a principal's own are dead.letters.<principal>
 
 # On every record of deliveries.<principal>: the recipient's delivery number, 1, 2, 3, ... with
 # no gaps across the topic's partitions (increasing within each), so a subscriber sees a gap.
@@ -48,6 +48,21 @@ def deliveries_topic(principal: str) -> str:
     return DELIVERIES_PREFIX + _principal(principal)
 
 
+def dead_letters_topic(principal: str) -> str:
+    """Where records of a principal's own topics go when no consumer can read them (only it reads there)."""
+    return f"{DEAD_LETTERS}.{_principal(principal)}"
+
+
+def dead_letters_for(origin_topic: str) -> str:
+    """The dead-letter topic of a record from `origin_topic`: its owner's, so that the owner
+    (and no other principal) sees it, or the shared one for the shared topics."""
+    for prefix in (EVENTS_PREFIX, DELIVERIES_PREFIX):
+        owner = origin_topic.removeprefix(prefix)
+        if origin_topic.startswith(prefix) and is_principal(owner):
+            return dead_letters_topic(owner)
+    return DEAD_LETTERS
+
+
 def sender_of(events_topic_name: str) -> str:
     """The principal that owns an events topic: the topic is the authenticated sender."""
     if not events_topic_name.startswith(EVENTS_PREFIX):
@@ -61,7 +76,7 @@ def topic_specs(principals: list[str]) -> list[TopicSpec]:
         TopicSpec(name, PER_PERSON_PARTITIONS)
         for principal in principals
         for name in (events_topic(principal), deliveries_topic(principal))
-    ]
+    ] + [TopicSpec(dead_letters_topic(principal), DEAD_LETTERS_PARTITIONS) for principal in principals]
     return per_principal + [
         TopicSpec(SHARED_EVENTS, PER_PERSON_PARTITIONS, KEPT_FOR_GOOD),
         TopicSpec(GATE_DECISIONS, PER_PERSON_PARTITIONS),

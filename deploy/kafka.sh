@@ -1,32 +1,50 @@
 #!/usr/bin/env bash
-# A single-node Apache Kafka on 127.0.0.1: KRaft combined mode (broker and controller in one
-# process), assembled from Maven Central through deploy/pom.xml.
-#   deploy/kafka.sh start|stop|kill|status|reset
-# Settings: SAMORDNA_STATE_DIR (default <repo>/.local), KAFKA_PORT (19092),
-# KAFKA_CONTROLLER_PORT (KAFKA_PORT+1), KAFKA_HEAP (-Xmx512m -Xms256m).
+# Apache Kafka on 127.0.0.1 in KRaft combined mode (each node a broker and a controller),
+# assembled from Maven Central through deploy/pom.xml: one node by default, or a cluster.
+#   deploy/kafka.sh start|stop|status|reset     every node
+#   deploy/kafka.sh kill [NODE]                 SIGKILL every node, or one (fault tests)
+#   deploy/kafka.sh start NODE                  start one node again (after a kill)
+# Settings: SAMORDNA_STATE_DIR (default <repo>/.local), KAFKA_PORT (19092), KAFKA_NODES (1),
+# KAFKA_HEAP (-Xmx512m -Xms256m). Node N listens for clients on KAFKA_PORT + 2(N-1) and for its
+# controller quorum on the port after that.
+#
+# Authentication is always on: clients use SASL/SCRAM-SHA-512 on the client listener, the
+# controllers SASL/PLAIN among themselves; the StandardAuthorizer refuses whatever no ACL allows.
+# The broker's own users and an administrator (samordna-admin) are made when the storage is
+# formatted; their passwords are generated once into $STATE/kafka/credentials.env (mode 600),
+# and $STATE/kafka/admin.properties configures Kafka's own CLI tools as the administrator.
+# Users and ACLs of the services come from deploy/access.py.
 set -euo pipefail
 
 DEPLOY="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(dirname "$DEPLOY")"
 STATE="${SAMORDNA_STATE_DIR:-$REPO/.local}"
 PORT="${KAFKA_PORT:-19092}"
-CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-$((PORT + 1))}"
+NODES="${KAFKA_NODES:-1}"
 read -ra HEAP <<< "${KAFKA_HEAP:--Xmx512m -Xms256m}"
 HOME_DIR="$STATE/kafka"
-DATA="$HOME_DIR/data"
-CONFIG="$HOME_DIR/server.properties"
-PID_FILE="$HOME_DIR/kafka.pid"
-LOG="$STATE/logs/kafka.log"
-OUT="$LOG.out"  # the JVM's own stdout and stderr (crashes, out of memory)
+CREDENTIALS="$HOME_DIR/credentials.env"
+ADMIN_PROPERTIES="$HOME_DIR/admin.properties"
 CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/samordna"
-LOGGING=(-Dlog4j2.configurationFile="$DEPLOY/log4j2.properties" -Dsamordna.kafka.log="$LOG")
+MECHANISM=SCRAM-SHA-512
+ADMIN_USER=samordna-admin
+BROKER_USER=samordna-broker
+CONTROLLER_USER=samordna-controller
 
-pid() { cat "$PID_FILE" 2>/dev/null || true; }
+# ---- nodes ----------------------------------------------------------------------------
+client_port() { echo $((PORT + 2 * ($1 - 1))); }
+controller_port() { echo $((PORT + 2 * ($1 - 1) + 1)); }
+node_dir() { echo "$HOME_DIR/node-$1"; }
+config() { echo "$(node_dir "$1")/server.properties"; }
+pid_file() { echo "$(node_dir "$1")/kafka.pid"; }
+log_of() { echo "$STATE/logs/kafka-$1.log"; }
+pid() { cat "$(pid_file "$1")" 2>/dev/null || true; }
+all_nodes() { seq 1 "$NODES"; }
 
-# A live broker of this state dir. Checking the command line, not just `kill -0`, guards against
+# A live node of this state dir. Checking the command line, not just `kill -0`, guards against
 # a pid reused since a crash, and against a killed broker still a zombie (PID 1 may not reap).
-alive() { [[ -n "$1" ]] && grep -qaF -- "$CONFIG" "/proc/$1/cmdline" 2>/dev/null; }
-running() { alive "$(pid)"; }
+alive() { [[ -n "$1" ]] && grep -qaF -- "$2" "/proc/$1/cmdline" 2>/dev/null; }
+running() { alive "$(pid "$1")" "$(config "$1")"; }
 
 # Gone, or a zombie that is only waiting to be reaped: then its ports and data dir lock are free.
 # A killed JVM's main thread turns zombie while its other threads still hold them; hence the
@@ -45,6 +63,7 @@ wait_gone() {  # pid, seconds
 
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# ---- the broker's software --------------------------------------------------------------
 all_jars_exist() {
   local jars jar
   IFS=: read -ra jars < "$1" || true  # the file has no final newline
@@ -69,112 +88,245 @@ classpath() {
   cat "$file"
 }
 
-write_config() {
-  cat > "$CONFIG" <<PROPS
+logging() { echo "-Dlog4j2.configurationFile=$DEPLOY/log4j2.properties -Dsamordna.kafka.log=$(log_of "$1")"; }
+
+# ---- credentials and configuration --------------------------------------------------------
+new_password() { head -c 24 /dev/urandom | base64 | tr -d '/+='; }
+
+ensure_credentials() {
+  [[ -s "$CREDENTIALS" ]] && return
+  mkdir -p "$HOME_DIR"
+  (
+    umask 077
+    {
+      echo "KAFKA_ADMIN_USER=$ADMIN_USER"
+      echo "KAFKA_ADMIN_PASSWORD=$(new_password)"
+      echo "KAFKA_BROKER_PASSWORD=$(new_password)"
+      echo "KAFKA_CONTROLLER_PASSWORD=$(new_password)"
+    } > "$CREDENTIALS"
+  )
+}
+
+load_credentials() {
+  # shellcheck source=/dev/null
+  source "$CREDENTIALS"
+}
+
+write_admin_properties() {
+  (
+    umask 077
+    cat > "$ADMIN_PROPERTIES" <<PROPS
+# Kafka's CLI tools as the administrator, e.g.
+#   kafka-acls.sh --bootstrap-server 127.0.0.1:$PORT --command-config $ADMIN_PROPERTIES --list
+security.protocol=SASL_PLAINTEXT
+sasl.mechanism=$MECHANISM
+sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="$ADMIN_USER" password="$KAFKA_ADMIN_PASSWORD";
+PROPS
+  )
+}
+
+voters() {
+  local n out=()
+  for n in $(all_nodes); do out+=("$n@127.0.0.1:$(controller_port "$n")"); done
+  (IFS=,; echo "${out[*]}")
+}
+
+write_config() {  # node
+  local n="$1" replicas=$((NODES < 3 ? NODES : 3)) min_isr=$((NODES < 2 ? 1 : 2))
+  (
+    umask 077
+    cat > "$(config "$n")" <<PROPS
 process.roles=broker,controller
-node.id=1
-controller.quorum.bootstrap.servers=127.0.0.1:$CONTROLLER_PORT
-listeners=PLAINTEXT://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$PORT
+node.id=$n
+controller.quorum.voters=$(voters)
+listeners=SASL://127.0.0.1:$(client_port "$n"),CONTROLLER://127.0.0.1:$(controller_port "$n")
+advertised.listeners=SASL://127.0.0.1:$(client_port "$n")
+listener.security.protocol.map=SASL:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT
+inter.broker.listener.name=SASL
 controller.listener.names=CONTROLLER
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
-inter.broker.listener.name=PLAINTEXT
-log.dirs=$DATA
+sasl.enabled.mechanisms=$MECHANISM
+sasl.mechanism.inter.broker.protocol=$MECHANISM
+listener.name.sasl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="$BROKER_USER" password="$KAFKA_BROKER_PASSWORD";
+sasl.mechanism.controller.protocol=PLAIN
+listener.name.controller.sasl.enabled.mechanisms=PLAIN
+listener.name.controller.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="$CONTROLLER_USER" password="$KAFKA_CONTROLLER_PASSWORD" user_$CONTROLLER_USER="$KAFKA_CONTROLLER_PASSWORD";
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+allow.everyone.if.no.acl.found=false
+super.users=User:$BROKER_USER;User:$CONTROLLER_USER;User:$ADMIN_USER
+log.dirs=$(node_dir "$n")/data
 num.partitions=6
+default.replication.factor=$replicas
+min.insync.replicas=$min_isr
 auto.create.topics.enable=false
 group.initial.rebalance.delay.ms=0
-offsets.topic.replication.factor=1
+offsets.topic.replication.factor=$replicas
 offsets.topic.num.partitions=6
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
+transaction.state.log.replication.factor=$replicas
+transaction.state.log.min.isr=$min_isr
 transaction.state.log.num.partitions=6
-share.coordinator.state.topic.replication.factor=1
-share.coordinator.state.topic.min.isr=1
+share.coordinator.state.topic.replication.factor=$replicas
+share.coordinator.state.topic.min.isr=$min_isr
 log.retention.hours=72
 PROPS
+  )
 }
 
-# KRaft storage is formatted once. --standalone makes this node the only voter of the dynamic
-# controller quorum (it goes with controller.quorum.bootstrap.servers); -g: already formatted is fine.
-format_once() {
-  [[ -f "$DATA/meta.properties" ]] && return
-  local cluster_id
-  cluster_id="$(java "${LOGGING[@]}" -cp "$1" kafka.tools.StorageTool random-uuid | tail -n 1)"
-  java "${LOGGING[@]}" -cp "$1" kafka.tools.StorageTool format -t "$cluster_id" -c "$CONFIG" --standalone -g >>"$OUT"
+# Each node's storage is formatted once, with the same cluster id and the SCRAM users the
+# brokers and the administrator need before any ACL exists.
+format_once() {  # classpath, node, cluster id
+  [[ -f "$(node_dir "$2")/data/meta.properties" ]] && return
+  # shellcheck disable=SC2046
+  java $(logging "$2") -cp "$1" kafka.tools.StorageTool format -t "$3" -c "$(config "$2")" -g \
+    --add-scram "$MECHANISM=[name=$BROKER_USER,password=$KAFKA_BROKER_PASSWORD]" \
+    --add-scram "$MECHANISM=[name=$ADMIN_USER,password=$KAFKA_ADMIN_PASSWORD]" \
+    >>"$(log_of "$2").out"
 }
 
-wait_until_serving() {
-  local i
-  for ((i = 0; i < 120; i++)); do
+cluster_id() {  # classpath
+  local file="$HOME_DIR/cluster.id"
+  if [[ ! -s "$file" ]]; then
+    # shellcheck disable=SC2046
+    java $(logging 1) -cp "$1" kafka.tools.StorageTool random-uuid | tail -n 1 > "$file"
+  fi
+  cat "$file"
+}
+
+# A state dir holds one shape of cluster: its node count is fixed when it is first started.
+check_shape() {
+  local file="$HOME_DIR/nodes"
+  if [[ -d "$HOME_DIR/data" ]]; then  # a broker of an older layout, without authentication
+    echo "removing $HOME_DIR/data: broker data from before authentication was on" >&2
+    rm -rf "$HOME_DIR/data" "$HOME_DIR/server.properties" "$HOME_DIR/kafka.pid"
+  fi
+  if [[ -s "$file" && "$(cat "$file")" != "$NODES" ]]; then
+    echo "$STATE holds a $(cat "$file")-node Kafka, not $NODES: use KAFKA_NODES=$(cat "$file"), another SAMORDNA_STATE_DIR, or reset" >&2
+    exit 1
+  fi
+  mkdir -p "$HOME_DIR"
+  echo "$NODES" > "$file"
+}
+
+# ---- start, stop, kill ----------------------------------------------------------------------
+fail() {  # node, message
+  local log
+  log="$(log_of "$1")"
+  echo "kafka node $1: $2; the end of $log:" >&2
+  tail -n 30 "$log" >&2 || true
+  [[ -s "$log.out" ]] && { echo "--- $log.out:" >&2; tail -n 20 "$log.out" >&2; }
+  exit 1
+}
+
+launch() {  # classpath, node
+  local n="$2" p port log
+  p="$(pid "$n")"
+  # A node killed just now may still be exiting (its command line is gone, but not yet its ports).
+  if [[ -n "$p" && "$(cat "/proc/$p/comm" 2>/dev/null)" == java ]]; then wait_gone "$p" 10 || true; fi
+  for port in "$(client_port "$n")" "$(controller_port "$n")"; do
+    if port_in_use "$port"; then echo "port $port on 127.0.0.1 is taken by another process" >&2; exit 1; fi
+  done
+  log="$(log_of "$n")"
+  mkdir -p "$(node_dir "$n")/data" "$(dirname "$log")"
+  # Keep the previous run's log (a crash is explained there); each start begins a fresh one.
+  [[ -f "$log" ]] && mv -f "$log" "$log.1"
+  : > "$log.out"  # the JVM's own stdout and stderr (crashes, out of memory)
+  write_config "$n"
+  format_once "$1" "$n" "$(cluster_id "$1")"
+  # shellcheck disable=SC2046
+  setsid nohup java "${HEAP[@]}" -Djava.awt.headless=true $(logging "$n") -cp "$1" kafka.Kafka "$(config "$n")" \
+    >>"$log.out" 2>&1 < /dev/null &
+  echo $! > "$(pid_file "$n")"
+}
+
+wait_until_serving() {  # node
+  local n="$1" i
+  for ((i = 0; i < 180; i++)); do
     # Not `running`: until the child has exec'd java its command line is still this script's.
-    if exited "$(pid)"; then fail "kafka exited during start"; fi
-    if grep -q "Kafka Server started" "$LOG" 2>/dev/null && port_in_use "$PORT"; then
-      echo "kafka serving on 127.0.0.1:$PORT (pid $(pid))"
+    if exited "$(pid "$n")"; then fail "$n" "exited during start"; fi
+    if grep -q "Kafka Server started" "$(log_of "$n")" 2>/dev/null && port_in_use "$(client_port "$n")"; then
+      echo "kafka node $n serving on 127.0.0.1:$(client_port "$n") (pid $(pid "$n"))"
       return
     fi
     sleep 0.5
   done
-  fail "kafka did not start within 60 s"
+  fail "$n" "did not start within 90 s"
 }
 
-fail() {
-  echo "$1; the end of $LOG:" >&2
-  tail -n 30 "$LOG" >&2 || true
-  [[ -s "$OUT" ]] && { echo "--- $OUT:" >&2; tail -n 20 "$OUT" >&2; }
-  exit 1
-}
-
-start() {
-  if running; then echo "kafka already running on 127.0.0.1:$PORT (pid $(pid))"; return; fi
+start() {  # [node]
+  local nodes=("$@") n cp started=()
+  [[ $# -gt 0 ]] || mapfile -t nodes < <(all_nodes)
   command -v java >/dev/null || { echo "java (17 or newer) is needed" >&2; exit 1; }
-  local p port cp
-  p="$(pid)"
-  # A broker killed just now may still be exiting (its command line is gone, but not yet its ports).
-  if [[ -n "$p" && "$(cat "/proc/$p/comm" 2>/dev/null)" == java ]]; then wait_gone "$p" 10 || true; fi
-  for port in "$PORT" "$CONTROLLER_PORT"; do
-    if port_in_use "$port"; then echo "port $port on 127.0.0.1 is taken by another process" >&2; exit 1; fi
+  check_shape
+  ensure_credentials
+  load_credentials
+  write_admin_properties
+  cp=""
+  # Every node is launched before any is waited for: a node serves only once a quorum is up.
+  for n in "${nodes[@]}"; do
+    if running "$n"; then echo "kafka node $n already running on 127.0.0.1:$(client_port "$n") (pid $(pid "$n"))"; continue; fi
+    [[ -n "$cp" ]] || cp="$(classpath)"
+    launch "$cp" "$n"
+    started+=("$n")
   done
-  cp="$(classpath)"
-  mkdir -p "$DATA" "$(dirname "$LOG")"
-  # Keep the previous run's log (a crash is explained there); each start begins a fresh one.
-  [[ -f "$LOG" ]] && mv -f "$LOG" "$LOG.1"
-  : > "$OUT"
-  write_config
-  format_once "$cp"
-  setsid nohup java "${HEAP[@]}" -Djava.awt.headless=true "${LOGGING[@]}" -cp "$cp" kafka.Kafka "$CONFIG" \
-    >>"$OUT" 2>&1 < /dev/null &
-  echo $! > "$PID_FILE"
-  wait_until_serving
+  for n in "${started[@]}"; do wait_until_serving "$n"; done
 }
 
-stop() {
-  local p
-  p="$(pid)"
-  if ! alive "$p"; then rm -f "$PID_FILE"; echo "kafka not running"; return; fi
+stop_node() {
+  local n="$1" p
+  p="$(pid "$n")"
+  if ! alive "$p" "$(config "$n")"; then rm -f "$(pid_file "$n")"; return; fi
   kill -TERM "$p"
   if ! wait_gone "$p" 30; then
-    echo "kafka did not stop within 30 s; killing it" >&2
+    echo "kafka node $n did not stop within 30 s; killing it" >&2
     kill -KILL "$p" 2>/dev/null || true
     wait_gone "$p" 10 || true
   fi
-  rm -f "$PID_FILE"
+  rm -f "$(pid_file "$n")"
+}
+
+stop() {
+  local n
+  # The last nodes first: a controller quorum that loses its majority early makes the others wait.
+  for n in $(all_nodes | sort -rn); do stop_node "$n"; done
   echo "kafka stopped"
 }
 
 # A crash, for fault tests: no clean shutdown. Waits until the process is gone, so that an
-# immediate start does not collide with the dying broker's ports and lock file.
-crash() {
-  local p
-  p="$(pid)"
-  if alive "$p"; then kill -KILL "$p"; wait_gone "$p" 10 || true; echo "kafka killed"; fi
-  rm -f "$PID_FILE"
+# immediate start does not collide with the dying node's ports and lock file.
+crash() {  # [node]
+  local nodes=("$@") n p
+  [[ $# -gt 0 ]] || mapfile -t nodes < <(all_nodes)
+  for n in "${nodes[@]}"; do
+    p="$(pid "$n")"
+    if alive "$p" "$(config "$n")"; then kill -KILL "$p"; wait_gone "$p" 10 || true; echo "kafka node $n killed"; fi
+    rm -f "$(pid_file "$n")"
+  done
 }
 
-case "${1:-}" in
-  start) start ;;
+status() {
+  local n down=0
+  for n in $(all_nodes); do
+    if running "$n"; then
+      echo "kafka node $n running on 127.0.0.1:$(client_port "$n") (pid $(pid "$n"))"
+    else
+      echo "kafka node $n stopped"; down=1
+    fi
+  done
+  return "$down"
+}
+
+reset() {
+  stop
+  rm -rf "$HOME_DIR"
+  echo "kafka data and credentials removed"
+}
+
+action="${1:-}"
+shift || true
+case "$action" in
+  start) start "$@" ;;
   stop) stop ;;
-  kill) crash ;;
-  status) if running; then echo "kafka running on 127.0.0.1:$PORT (pid $(pid))"; else echo "kafka stopped"; exit 1; fi ;;
-  reset) stop; rm -rf "$DATA"; echo "kafka data removed" ;;
-  *) echo "usage: $0 start|stop|kill|status|reset" >&2; exit 2 ;;
+  kill) crash "$@" ;;
+  status) status ;;
+  reset) reset ;;
+  *) echo "usage: $0 start [NODE]|stop|kill [NODE]|status|reset" >&2; exit 2 ;;
 esac

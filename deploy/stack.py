@@ -20,9 +20,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from contracts.principals import municipality, region
+from deploy import access
 
 REPO = Path(__file__).resolve().parent.parent
 DEPLOY = REPO / "deploy"
+# The one description of who takes part: the topics, Kafka users and ACLs and the gateways
+# of the local stack all follow from it.
+PRINCIPALS_FILE = DEPLOY / "principals.json"
+KAFKA_MECHANISM = "SCRAM-SHA-512"
+
+
+def _described() -> dict:
+    return json.loads(PRINCIPALS_FILE.read_text())
 
 
 @dataclass(frozen=True)
@@ -30,6 +39,7 @@ class Service:
     name: str  # the key in stack.json: a principal id, "consent" or "board"
     module: str
     port: int
+    kafka_user: str  # its own SCRAM user: the principal id for a gateway
     env: dict[str, str] = field(default_factory=dict)
 
 
@@ -39,8 +49,11 @@ class Stack:
     kafka_port: int = 19092
     pg_port: int = 15432
     http_base_port: int = 8000
-    lanskod: str = "14"
-    kommunkoder: tuple[str, ...] = ("1489", "1441")
+    kafka_nodes: int = 1
+    lanskod: str = field(default_factory=lambda: _described()["region"]["lanskod"])
+    kommunkoder: tuple[str, ...] = field(
+        default_factory=lambda: tuple(m["kommunkod"] for m in _described()["municipalities"])
+    )
     env: dict[str, str] = field(default_factory=dict)  # extra settings for every service
 
     # ---- what runs -------------------------------------------------------------------
@@ -58,7 +71,8 @@ class Stack:
 
     @property
     def bootstrap(self) -> str:
-        return f"127.0.0.1:{self.kafka_port}"
+        """Every node's client listener (kafka.sh: node N on kafka_port + 2(N-1))."""
+        return ",".join(f"127.0.0.1:{self.kafka_port + 2 * i}" for i in range(self.kafka_nodes))
 
     @property
     def dsn(self) -> str:
@@ -66,15 +80,29 @@ class Stack:
 
     def services(self) -> list[Service]:
         base = self.http_base_port
-        gateways = [Service(self.region, "services.region", base + 1, {"SAMORDNA_LANSKOD": self.lanskod})]
+        gateways = [Service(self.region, "services.region", base + 1, self.region, {"SAMORDNA_LANSKOD": self.lanskod})]
         gateways += [
-            Service(municipality(code), "services.municipality", base + 2 + i, {"SAMORDNA_KOMMUNKOD": code})
+            Service(
+                municipality(code),
+                "services.municipality",
+                base + 2 + i,
+                municipality(code),
+                {"SAMORDNA_KOMMUNKOD": code},
+            )
             for i, code in enumerate(self.kommunkoder)
         ]
         return [
-            Service("consent", "services.consent", base + 10, {"SAMORDNA_GATE_INSTANCE_ID": "gate-0"}),
+            Service(
+                "consent", "services.consent", base + 10, access.GATE_USER, {"SAMORDNA_GATE_INSTANCE_ID": "gate-0"}
+            ),
             *gateways,
-            Service("board", "services.board", base + 20, {"SAMORDNA_METRICS_TARGETS": self._metrics_targets()}),
+            Service(
+                "board",
+                "services.board",
+                base + 20,
+                access.BOARD_USER,
+                {"SAMORDNA_METRICS_TARGETS": self._metrics_targets()},
+            ),
         ]
 
     def _metrics_targets(self) -> str:
@@ -95,6 +123,7 @@ class Stack:
             **os.environ,
             "SAMORDNA_STATE_DIR": str(self.state_dir),
             "KAFKA_PORT": str(self.kafka_port),
+            "KAFKA_NODES": str(self.kafka_nodes),
             "PG_PORT": str(self.pg_port),
         }
 
@@ -103,23 +132,55 @@ class Stack:
         for script in ("postgres.sh", "kafka.sh"):
             subprocess.run([str(DEPLOY / script), action], env=self._script_env(), check=True)
 
-    def kafka(self, action: str) -> None:
-        subprocess.run([str(DEPLOY / "kafka.sh"), action], env=self._script_env(), check=True)
+    def kafka(self, action: str, *nodes: int) -> None:
+        """start, stop, kill or status of Kafka: every node, or these (start and kill)."""
+        subprocess.run([str(DEPLOY / "kafka.sh"), action, *map(str, nodes)], env=self._script_env(), check=True)
 
     def create_topics(self) -> None:
         subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "deploy.topics",
-                "--bootstrap",
-                self.bootstrap,
-                "--principals",
-                ",".join(self.principals),
-            ],
+            [sys.executable, "-m", "deploy.topics", "--principals", ",".join(self.principals)],
             cwd=REPO,
+            env={**os.environ, **self.kafka_env(ADMIN_USER)},
             check=True,
         )
+
+    def grant_access(self) -> dict:
+        """Kafka users and ACLs for every service (deploy/access.py), as the administrator."""
+        settings = self.kafka_settings(ADMIN_USER)
+        return access.apply(access.admin_client(settings), self.principals, self.ensure_secrets()["kafka"])
+
+    # ---- Kafka identities ------------------------------------------------------------
+    def kafka_password(self, user: str) -> str:
+        if user == ADMIN_USER:  # made by kafka.sh when it formats the storage
+            lines = (self.state_dir / "kafka" / "credentials.env").read_text().splitlines()
+            return dict(line.split("=", 1) for line in lines if "=" in line)["KAFKA_ADMIN_PASSWORD"]
+        return self.ensure_secrets()["kafka"][user]
+
+    def kafka_env(self, user: str) -> dict[str, str]:
+        """The SAMORDNA_KAFKA_* settings that connect as `user`."""
+        return {
+            "SAMORDNA_KAFKA_BOOTSTRAP": self.bootstrap,
+            "SAMORDNA_KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT",
+            "SAMORDNA_KAFKA_SASL_MECHANISM": KAFKA_MECHANISM,
+            "SAMORDNA_KAFKA_USERNAME": user,
+            "SAMORDNA_KAFKA_PASSWORD": self.kafka_password(user),
+        }
+
+    def kafka_settings(self, user: str = "samordna-admin"):
+        """ServiceSettings that connect to Kafka as `user` (the administrator by default)."""
+        from services.runtime.settings import ServiceSettings
+
+        return ServiceSettings(**_settings_fields(self.kafka_env(user)))
+
+    def kafka_options(self, user: str = "samordna-admin") -> dict:
+        """aiokafka keyword arguments that connect as `user` (the administrator by default)."""
+        return {
+            "bootstrap_servers": self.bootstrap,
+            "security_protocol": "SASL_PLAINTEXT",
+            "sasl_mechanism": KAFKA_MECHANISM,
+            "sasl_plain_username": user,
+            "sasl_plain_password": self.kafka_password(user),
+        }
 
     # ---- secrets ---------------------------------------------------------------------
     @property
@@ -131,18 +192,26 @@ class Stack:
         return self.state_dir / "tokens.json"
 
     def ensure_secrets(self) -> dict:
-        """Development tokens and the pseudonym key, made once and kept across restarts."""
-        if self.secrets_file.exists():
-            return json.loads(self.secrets_file.read_text())
-        tokens = {
+        """Development tokens, Kafka passwords and the pseudonym key, made once and kept across restarts."""
+        data = json.loads(self.secrets_file.read_text()) if self.secrets_file.exists() else {}
+        if "tokens" in data and set(data.get("kafka", ())) == set(access.users(self.principals)):
+            return data
+        tokens = data.get("tokens") or {
             principal: {role: secrets.token_urlsafe(24) for role in ("system", "coordinator")}
             for principal in self.principals
         }
-        tokens["ops"] = {"ops": secrets.token_urlsafe(24)}
-        data = {"pseudonym_secret": secrets.token_hex(32), "tokens": tokens}
+        tokens.setdefault("ops", {"ops": secrets.token_urlsafe(24)})
+        kafka = {
+            user: data.get("kafka", {}).get(user) or secrets.token_urlsafe(24) for user in access.users(self.principals)
+        }
+        data = {
+            "pseudonym_secret": data.get("pseudonym_secret") or secrets.token_hex(32),
+            "tokens": tokens,
+            "kafka": kafka,
+        }
         self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.secrets_file.touch(mode=0o600)
         self.secrets_file.write_text(json.dumps(data, indent=2))
-        self.secrets_file.chmod(0o600)
         self._write_token_digests(tokens)
         return data
 
@@ -164,7 +233,7 @@ class Stack:
         data = self.ensure_secrets()
         return {
             **os.environ,
-            "SAMORDNA_KAFKA_BOOTSTRAP": self.bootstrap,
+            **self.kafka_env(service.kafka_user),
             "SAMORDNA_DATABASE_URL": self.dsn,
             "SAMORDNA_PSEUDONYM_SECRET": data["pseudonym_secret"],
             "SAMORDNA_TOKENS_FILE": str(self.tokens_file),
@@ -238,7 +307,7 @@ class Stack:
     def up(self) -> dict:
         self.infrastructure("start")
         self.create_topics()
-        self.ensure_secrets()
+        self.grant_access()
         for service in self.services():
             self.start_service(service.name)
         for service in self.services():
@@ -258,7 +327,13 @@ class Stack:
         return {
             "services": {s.name: self.url(s.name) for s in self.services()},
             "tokens": tokens,
-            "kafka": {"bootstrap": self.bootstrap},
+            "kafka": {
+                "bootstrap": self.bootstrap,
+                "security_protocol": "SASL_PLAINTEXT",
+                "sasl_mechanism": KAFKA_MECHANISM,
+                # each service's own user; the administrator's is in kafka/credentials.env
+                "users": self.ensure_secrets()["kafka"],
+            },
             "postgres": {"dsn": self.dsn},
             "board_page": f"{self.url('board')}/",
         }
@@ -269,6 +344,14 @@ class Stack:
         path.write_text(json.dumps(info, indent=2) + "\n")
         path.chmod(0o600)
         return info
+
+
+ADMIN_USER = "samordna-admin"
+
+
+def _settings_fields(env: dict[str, str]) -> dict[str, str]:
+    """SAMORDNA_KAFKA_USERNAME=x -> kafka_username=x, for building settings from an env dict."""
+    return {name.removeprefix("SAMORDNA_").lower(): value for name, value in env.items()}
 
 
 def _alive(pid: int) -> bool:

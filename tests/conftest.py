@@ -57,7 +57,7 @@ def infra() -> Stack:
     shutil.rmtree(stack.state_dir, ignore_errors=True)
     stack.infrastructure("start")
     stack.create_topics()
-    stack.ensure_secrets()
+    stack.grant_access()
     yield stack
     for pid_file in (stack.state_dir / "run").glob("*.pid"):
         stack.stop_service(pid_file.stem)

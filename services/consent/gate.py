@@ -32,11 +32,11 @@ from aiokafka.partitioner import murmur2
 
 from contracts import CloudEvent, DecisionBatch, ForwardedEvent, GateDecision, InvalidEvent, parse_event
 from contracts.topics import (
-    DEAD_LETTERS,
     DELIVERY_SEQ_HEADER,
     EVENTS_TOPIC_PATTERN,
     GATE_DECISIONS,
     SHARED_EVENTS,
+    dead_letters_for,
     deliveries_topic,
     sender_of,
 )
@@ -114,7 +114,9 @@ class Gate:
                     await self._producer.send(GATE_DECISIONS, chunk.model_dump_json().encode())
                 for record, reason in rejects:
                     letter = dead_letter(record, CONSUMER_NAME, reason)
-                    await self._producer.send(DEAD_LETTERS, letter.model_dump_json().encode(), key=record.key)
+                    await self._producer.send(
+                        dead_letters_for(record.topic), letter.model_dump_json().encode(), key=record.key
+                    )
                 offsets = {tp: records[-1].offset + 1 for tp, records in batch.items()}
                 await self._producer.send_offsets_to_transaction(offsets, self._group_id)
         self.decided += len(events)

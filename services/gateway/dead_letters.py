@@ -1,11 +1,13 @@
 """Dead letters of this principal's topics: collected, listed, and replayed once fixed.
 
-Any consumer that cannot decode or validate a record puts it on `dead.letters` with the reason
-and its origin. The gateway keeps those whose origin is its own `events.<principal>` (say, a
-malformed record from the principal's own Kafka-speaking system) or `deliveries.<principal>`,
-so the principal's staff can see them through the API. Once the cause is fixed — the sending
-system, or a consumer that refused too much — replay puts the record back on its origin topic
-with its original key, and marks it replayed:
+Any consumer that cannot decode or validate a record of `events.<principal>` (say, a malformed
+record from the principal's own Kafka-speaking system) or `deliveries.<principal>` puts it on
+`dead.letters.<principal>` with the reason and its origin; only this principal's gateway reads
+that topic, and keeps the letters so the principal's staff can see them through the API. Once
+the cause is fixed — the sending system, or a consumer that refused too much — replay puts an
+event back on `events.<principal>` with its original key, and a delivery straight into the
+inbox (the gateway may not write its deliveries topic: only the gate does), and marks it
+replayed:
 
     python -m services.gateway.dead_letters --principal kommun-1489 list
     python -m services.gateway.dead_letters --principal kommun-1489 replay --all
@@ -17,16 +19,17 @@ The command reads SAMORDNA_DATABASE_URL and SAMORDNA_KAFKA_BOOTSTRAP like the ga
 import argparse
 import asyncio
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
 from faststream.kafka import KafkaBroker
 
-from contracts import DeadLetter
-from contracts.topics import DEAD_LETTERS, deliveries_topic, events_topic
+from contracts import DeadLetter, parse_event
+from contracts.topics import dead_letters_topic, deliveries_topic
+from services.gateway.inbox import Delivered, store_delivered
 from services.gateway.settings import GatewaySettings, schema_of
-from services.runtime.consuming import batch_consumer, from_value
+from services.runtime.consuming import batch_consumer, describe, from_value
 from services.runtime.kafka import client_options
 
 _COLUMNS = (
@@ -35,15 +38,12 @@ _COLUMNS = (
 
 
 def subscribe_dead_letter_collector(broker: KafkaBroker, pool: asyncpg.Pool, principal: str) -> None:
-    own_topics = {events_topic(principal), deliveries_topic(principal)}
-
     async def collect(letters: list[DeadLetter]) -> None:
-        mine = [letter for letter in letters if letter.origin_topic in own_topics]
-        if mine:
-            await store(pool, mine)
+        await store(pool, letters)
 
     group_id = f"samordna-dead-letters-{principal}"
-    batch_consumer(broker, DEAD_LETTERS, group_id, from_value(DeadLetter.model_validate_json), collect)
+    topic = dead_letters_topic(principal)
+    batch_consumer(broker, topic, group_id, from_value(DeadLetter.model_validate_json), collect)
 
 
 async def store(pool: asyncpg.Pool, letters: list[DeadLetter]) -> None:
@@ -68,18 +68,37 @@ async def listing(pool: asyncpg.Pool, status: str, after: int, limit: int) -> li
     return [dict(row) for row in rows]
 
 
-async def replay(pool: asyncpg.Pool, producer: AIOKafkaProducer, ids: list[int] | None) -> list[int]:
-    """Put open dead letters (these ids, or all with None) back on their origin topics; returns the ids replayed."""
+async def replay(
+    pool: asyncpg.Pool,
+    producer: AIOKafkaProducer,
+    ids: list[int] | None,
+    principal: str,
+    deadlines: dict[str, timedelta],
+) -> tuple[list[int], dict[int, str]]:
+    """Put open dead letters (these ids, or all with None) back: events on their origin topic,
+    deliveries into the inbox. Returns the ids replayed, and the ids refused again with why
+    (a delivery that still does not validate stays open)."""
     rows = await pool.fetch(
         f"""SELECT {_COLUMNS} FROM dead_letters
             WHERE replayed_at IS NULL AND ($1::bigint[] IS NULL OR id = ANY($1)) ORDER BY id""",
         ids,
     )
+    replayed, refused = [], {}
     for row in rows:
-        key = row["kafka_key"].encode() if row["kafka_key"] else None
-        await producer.send_and_wait(row["origin_topic"], row["value"].encode(), key=key)
+        if row["origin_topic"] == deliveries_topic(principal):
+            try:
+                delivered = Delivered(parse_event(row["value"].encode()), None)
+            except ValueError as exc:
+                refused[row["id"]] = describe(exc)
+                continue
+            async with pool.acquire() as conn:
+                await store_delivered(conn, [delivered], deadlines)
+        else:
+            key = row["kafka_key"].encode() if row["kafka_key"] else None
+            await producer.send_and_wait(row["origin_topic"], row["value"].encode(), key=key)
         await pool.execute("UPDATE dead_letters SET replayed_at = now() WHERE id = $1", row["id"])
-    return [row["id"] for row in rows]
+        replayed.append(row["id"])
+    return replayed, refused
 
 
 def _jsonable(row: dict) -> dict:
@@ -103,10 +122,13 @@ async def _main(args: argparse.Namespace) -> None:
         producer = AIOKafkaProducer(**client_options(settings), enable_idempotence=True)
         await producer.start()
         try:
-            replayed = await replay(pool, producer, None if args.all else args.id)
+            ids = None if args.all else args.id
+            replayed, refused = await replay(pool, producer, ids, args.principal, settings.receipt_deadlines)
         finally:
             await producer.stop()
         print(f"replayed {len(replayed)} dead letter(s): {', '.join(map(str, replayed)) or '-'}")
+        for letter_id, reason in refused.items():
+            print(f"dead letter {letter_id} is still refused: {reason}")
     finally:
         await pool.close()
 

@@ -1,8 +1,9 @@
 """Batch consumers that commit only after their handler's writes are durable.
 
-Records that cannot be decoded or validated go to the dead-letter topic with the reason,
-and the consumer goes on. Anything else a handler raises (the database is down, say)
-makes FastStream seek back, so the batch is read again: handlers must be idempotent.
+Records that cannot be decoded or validated go to a dead-letter topic with the reason (the
+origin topic's owner's, contracts/topics.py), and the consumer goes on. Anything else a
+handler raises (the database is down, say) makes FastStream seek back, so the batch is read
+again: handlers must be idempotent.
 """
 
 from collections.abc import Awaitable, Callable
@@ -15,7 +16,7 @@ from faststream.kafka.annotations import KafkaMessage
 from pydantic import ValidationError
 
 from contracts import InvalidEvent
-from contracts.topics import DEAD_LETTERS as DEAD_LETTER_TOPIC
+from contracts.topics import dead_letters_for
 from services.runtime.kafka import dead_letter
 from services.runtime.metrics import DEAD_LETTERS
 
@@ -70,5 +71,5 @@ def batch_consumer(
 
 async def _send_to_dead_letters(broker: KafkaBroker, record: ConsumerRecord, consumer: str, reason: str) -> None:
     letter = dead_letter(record, consumer, reason)
-    await broker.publish(letter.model_dump_json().encode(), DEAD_LETTER_TOPIC, key=record.key)
+    await broker.publish(letter.model_dump_json().encode(), dead_letters_for(record.topic), key=record.key)
     DEAD_LETTERS.labels(consumer, record.topic).inc()

@@ -71,6 +71,7 @@ def kafka_broker(settings, client_id: str, **options) -> KafkaBroker:
         settings.kafka_bootstrap,
         client_id=client_id,
         security=security,
+        allow_auto_create_topics=False,  # topics are made by deploy/topics.py, with their settings
         logger=logging.getLogger(f"faststream.{client_id}"),
         **options,
     )

@@ -16,7 +16,7 @@ async def changes_of(stack, consent_id: str, kinds: set[str]) -> list[dict]:
 
     found = []
     for _ in range(30):
-        found = await find_records(stack.bootstrap, CONSENT_CHANGES, about, timeout=5)
+        found = await find_records(stack.kafka_options(), CONSENT_CHANGES, about, timeout=5)
         if {r["type"].split(".")[-2] for r in found} >= kinds:
             break
     return found

@@ -107,7 +107,7 @@ async def test_every_delivery_to_a_recipient_carries_a_gapless_number(client, ru
     for body in bodies:
         await delivered(client, ALINGSAS, body["id"])
 
-    numbers = await _delivery_numbers(running_stack.bootstrap, deliveries_topic(ALINGSAS))
+    numbers = await _delivery_numbers(running_stack.kafka_options(ALINGSAS), deliveries_topic(ALINGSAS))
 
     assert sorted(numbers) == list(range(1, len(numbers) + 1))
     inbox_numbers = {i["event"]["id"]: i["delivery_seq"] for i in await client.inbox_items(ALINGSAS)}
@@ -115,11 +115,9 @@ async def test_every_delivery_to_a_recipient_carries_a_gapless_number(client, ru
     assert ours == sorted(ours)  # one person's events: one partition, in order
 
 
-async def _delivery_numbers(bootstrap: str, topic: str) -> list[int]:
+async def _delivery_numbers(kafka: dict, topic: str) -> list[int]:
     """Every delivery number on the topic, read as a Kafka-speaking subscriber would."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, auto_offset_reset="earliest", isolation_level="read_committed"
-    )
+    consumer = AIOKafkaConsumer(**kafka, auto_offset_reset="earliest", isolation_level="read_committed")
     await consumer.start()
     try:
         partitions = [TopicPartition(topic, p) for p in range(PER_PERSON_PARTITIONS)]

@@ -13,7 +13,7 @@ import uuid
 from datetime import UTC, datetime
 
 from contracts import DeadLetter
-from contracts.topics import DEAD_LETTERS, events_topic
+from contracts.topics import dead_letters_topic, events_topic
 from deploy.stack import REPO
 from tests.support.client import StackClient, event, eventually
 from tests.support.kafka import produce
@@ -32,7 +32,7 @@ async def dead_letters(client: StackClient, principal: str, status: str = "open"
 async def test_a_malformed_record_from_a_partner_system_is_listed_by_its_own_gateway(running_stack):
     client = StackClient(running_stack.stack_info())
     marker = uuid.uuid4().hex
-    await produce(running_stack.bootstrap, events_topic(LERUM), f'{{"broken": "{marker}"'.encode())
+    await produce(running_stack.kafka_options(LERUM), events_topic(LERUM), f'{{"broken": "{marker}"'.encode())
 
     letters = await eventually(
         lambda: dead_letters(client, LERUM), lambda letters: any(marker in d["value"] for d in letters)
@@ -64,7 +64,7 @@ async def test_a_dead_letter_replayed_once_the_consumer_is_fixed_crosses_the_gat
         value=json.dumps(body),
         failed_at=datetime.now(UTC),
     )
-    await produce(running_stack.bootstrap, DEAD_LETTERS, letter.model_dump_json().encode())
+    await produce(running_stack.kafka_options(), dead_letters_topic(LERUM), letter.model_dump_json().encode())
     letters = await eventually(
         lambda: dead_letters(client, LERUM), lambda letters: any(body["id"] in d["value"] for d in letters)
     )
@@ -89,7 +89,7 @@ def _command(stack, *args: str) -> subprocess.CompletedProcess:
     env = {
         **os.environ,
         "SAMORDNA_DATABASE_URL": stack.dsn,
-        "SAMORDNA_KAFKA_BOOTSTRAP": stack.bootstrap,
+        **stack.kafka_env(LERUM),  # the gateway's own Kafka user
     }
     return subprocess.run(
         [sys.executable, "-m", "services.gateway.dead_letters", "--principal", LERUM, *args],

@@ -6,11 +6,10 @@ import json
 import uuid
 from datetime import UTC, datetime
 
-from faststream.kafka import KafkaBroker
-
 from contracts import ForwardedEvent, parse_event
 from contracts.topics import deliveries_topic, events_topic
 from services.runtime.consuming import batch_consumer, from_value
+from services.runtime.kafka import kafka_broker
 from tests.support.client import StackClient, event, eventually
 from tests.support.kafka import create_topic, dead_letters_from, produce
 from tests.support.personnummer import random_person_id
@@ -23,8 +22,8 @@ async def test_a_batch_consumer_dead_letters_what_it_cannot_parse_and_handles_th
     topic = f"test.consumer.{uuid.uuid4().hex}"
     handled: list[ForwardedEvent] = []
     done = asyncio.Event()
-    await create_topic(infra.bootstrap, topic)
-    broker = KafkaBroker(infra.bootstrap)
+    await create_topic(infra.kafka_options(), topic)
+    broker = kafka_broker(infra.kafka_settings(), "test")
 
     async def handle(items):
         handled.extend(items)
@@ -34,12 +33,12 @@ async def test_a_batch_consumer_dead_letters_what_it_cannot_parse_and_handles_th
     marker = uuid.uuid4().hex
     async with broker:
         await broker.start()
-        await produce(infra.bootstrap, topic, f"not json {marker}".encode())
+        await produce(infra.kafka_options(), topic, f"not json {marker}".encode())
         valid = _forwarded_event_bytes()
-        await produce(infra.bootstrap, topic, valid)
+        await produce(infra.kafka_options(), topic, valid)
         await asyncio.wait_for(done.wait(), timeout=30)
 
-    [letter] = await dead_letters_from(infra.bootstrap, topic, marker)
+    [letter] = await dead_letters_from(infra.kafka_options(), topic, marker)
     assert letter["reason"]
     assert letter["origin_offset"] == 0
     assert [item.event.id for item in handled] == [ForwardedEvent.model_validate_json(valid).event.id]
@@ -49,12 +48,13 @@ async def test_the_gate_dead_letters_an_undecodable_event_and_decides_the_next(r
     client = StackClient(running_stack.stack_info())
     person = random_person_id()
     marker = uuid.uuid4().hex
-    await produce(running_stack.bootstrap, events_topic(REGION), b'{"id": "%s", "type": 42}' % marker.encode())
+    malformed = b'{"id": "%s", "type": 42}' % marker.encode()
+    await produce(running_stack.kafka_options(REGION), events_topic(REGION), malformed)
     body = event(VISIT_MISSED, person)
 
     await client.post_event(REGION, body)
 
-    [letter] = await dead_letters_from(running_stack.bootstrap, events_topic(REGION), marker)
+    [letter] = await dead_letters_from(running_stack.kafka_options(), events_topic(REGION), marker)
     assert "type" in letter["reason"]
     assert letter["consumer"] == "gate"
     entries = await eventually(lambda: client.audit(REGION, person), lambda e: len(e) == 1)
@@ -67,9 +67,9 @@ async def test_the_gate_dead_letters_an_event_on_a_topic_its_principal_does_not_
     person = random_person_id()
     forged = event(VISIT_MISSED, person) | {"principal": REGION, "category": "attendance"}
 
-    await produce(running_stack.bootstrap, events_topic(ALINGSAS), json.dumps(forged).encode())
+    await produce(running_stack.kafka_options(ALINGSAS), events_topic(ALINGSAS), json.dumps(forged).encode())
 
-    [letter] = await dead_letters_from(running_stack.bootstrap, events_topic(ALINGSAS), forged["id"])
+    [letter] = await dead_letters_from(running_stack.kafka_options(), events_topic(ALINGSAS), forged["id"])
     assert "does not own" in letter["reason"]
     assert await client.audit(REGION, person) == []
     await client.close()
@@ -80,14 +80,14 @@ async def test_a_gateway_dead_letters_a_bad_delivery_and_still_fills_its_inbox(r
     person = random_person_id()
     await client.grant(REGION, person, [REGION, ALINGSAS])
     marker = uuid.uuid4().hex
-    await produce(running_stack.bootstrap, deliveries_topic(ALINGSAS), f"\xff{marker}".encode("latin-1"))
+    await produce(running_stack.kafka_options(), deliveries_topic(ALINGSAS), f"\xff{marker}".encode("latin-1"))
     body = event(VISIT_MISSED, person)
 
     await client.post_event(REGION, body)
 
     inbox = await eventually(lambda: client.inbox_ids(ALINGSAS), lambda ids: body["id"] in ids)
     assert body["id"] in inbox
-    [letter] = await dead_letters_from(running_stack.bootstrap, deliveries_topic(ALINGSAS), marker)
+    [letter] = await dead_letters_from(running_stack.kafka_options(), deliveries_topic(ALINGSAS), marker)
     assert letter["consumer"] == f"samordna-inbox-{ALINGSAS}"
     await client.close()
 

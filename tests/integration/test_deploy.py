@@ -17,9 +17,10 @@ from pathlib import Path
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.errors import KafkaConnectionError
 
 from contracts.topics import SHARED_EVENTS, topic_specs
-from deploy.stack import DEPLOY, REPO
+from deploy.stack import DEPLOY, REPO, Stack
 
 PRINCIPALS = ["region-14", "kommun-1489"]
 
@@ -71,6 +72,7 @@ async def _script(env: dict, script: str, action: str, expect: int = 0) -> tuple
 @pytest.mark.asyncio
 async def test_kafka_script_runs_a_broker_with_topics_and_transactions(env, tmp_path):
     bootstrap = f"127.0.0.1:{env['KAFKA_PORT']}"
+    stack = Stack(state_dir=Path(env["SAMORDNA_STATE_DIR"]), kafka_port=int(env["KAFKA_PORT"]))
     await _script(env, "kafka.sh", "start")
     out, seconds = await _script(env, "kafka.sh", "start")
     assert "already running" in out and seconds < 5
@@ -84,14 +86,21 @@ async def test_kafka_script_runs_a_broker_with_topics_and_transactions(env, tmp_
     await _script({**env, "PATH": f"{tmp_path}:{env['PATH']}"}, "kafka.sh", "start")
 
     principals = ",".join(PRINCIPALS)
-    topics = [sys.executable, "-m", "deploy.topics", "--bootstrap", bootstrap, "--principals", principals]
-    created = await _run(env, *topics)
+    topics = [sys.executable, "-m", "deploy.topics", "--principals", principals]
+    admin_env = {**env, **stack.kafka_env("samordna-admin")}
+    created = await _run(admin_env, *topics)
     assert created.returncode == 0, created.stderr
-    assert "created 8 topics" in created.stdout
-    again = await _run(env, *topics)
+    assert "created 10 topics" in created.stdout
+    again = await _run(admin_env, *topics)
     assert (again.returncode, again.stdout.strip()) == (0, "every topic exists")
 
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    # authentication is on: a client without credentials does not get in at all
+    anonymous = AIOKafkaProducer(bootstrap_servers=bootstrap, request_timeout_ms=5000)
+    with pytest.raises(KafkaConnectionError):
+        await anonymous.start()
+    await anonymous.stop()
+
+    producer = AIOKafkaProducer(**stack.kafka_options())
     await producer.start()
     try:
         for spec in topic_specs(PRINCIPALS):
@@ -100,7 +109,7 @@ async def test_kafka_script_runs_a_broker_with_topics_and_transactions(env, tmp_
     finally:
         await producer.stop()
 
-    transactional = AIOKafkaProducer(bootstrap_servers=bootstrap, transactional_id=f"test-{uuid.uuid4()}")
+    transactional = AIOKafkaProducer(**stack.kafka_options(), transactional_id=f"test-{uuid.uuid4()}")
     await transactional.start()
     try:
         async with transactional.transaction():
@@ -113,7 +122,7 @@ async def test_kafka_script_runs_a_broker_with_topics_and_transactions(env, tmp_
 
     consumer = AIOKafkaConsumer(
         SHARED_EVENTS,
-        bootstrap_servers=bootstrap,
+        **stack.kafka_options(),
         group_id=f"test-{uuid.uuid4()}",
         auto_offset_reset="earliest",
         isolation_level="read_committed",

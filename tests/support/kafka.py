@@ -1,4 +1,7 @@
-"""Reading and writing the test broker directly, as a partner system speaking Kafka would."""
+"""Reading and writing the test broker directly, as a partner system speaking Kafka would.
+
+`kafka` is a dict of aiokafka connection options: `stack.kafka_options(user)` connects as that
+Kafka user (the administrator by default)."""
 
 import asyncio
 import json
@@ -7,11 +10,11 @@ import uuid
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from contracts.topics import DEAD_LETTERS
+from contracts.topics import dead_letters_for
 
 
-async def create_topic(bootstrap: str, topic: str, partitions: int = 1) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+async def create_topic(kafka: dict, topic: str, partitions: int = 1) -> None:
+    admin = AIOKafkaAdminClient(**kafka)
     await admin.start()
     try:
         await admin.create_topics([NewTopic(topic, partitions, 1)])
@@ -19,8 +22,8 @@ async def create_topic(bootstrap: str, topic: str, partitions: int = 1) -> None:
         await admin.close()
 
 
-async def produce(bootstrap: str, topic: str, *values: bytes, key: bytes = b"test") -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+async def produce(kafka: dict, topic: str, *values: bytes, key: bytes = b"test") -> None:
+    producer = AIOKafkaProducer(**kafka)
     await producer.start()
     try:
         for value in values:
@@ -29,11 +32,11 @@ async def produce(bootstrap: str, topic: str, *values: bytes, key: bytes = b"tes
         await producer.stop()
 
 
-async def find_records(bootstrap: str, topic: str, match, timeout: float = 30) -> list[dict]:
+async def find_records(kafka: dict, topic: str, match, timeout: float = 30) -> list[dict]:
     """JSON records on `topic` (from the beginning) for which `match(record)` is true, once any appear."""
     consumer = AIOKafkaConsumer(
         topic,
-        bootstrap_servers=bootstrap,
+        **kafka,
         group_id=f"test-{uuid.uuid4()}",
         auto_offset_reset="earliest",
         isolation_level="read_committed",
@@ -50,10 +53,11 @@ async def find_records(bootstrap: str, topic: str, match, timeout: float = 30) -
         await consumer.stop()
 
 
-async def dead_letters_from(bootstrap: str, origin_topic: str, marker: str, timeout: float = 30) -> list[dict]:
-    return await find_records(
-        bootstrap, DEAD_LETTERS, lambda r: r["origin_topic"] == origin_topic and marker in r["value"], timeout
-    )
+async def dead_letters_from(kafka: dict, origin_topic: str, marker: str, timeout: float = 30) -> list[dict]:
+    def ours(letter: dict) -> bool:
+        return letter["origin_topic"] == origin_topic and marker in letter["value"]
+
+    return await find_records(kafka, dead_letters_for(origin_topic), ours, timeout)
 
 
 def _json(record) -> dict | None:
