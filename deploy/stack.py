@@ -8,6 +8,7 @@ The tests drive the same `Stack` on other ports and another state directory.
 """
 
 import argparse
+import asyncio
 import json
 import os
 import secrets
@@ -147,7 +148,28 @@ class Stack:
     def grant_access(self) -> dict:
         """Kafka users and ACLs for every service (deploy/access.py), as the administrator."""
         settings = self.kafka_settings(ADMIN_USER)
-        return access.apply(access.admin_client(settings), self.principals, self.ensure_secrets()["kafka"])
+        done = access.apply(access.admin_client(settings), self.principals, self.ensure_secrets()["kafka"])
+        asyncio.run(self._until_users_authenticate())
+        return done
+
+    async def _until_users_authenticate(self, timeout: float = 30) -> None:
+        """New SCRAM users reach the brokers' authenticators a moment after the controller has
+        them: wait for that, so that nothing started next is refused by the broker."""
+        from aiokafka import AIOKafkaProducer
+
+        deadline = time.monotonic() + timeout
+        for user in access.users(self.principals):
+            while True:
+                producer = AIOKafkaProducer(**self.kafka_options(user), request_timeout_ms=5000)
+                try:
+                    await producer.start()
+                    break
+                except Exception:
+                    if time.monotonic() > deadline:
+                        raise
+                    await asyncio.sleep(0.2)
+                finally:
+                    await producer.stop()
 
     # ---- Kafka identities ------------------------------------------------------------
     def kafka_password(self, user: str) -> str:
