@@ -270,23 +270,22 @@ start() {  # [node]
   for n in "${started[@]}"; do wait_until_serving "$n"; done
 }
 
-stop_node() {
-  local n="$1" p
-  p="$(pid "$n")"
-  if ! alive "$p" "$(config "$n")"; then rm -f "$(pid_file "$n")"; return; fi
-  kill -TERM "$p"
-  if ! wait_gone "$p" 30; then
-    echo "kafka node $n did not stop within 30 s; killing it" >&2
-    kill -KILL "$p" 2>/dev/null || true
-    wait_gone "$p" 10 || true
-  fi
-  rm -f "$(pid_file "$n")"
-}
-
 stop() {
-  local n
-  # The last nodes first: a controller quorum that loses its majority early makes the others wait.
-  for n in $(all_nodes | sort -rn); do stop_node "$n"; done
+  local n p pids=()
+  # Every node at once: one that is left alone without a controller quorum cannot shut down cleanly.
+  for n in $(all_nodes); do
+    p="$(pid "$n")"
+    if alive "$p" "$(config "$n")"; then kill -TERM "$p"; pids+=("$n:$p"); else rm -f "$(pid_file "$n")"; fi
+  done
+  for entry in "${pids[@]}"; do
+    n="${entry%%:*}" p="${entry#*:}"
+    if ! wait_gone "$p" 30; then
+      echo "kafka node $n did not stop within 30 s; killing it" >&2
+      kill -KILL "$p" 2>/dev/null || true
+      wait_gone "$p" 10 || true
+    fi
+    rm -f "$(pid_file "$n")"
+  done
   echo "kafka stopped"
 }
 

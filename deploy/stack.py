@@ -197,7 +197,7 @@ class Stack:
     def kafka_options(self, user: str = "samordna-admin") -> dict:
         """aiokafka keyword arguments that connect as `user` (the administrator by default)."""
         return {
-            "bootstrap_servers": self.bootstrap,
+            "bootstrap_servers": self.bootstrap.split(","),
             "security_protocol": "SASL_PLAINTEXT",
             "sasl_mechanism": KAFKA_MECHANISM,
             "sasl_plain_username": user,

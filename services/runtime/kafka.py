@@ -36,7 +36,7 @@ def dead_letter(record: ConsumerRecord, consumer: str, reason: str) -> DeadLette
 
 def client_options(settings) -> dict[str, Any]:
     """aiokafka keyword arguments that connect as this service's own Kafka user (ServiceSettings)."""
-    options: dict[str, Any] = {"bootstrap_servers": settings.kafka_bootstrap}
+    options: dict[str, Any] = {"bootstrap_servers": bootstrap_servers(settings.kafka_bootstrap)}
     if settings.kafka_security_protocol == "PLAINTEXT":
         return options
     return options | {
@@ -46,6 +46,11 @@ def client_options(settings) -> dict[str, Any]:
         "sasl_plain_password": settings.kafka_password.get_secret_value(),
         "ssl_context": _tls(settings),
     }
+
+
+def bootstrap_servers(bootstrap: str) -> list[str]:
+    """ "host:port,host:port" as the list aiokafka wants (it takes a string for one server only)."""
+    return [server.strip() for server in bootstrap.split(",") if server.strip()]
 
 
 def _tls(settings) -> ssl.SSLContext | None:
@@ -68,7 +73,7 @@ def kafka_broker(settings, client_id: str, **options) -> KafkaBroker:
             ssl_context=tls,
         )
     return KafkaBroker(
-        settings.kafka_bootstrap,
+        bootstrap_servers(settings.kafka_bootstrap),
         client_id=client_id,
         security=security,
         allow_auto_create_topics=False,  # topics are made by deploy/topics.py, with their settings

@@ -31,7 +31,7 @@ async def _write(stack, user: str, topic: str) -> None:
 def _confluent(stack, user: str) -> dict:
     options = stack.kafka_options(user)
     return {
-        "bootstrap.servers": options["bootstrap_servers"],
+        "bootstrap.servers": stack.bootstrap,
         "security.protocol": options["security_protocol"],
         "sasl.mechanism": options["sasl_mechanism"],
         "sasl.username": options["sasl_plain_username"],

@@ -1,0 +1,37 @@
+"""A second, separate stack on a three-broker KRaft cluster (deploy/kafka.sh with KAFKA_NODES=3):
+replication factor 3 and min.insync.replicas 2 for every topic. The services run against it
+unchanged, configured only by the bootstrap address and their credentials."""
+
+import os
+import shutil
+
+import pytest
+
+from deploy.stack import REPO, Stack
+from tests.support.client import StackClient
+
+CLUSTER_STATE = REPO / ".local" / "test-cluster"
+
+
+@pytest.fixture(scope="session")
+def cluster_stack() -> Stack:
+    stack = Stack(
+        state_dir=CLUSTER_STATE,
+        kafka_port=int(os.environ.get("SAMORDNA_TEST_CLUSTER_KAFKA_PORT", 32092)),  # 32092, 32094, 32096
+        kafka_nodes=3,
+        pg_port=int(os.environ.get("SAMORDNA_TEST_CLUSTER_PG_PORT", 33432)),
+        http_base_port=int(os.environ.get("SAMORDNA_TEST_CLUSTER_HTTP_BASE", 33000)),
+    )
+    if stack.state_dir.exists():  # leftovers of a run killed mid-way
+        stack.down()
+    shutil.rmtree(stack.state_dir, ignore_errors=True)
+    stack.up()
+    yield stack
+    stack.down()
+
+
+@pytest.fixture(scope="session")
+async def cluster_client(cluster_stack) -> StackClient:
+    client = StackClient(cluster_stack.stack_info())
+    yield client
+    await client.close()
