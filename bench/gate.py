@@ -61,8 +61,8 @@ async def seed_consents(pool: asyncpg.Pool, pseudonyms: Pseudonymizer, persons: 
         await conn.execute("VACUUM ANALYZE consents")  # so autovacuum does not run during the measurement
 
 
-async def fill_topic(bootstrap: str, topic: str, pseudonyms: Pseudonymizer, persons: list[str], count: int) -> int:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=20, max_batch_size=256 * 1024)
+async def fill_topic(kafka: dict, topic: str, pseudonyms: Pseudonymizer, persons: list[str], count: int) -> int:
+    producer = AIOKafkaProducer(**kafka, linger_ms=20, max_batch_size=256 * 1024)
     await producer.start()
     sizes = []
     try:
@@ -78,9 +78,9 @@ async def fill_topic(bootstrap: str, topic: str, pseudonyms: Pseudonymizer, pers
     return int(statistics.mean(sizes))
 
 
-def _consumer(bootstrap: str, topic: str, group: str) -> AIOKafkaConsumer:
+def _consumer(kafka: dict, topic: str, group: str) -> AIOKafkaConsumer:
     return AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False,
+        topic, **kafka, group_id=group, enable_auto_commit=False,
         auto_offset_reset="earliest", isolation_level="read_committed", max_partition_fetch_bytes=4 * 1024 * 1024,
     )  # fmt: skip
 
@@ -101,9 +101,9 @@ async def _drive(consumer: AIOKafkaConsumer, count: int, handle) -> tuple[float,
     return done / (time.perf_counter() - started), latencies
 
 
-async def pass_through(bootstrap: str, topic: str, count: int) -> tuple[float, list[float]]:
-    consumer = _consumer(bootstrap, topic, f"bench-pass-{uuid.uuid4()}")
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, linger_ms=5)
+async def pass_through(kafka: dict, topic: str, count: int) -> tuple[float, list[float]]:
+    consumer = _consumer(kafka, topic, f"bench-pass-{uuid.uuid4()}")
+    producer = AIOKafkaProducer(**kafka, enable_idempotence=True, linger_ms=5)
     await consumer.start()
     await producer.start()
 
@@ -121,11 +121,11 @@ async def pass_through(bootstrap: str, topic: str, count: int) -> tuple[float, l
         await producer.stop()
 
 
-async def gate(bootstrap: str, topic: str, count: int, pool: asyncpg.Pool, pseudonyms: Pseudonymizer):
+async def gate(kafka: dict, topic: str, count: int, pool: asyncpg.Pool, pseudonyms: Pseudonymizer):
     group = f"{GROUP_ID}-bench-{uuid.uuid4()}"
-    consumer = _consumer(bootstrap, topic, group)
+    consumer = _consumer(kafka, topic, group)
     producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, transactional_id=f"bench-gate-{uuid.uuid4()}", enable_idempotence=True, linger_ms=5
+        **kafka, transactional_id=f"bench-gate-{uuid.uuid4()}", enable_idempotence=True, linger_ms=5
     )
     await consumer.start()
     await producer.start()
@@ -151,17 +151,17 @@ async def main(events: int, keep: bool) -> None:
     pool = await create_pool(stack.dsn, SCHEMA, SCHEMA_SQL, min_size=2, max_size=4)
     try:
         await pool.execute("TRUNCATE consents CASCADE")
-        size = await fill_topic(stack.bootstrap, topic, pseudonyms, persons, events)
+        size = await fill_topic(stack.kafka_options(), topic, pseudonyms, persons, events)
         print(f"{events} events of {size} bytes on {topic}; machine: 2 cores, everything on loopback\n")
         print(f"{'consents':>10} {'path':>13} {'events/s':>9} {'p50 ms':>7} {'p99 ms':>7}")
         results = {}
         for total in (10_000, 1_000_000):
             await seed_consents(pool, pseudonyms, persons, total)
             if total == 10_000:  # a fresh broker's JVM is cold: one untimed pass of each path first
-                await pass_through(stack.bootstrap, topic, events)
-                await gate(stack.bootstrap, topic, events, pool, pseudonyms)
-            for name, run in (("pass-through", lambda: pass_through(stack.bootstrap, topic, events)),
-                              ("gate", lambda: gate(stack.bootstrap, topic, events, pool, pseudonyms))):  # fmt: skip
+                await pass_through(stack.kafka_options(), topic, events)
+                await gate(stack.kafka_options(), topic, events, pool, pseudonyms)
+            for name, run in (("pass-through", lambda: pass_through(stack.kafka_options(), topic, events)),
+                              ("gate", lambda: gate(stack.kafka_options(), topic, events, pool, pseudonyms))):  # fmt: skip
                 rate, latencies = max([await run() for _ in range(RUNS)], key=lambda result: result[0])
                 results[(total, name)] = rate
                 print(f"{total:>10} {name:>13} {rate:>9.0f} {_ms(latencies, 50):>7.1f} {_ms(latencies, 99):>7.1f}")
