@@ -4,7 +4,9 @@ import base64
 import hashlib
 import hmac
 import json
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import jwt
@@ -267,3 +269,29 @@ async def test_symmetric_and_private_keys_in_a_jwks_are_not_used(verifier, idps,
     idps.documents[ALINGSAS_JWKS] = {"keys": [private, secret]}
 
     assert await refused(verifier, token(alingsas_key)) == "unknown key"
+
+
+async def test_a_jwks_is_fetched_over_http(alingsas_key):
+    body = json.dumps({"keys": [jwk(alingsas_key, "a1")]}).encode()
+
+    class Jwks(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (the handler's name is fixed by http.server)
+            self.send_response(200 if self.path == "/jwks.json" else 404)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Jwks)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        uri = f"http://127.0.0.1:{server.server_port}/jwks.json"
+        verifier = JwtVerifier(
+            [IssuerConfig(issuer=ALINGSAS_IDP, principals=(ALINGSAS,), audience="samordna", jwks_uri=uri)]
+        )
+        assert await verifier.caller_for(token(alingsas_key)) == Caller(ALINGSAS, Role.SYSTEM)
+    finally:
+        server.shutdown()
+        server.server_close()
