@@ -247,6 +247,12 @@ class Stack:
         ]
         self.tokens_file.write_text(json.dumps({"tokens": entries}, indent=2))
 
+    def ensure_jwt_issuers(self) -> Path:
+        """The local JWT key (made once), its JWKS and one issuer per principal; see deploy/jwt.py."""
+        from deploy.jwt import write_issuers
+
+        return write_issuers(self.state_dir, [*self.principals, "ops"])
+
     # ---- services --------------------------------------------------------------------
     def _pid_file(self, name: str) -> Path:
         return self.state_dir / "run" / f"{name}.pid"
@@ -259,6 +265,7 @@ class Stack:
             "SAMORDNA_DATABASE_URL": self.dsn,
             "SAMORDNA_PSEUDONYM_SECRET": data["pseudonym_secret"],
             "SAMORDNA_TOKENS_FILE": str(self.tokens_file),
+            "SAMORDNA_JWT_ISSUERS_FILE": str(self.ensure_jwt_issuers()),
             "SAMORDNA_HTTP_PORT": str(service.port),
             **self.env,
             **service.env,

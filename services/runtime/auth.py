@@ -1,28 +1,33 @@
 """Bearer tokens mapped to a principal and a role.
 
-The tokens file holds only SHA-256 digests of the tokens:
-``{"tokens": [{"sha256": "...", "principal": "region-14", "role": "system"}]}``.
+Two kinds of token are accepted:
+
+- static development tokens: the tokens file holds only SHA-256 digests of them,
+  ``{"tokens": [{"sha256": "...", "principal": "region-14", "role": "system"}]}``;
+- JWTs from the organisations' identity providers named in the JWT issuers file
+  (see services/runtime/jwt_issuers.py and jwt_verify.py).
+
+Either way the result is a `Caller`, so `require(...)` applies the same to both.
 """
 
 import hashlib
 import json
-from dataclasses import dataclass
-from enum import StrEnum
+import logging
+import re
 from pathlib import Path
 
 from fastapi import Depends, HTTPException, Request, status
 
+from services.runtime.identity import Caller, Role
+from services.runtime.jwt_issuers import read_issuers
+from services.runtime.jwt_verify import InvalidToken, IssuerKeysUnavailable, JwtVerifier
 
-class Role(StrEnum):
-    SYSTEM = "system"
-    COORDINATOR = "coordinator"
-    OPS = "ops"
+__all__ = ["Caller", "Role", "TokenRegistry", "authenticated", "digest", "load_jwt_verifier", "load_tokens", "require"]
 
+log = logging.getLogger(__name__)
 
-@dataclass(frozen=True)
-class Caller:
-    principal: str
-    role: Role
+# header.payload.signature, base64url; the signature may be empty (alg "none"), to be refused by name
+JWT_SHAPE = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$")
 
 
 class TokenRegistry:
@@ -45,21 +50,52 @@ def load_tokens(settings) -> TokenRegistry:
     return TokenRegistry.from_file(settings.tokens_file)
 
 
+def load_jwt_verifier(settings) -> JwtVerifier | None:
+    """The verifier for the issuers named by the settings; without them, JWTs are not accepted."""
+    if settings.jwt_issuers_file is None:
+        return None
+    return JwtVerifier(read_issuers(settings.jwt_issuers_file))
+
+
 def digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def authenticated(request: Request) -> Caller:
+def looks_like_jwt(token: str) -> bool:
+    return bool(JWT_SHAPE.match(token))
+
+
+async def authenticated(request: Request) -> Caller:
     """FastAPI dependency: the caller behind the bearer token, or 401."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    caller = request.app.state.tokens.caller_for(token) if scheme.lower() == "bearer" and token else None
+    if scheme.lower() != "bearer" or not token:
+        raise _unauthorized("missing bearer token")
+    verifier: JwtVerifier | None = getattr(request.app.state, "jwt", None)
+    if verifier is not None and looks_like_jwt(token):
+        return await _jwt_caller(verifier, token)
+    caller = request.app.state.tokens.caller_for(token)
     if caller is None:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            detail="missing or unknown bearer token",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+        raise _unauthorized("unknown bearer token", error="invalid_token")
     return caller
+
+
+async def _jwt_caller(verifier: JwtVerifier, token: str) -> Caller:
+    try:
+        return await verifier.caller_for(token)
+    except InvalidToken as exc:
+        log.info("JWT refused", extra={"reason": exc.reason})
+        raise _unauthorized(exc.reason, error="invalid_token") from None
+    except IssuerKeysUnavailable:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            detail="the token issuer's keys cannot be fetched now",
+            headers={"Retry-After": "5"},
+        ) from None
+
+
+def _unauthorized(reason: str, error: str | None = None) -> HTTPException:
+    challenge = f'Bearer error="{error}", error_description="{reason}"' if error else "Bearer"
+    return HTTPException(status.HTTP_401_UNAUTHORIZED, detail=reason, headers={"WWW-Authenticate": challenge})
 
 
 def require(*roles: Role, principal: str | None = None):

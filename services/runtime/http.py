@@ -8,7 +8,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from services.runtime.auth import load_tokens
+from services.runtime.auth import load_jwt_verifier, load_tokens
 from services.runtime.metrics import metrics_router
 
 log = logging.getLogger(__name__)
@@ -54,12 +54,13 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 def service_app(title: str, lifespan, router: APIRouter, settings) -> FastAPI:
-    """A service's HTTP app: its routes, /healthz, /readyz and /metrics, token auth and JSON errors.
+    """A service's HTTP app: its routes, /healthz, /readyz and /metrics, token and JWT auth and JSON errors.
 
     The lifespan fills `app.state.checks` with the readiness checks once its connections exist.
     """
     app = FastAPI(title=title, lifespan=lifespan)
     app.state.tokens = load_tokens(settings)
+    app.state.jwt = load_jwt_verifier(settings)
     app.state.checks = {}
     app.include_router(health_router(app.state.checks))
     app.include_router(metrics_router())

@@ -6,6 +6,8 @@ from typing import Literal
 from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.runtime.jwt_issuers import IssuersFileError, read_issuers
+
 DEVELOPMENT_PSEUDONYM_SECRET = "samordna-development-only-secret"  # noqa: S105 (refused in production)
 
 
@@ -50,6 +52,15 @@ class ServiceSettings(BaseSettings):
             raise ConfigurationError(
                 f"SAMORDNA_KAFKA_USERNAME and SAMORDNA_KAFKA_PASSWORD are needed with {self.kafka_security_protocol}"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _jwt_issuers_readable(self) -> "ServiceSettings":
+        if self.jwt_issuers_file is not None:
+            try:
+                read_issuers(self.jwt_issuers_file)
+            except IssuersFileError as exc:
+                raise ConfigurationError(f"SAMORDNA_JWT_ISSUERS_FILE: {exc}") from None
         return self
 
     @property
