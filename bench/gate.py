@@ -145,23 +145,24 @@ async def main(events: int, keep: bool) -> None:
     stack = Stack(state_dir=REPO / ".local" / "bench", kafka_port=39092, pg_port=35432, http_base_port=38000)
     stack.infrastructure("start")
     stack.create_topics()
+    kafka = stack.kafka_options()  # the administrator: the benchmark plays every part
     topic = events_topic(REGION)
     pseudonyms = Pseudonymizer(b"bench")
     persons = [random_person_id(random.Random(i)) for i in range(2000)]
     pool = await create_pool(stack.dsn, SCHEMA, SCHEMA_SQL, min_size=2, max_size=4)
     try:
         await pool.execute("TRUNCATE consents CASCADE")
-        size = await fill_topic(stack.kafka_options(), topic, pseudonyms, persons, events)
+        size = await fill_topic(kafka, topic, pseudonyms, persons, events)
         print(f"{events} events of {size} bytes on {topic}; machine: 2 cores, everything on loopback\n")
         print(f"{'consents':>10} {'path':>13} {'events/s':>9} {'p50 ms':>7} {'p99 ms':>7}")
         results = {}
         for total in (10_000, 1_000_000):
             await seed_consents(pool, pseudonyms, persons, total)
             if total == 10_000:  # a fresh broker's JVM is cold: one untimed pass of each path first
-                await pass_through(stack.kafka_options(), topic, events)
-                await gate(stack.kafka_options(), topic, events, pool, pseudonyms)
-            for name, run in (("pass-through", lambda: pass_through(stack.kafka_options(), topic, events)),
-                              ("gate", lambda: gate(stack.kafka_options(), topic, events, pool, pseudonyms))):  # fmt: skip
+                await pass_through(kafka, topic, events)
+                await gate(kafka, topic, events, pool, pseudonyms)
+            for name, run in (("pass-through", lambda: pass_through(kafka, topic, events)),
+                              ("gate", lambda: gate(kafka, topic, events, pool, pseudonyms))):  # fmt: skip
                 rate, latencies = max([await run() for _ in range(RUNS)], key=lambda result: result[0])
                 results[(total, name)] = rate
                 print(f"{total:>10} {name:>13} {rate:>9.0f} {_ms(latencies, 50):>7.1f} {_ms(latencies, 99):>7.1f}")
