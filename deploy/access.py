@@ -161,12 +161,17 @@ def admin_client(settings) -> AdminClient:
     return AdminClient(config)
 
 
+def check_passwords(principals: list[str], passwords: dict[str, str]) -> None:
+    """Raises ValueError naming every user of the plan without a password."""
+    missing = [user for user in users(principals) if not passwords.get(user)]
+    if missing:
+        raise ValueError(f"no password for Kafka user(s): {', '.join(missing)}")
+
+
 def apply(admin: AdminClient, principals: list[str], passwords: dict[str, str], timeout: float = 30) -> dict:
     """Make the cluster's users and ACLs match the plan; returns what was done."""
     wanted_users = users(principals)
-    missing = [user for user in wanted_users if not passwords.get(user)]
-    if missing:
-        raise ValueError(f"no password for Kafka user(s): {', '.join(missing)}")
+    check_passwords(principals, passwords)
     mechanism = ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, SCRAM_ITERATIONS)
     upserts = [UserScramCredentialUpsertion(user, mechanism, passwords[user].encode()) for user in wanted_users]
     for future in admin.alter_user_scram_credentials(upserts, request_timeout=timeout).values():
@@ -188,6 +193,21 @@ def apply(admin: AdminClient, principals: list[str], passwords: dict[str, str], 
     return {"users": len(wanted_users), "acls": len(wanted), "added": len(added), "removed": len(stale)}
 
 
+def read_passwords(path: Path) -> dict[str, str]:
+    """Kafka user -> password, from a JSON object or from a directory holding one file per user,
+    named by the user (a mounted Kubernetes Secret, or the Compose trial's secrets/kafka-users)."""
+    if path.is_dir():
+        return {
+            entry.name: entry.read_text().strip()
+            for entry in sorted(path.iterdir())
+            if entry.is_file() and not entry.name.startswith(".")
+        }
+    passwords = json.loads(path.read_text())
+    if not isinstance(passwords, dict):
+        raise ValueError(f"{path}: expected a JSON object of Kafka user -> password")
+    return passwords
+
+
 def _of_user(user: str) -> AclBindingFilter:
     return AclBindingFilter(
         ResourceType.ANY,
@@ -206,7 +226,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("action", choices=["show", "apply"])
     parser.add_argument("--principals", type=Path, required=True, help="JSON description of the principals")
-    parser.add_argument("--passwords", type=Path, help="JSON object: Kafka user -> password (apply)")
+    parser.add_argument(
+        "--passwords", type=Path, help="JSON object of Kafka user -> password, or a directory of one file per user"
+    )
     args = parser.parse_args()
     principals = principals_from(json.loads(args.principals.read_text()))
     if args.action == "show":
@@ -215,7 +237,7 @@ def main() -> None:
     if args.passwords is None:
         sys.exit("apply needs --passwords")
     try:
-        done = apply(admin_client(ServiceSettings()), principals, json.loads(args.passwords.read_text()))
+        done = apply(admin_client(ServiceSettings()), principals, read_passwords(args.passwords))
     except (KafkaException, ValueError) as error:
         sys.exit(f"applying Kafka users and ACLs failed: {error}")
     print(f"{done['users']} Kafka users, {done['acls']} ACLs ({done['added']} added, {done['removed']} removed)")

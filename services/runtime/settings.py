@@ -25,6 +25,8 @@ class ServiceSettings(BaseSettings):
     kafka_sasl_mechanism: Literal["SCRAM-SHA-256", "SCRAM-SHA-512"] = "SCRAM-SHA-512"
     kafka_username: str | None = None
     kafka_password: SecretStr | None = None
+    # or the file that holds it (a mounted Docker or Kubernetes secret); see deploy/setup.py
+    kafka_password_file: Path | None = None
     kafka_ca_file: Path | None = None  # CA bundle that signed the brokers' certificates (SASL_SSL)
     # Organisations' identity providers whose JWTs the API accepts (see services/runtime/auth.py).
     jwt_issuers_file: Path | None = None
@@ -37,6 +39,7 @@ class ServiceSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _production_needs_secrets(self) -> "ServiceSettings":
+        self._read_kafka_password_file()
         if self.environment == "production":
             if self.pseudonym_secret is None:
                 raise ConfigurationError("SAMORDNA_PSEUDONYM_SECRET must be set in production")
@@ -53,6 +56,20 @@ class ServiceSettings(BaseSettings):
                 f"SAMORDNA_KAFKA_USERNAME and SAMORDNA_KAFKA_PASSWORD are needed with {self.kafka_security_protocol}"
             )
         return self
+
+    def _read_kafka_password_file(self) -> None:
+        if self.kafka_password_file is None:
+            return
+        if self.kafka_password is not None:
+            raise ConfigurationError("set SAMORDNA_KAFKA_PASSWORD or SAMORDNA_KAFKA_PASSWORD_FILE, not both")
+        path = self.kafka_password_file
+        try:
+            password = path.read_text().strip()
+        except OSError as exc:
+            raise ConfigurationError(f"SAMORDNA_KAFKA_PASSWORD_FILE: {exc.strerror}: {path}") from None
+        if not password:
+            raise ConfigurationError(f"SAMORDNA_KAFKA_PASSWORD_FILE: {path} is empty")
+        self.kafka_password = SecretStr(password)
 
     @model_validator(mode="after")
     def _jwt_issuers_readable(self) -> "ServiceSettings":
