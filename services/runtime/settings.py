@@ -16,7 +16,8 @@ class ConfigurationError(RuntimeError):
 
 
 class ServiceSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="SAMORDNA_", extra="ignore")
+    # An empty variable counts as unset (`SAMORDNA_X=` in an env file, a Compose `${X:-}`).
+    model_config = SettingsConfigDict(env_prefix="SAMORDNA_", extra="ignore", env_ignore_empty=True)
 
     environment: Literal["development", "production"] = "development"
     kafka_bootstrap: str = "127.0.0.1:19092"
@@ -51,6 +52,8 @@ class ServiceSettings(BaseSettings):
                 raise ConfigurationError(
                     "SAMORDNA_KAFKA_SECURITY_PROTOCOL must be SASL_SSL or SASL_PLAINTEXT in production"
                 )
+        if self.kafka_ca_file is not None and not self.kafka_ca_file.is_file():
+            raise ConfigurationError(f"SAMORDNA_KAFKA_CA_FILE: no such file: {self.kafka_ca_file}")
         if self.kafka_security_protocol != "PLAINTEXT" and not (self.kafka_username and self.kafka_password):
             raise ConfigurationError(
                 f"SAMORDNA_KAFKA_USERNAME and SAMORDNA_KAFKA_PASSWORD are needed with {self.kafka_security_protocol}"
