@@ -6,7 +6,9 @@
 #   deploy/kafka.sh start NODE                  start one node again (after a kill)
 # Settings: SAMORDNA_STATE_DIR (default <repo>/.local), KAFKA_PORT (19092), KAFKA_NODES (1),
 # KAFKA_HEAP (-Xmx512m -Xms256m). Node N listens for clients on KAFKA_PORT + 2(N-1) and for its
-# controller quorum on the port after that.
+# controller quorum on the port after that. KAFKA_TLS_PORT (unset: none) adds a SASL_SSL listener,
+# node N on KAFKA_TLS_PORT + N - 1, with a certificate for 127.0.0.1 signed by a local CA made once
+# in $STATE/kafka/tls/ (clients trust ca.crt there: SAMORDNA_KAFKA_CA_FILE).
 #
 # Authentication is always on: clients use SASL/SCRAM-SHA-512 on the client listener, the
 # controllers SASL/PLAIN among themselves; the StandardAuthorizer refuses whatever no ACL allows.
@@ -21,6 +23,7 @@ REPO="$(dirname "$DEPLOY")"
 STATE="${SAMORDNA_STATE_DIR:-$REPO/.local}"
 PORT="${KAFKA_PORT:-19092}"
 NODES="${KAFKA_NODES:-1}"
+TLS_PORT="${KAFKA_TLS_PORT:-}"
 read -ra HEAP <<< "${KAFKA_HEAP:--Xmx512m -Xms256m}"
 HOME_DIR="$STATE/kafka"
 CREDENTIALS="$HOME_DIR/credentials.env"
@@ -30,6 +33,7 @@ MECHANISM=SCRAM-SHA-512
 ADMIN_USER=samordna-admin
 BROKER_USER=samordna-broker
 CONTROLLER_USER=samordna-controller
+TLS_DIR="$HOME_DIR/tls"
 
 # ---- nodes ----------------------------------------------------------------------------
 client_port() { echo $((PORT + 2 * ($1 - 1))); }
@@ -125,6 +129,46 @@ PROPS
   )
 }
 
+# ---- the optional TLS listener ------------------------------------------------------------
+tls_port() { echo $((TLS_PORT + $1 - 1)); }
+
+# A local CA and one broker certificate for 127.0.0.1 and localhost (every node listens there),
+# in a PKCS#12 keystore whose password is kept in credentials.env. Made once per state dir.
+ensure_tls() {
+  [[ -n "$TLS_PORT" && ! -s "$TLS_DIR/broker.p12" ]] || return 0
+  command -v openssl >/dev/null || { echo "openssl is needed for KAFKA_TLS_PORT" >&2; exit 1; }
+  mkdir -p "$TLS_DIR"
+  (
+    umask 077
+    cd "$TLS_DIR"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 825 \
+      -subj "/CN=Samordna local Kafka CA" -keyout ca.key -out ca.crt \
+      -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=localhost" \
+      -keyout broker.key -out broker.csr 2>/dev/null
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' > broker.ext
+    openssl x509 -req -in broker.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 825 \
+      -extfile broker.ext -out broker.crt 2>/dev/null
+    grep -q '^KAFKA_TLS_KEYSTORE_PASSWORD=' "$CREDENTIALS" || echo "KAFKA_TLS_KEYSTORE_PASSWORD=$(new_password)" >> "$CREDENTIALS"
+    load_credentials  # in this subshell; start() loads them again for the node's settings
+    openssl pkcs12 -export -name broker -in broker.crt -inkey broker.key -certfile ca.crt \
+      -passout "pass:$KAFKA_TLS_KEYSTORE_PASSWORD" -out broker.p12
+    rm -f broker.csr broker.ext ca.srl
+    chmod 644 ca.crt
+  )
+}
+
+tls_properties() {  # the SASL_SSL listener's own settings
+  [[ -n "$TLS_PORT" ]] || return 0
+  cat <<PROPS
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.ssl.keystore.type=PKCS12
+listener.name.sasl_ssl.ssl.keystore.location=$TLS_DIR/broker.p12
+listener.name.sasl_ssl.ssl.keystore.password=$KAFKA_TLS_KEYSTORE_PASSWORD
+listener.name.sasl_ssl.ssl.key.password=$KAFKA_TLS_KEYSTORE_PASSWORD
+PROPS
+}
+
 voters() {
   local n out=()
   for n in $(all_nodes); do out+=("$n@127.0.0.1:$(controller_port "$n")"); done
@@ -133,15 +177,20 @@ voters() {
 
 write_config() {  # node
   local n="$1" replicas=$((NODES < 3 ? NODES : 3)) min_isr=$((NODES < 2 ? 1 : 2))
+  local clients="SASL://127.0.0.1:$(client_port "$1")" protocols="SASL:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT"
+  if [[ -n "$TLS_PORT" ]]; then
+    clients+=",SASL_SSL://127.0.0.1:$(tls_port "$n")"
+    protocols+=",SASL_SSL:SASL_SSL"
+  fi
   (
     umask 077
     cat > "$(config "$n")" <<PROPS
 process.roles=broker,controller
 node.id=$n
 controller.quorum.voters=$(voters)
-listeners=SASL://127.0.0.1:$(client_port "$n"),CONTROLLER://127.0.0.1:$(controller_port "$n")
-advertised.listeners=SASL://127.0.0.1:$(client_port "$n")
-listener.security.protocol.map=SASL:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT
+listeners=$clients,CONTROLLER://127.0.0.1:$(controller_port "$n")
+advertised.listeners=$clients
+listener.security.protocol.map=$protocols
 inter.broker.listener.name=SASL
 controller.listener.names=CONTROLLER
 sasl.enabled.mechanisms=$MECHANISM
@@ -167,6 +216,7 @@ transaction.state.log.num.partitions=6
 share.coordinator.state.topic.replication.factor=$replicas
 share.coordinator.state.topic.min.isr=$min_isr
 log.retention.hours=72
+$(tls_properties)
 PROPS
   )
 }
@@ -221,7 +271,7 @@ launch() {  # classpath, node
   p="$(pid "$n")"
   # A node killed just now may still be exiting (its command line is gone, but not yet its ports).
   if [[ -n "$p" && "$(cat "/proc/$p/comm" 2>/dev/null)" == java ]]; then wait_gone "$p" 10 || true; fi
-  for port in "$(client_port "$n")" "$(controller_port "$n")"; do
+  for port in "$(client_port "$n")" "$(controller_port "$n")" ${TLS_PORT:+"$(tls_port "$n")"}; do
     if port_in_use "$port"; then echo "port $port on 127.0.0.1 is taken by another process" >&2; exit 1; fi
   done
   log="$(log_of "$n")"
@@ -257,6 +307,7 @@ start() {  # [node]
   command -v java >/dev/null || { echo "java (17 or newer) is needed" >&2; exit 1; }
   check_shape
   ensure_credentials
+  ensure_tls
   load_credentials
   write_admin_properties
   cp=""

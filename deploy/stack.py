@@ -51,6 +51,7 @@ class Stack:
     pg_port: int = 15432
     http_base_port: int = 8000
     kafka_nodes: int = 1
+    kafka_tls_port: int | None = None  # a SASL_SSL listener besides the SASL one (kafka.sh KAFKA_TLS_PORT)
     lanskod: str = field(default_factory=lambda: _described()["region"]["lanskod"])
     kommunkoder: tuple[str, ...] = field(
         default_factory=lambda: tuple(m["kommunkod"] for m in _described()["municipalities"])
@@ -74,6 +75,18 @@ class Stack:
     def bootstrap(self) -> str:
         """Every node's client listener (kafka.sh: node N on kafka_port + 2(N-1))."""
         return ",".join(f"127.0.0.1:{self.kafka_port + 2 * i}" for i in range(self.kafka_nodes))
+
+    @property
+    def tls_bootstrap(self) -> str | None:
+        """Every node's SASL_SSL listener (kafka.sh: node N on kafka_tls_port + N - 1), if there is one."""
+        if self.kafka_tls_port is None:
+            return None
+        return ",".join(f"127.0.0.1:{self.kafka_tls_port + i}" for i in range(self.kafka_nodes))
+
+    @property
+    def kafka_ca_file(self) -> Path:
+        """The local CA that signed the brokers' TLS certificate (kafka.sh)."""
+        return self.state_dir / "kafka" / "tls" / "ca.crt"
 
     @property
     def dsn(self) -> str:
@@ -125,6 +138,7 @@ class Stack:
             "SAMORDNA_STATE_DIR": str(self.state_dir),
             "KAFKA_PORT": str(self.kafka_port),
             "KAFKA_NODES": str(self.kafka_nodes),
+            "KAFKA_TLS_PORT": str(self.kafka_tls_port or ""),
             "PG_PORT": str(self.pg_port),
         }
 
@@ -362,7 +376,12 @@ class Stack:
                 "sasl_mechanism": KAFKA_MECHANISM,
                 # each service's own user; the administrator's is in kafka/credentials.env
                 "users": self.ensure_secrets()["kafka"],
-            },
+            }
+            | (
+                {"tls_bootstrap": self.tls_bootstrap, "tls_ca_file": str(self.kafka_ca_file)}
+                if self.kafka_tls_port
+                else {}
+            ),
             "postgres": {"dsn": self.dsn},
             "board_page": f"{self.url('board')}/",
         }
@@ -399,7 +418,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("action", choices=["up", "down", "status"])
     args = parser.parse_args()
-    stack = Stack()
+    tls_port = os.environ.get("KAFKA_TLS_PORT")  # e.g. 19192: also a SASL_SSL listener (README)
+    stack = Stack(kafka_tls_port=int(tls_port) if tls_port else None)
     if args.action == "up":
         info = stack.up()
         print(json.dumps({"services": info["services"]}, indent=2))

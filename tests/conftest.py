@@ -24,6 +24,7 @@ def _test_stack() -> Stack:
         kafka_port=int(os.environ.get("SAMORDNA_TEST_KAFKA_PORT", 29092)),
         pg_port=int(os.environ.get("SAMORDNA_TEST_PG_PORT", 25432)),
         http_base_port=int(os.environ.get("SAMORDNA_TEST_HTTP_BASE", 28000)),
+        kafka_tls_port=int(os.environ.get("SAMORDNA_TEST_KAFKA_TLS_PORT", 29192)),
         env={
             "SAMORDNA_EXPIRY_SCAN_SECONDS": "1",
             # a SIP request must be acknowledged within 3 seconds here, so that overdue receipts show
