@@ -77,9 +77,7 @@ async def test_the_acls_hold_on_the_tls_listener_too(infra):
 
 
 async def test_without_the_sites_ca_the_brokers_certificate_is_refused(infra):
-    producer = AIOKafkaProducer(
-        **client_options(_settings(infra, LERUM, trust_the_ca=False)), request_timeout_ms=5_000
-    )
+    producer = AIOKafkaProducer(**client_options(_settings(infra, LERUM, trust_the_ca=False)), request_timeout_ms=5_000)
     with pytest.raises(KafkaConnectionError):
         await asyncio.wait_for(producer.start(), timeout=30)
     await producer.stop()
