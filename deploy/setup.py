@@ -17,6 +17,7 @@ import asyncio
 import json
 import sys
 from pathlib import Path
+from typing import ClassVar
 
 from aiokafka.errors import KafkaError
 from confluent_kafka import KafkaException
@@ -28,12 +29,19 @@ from services.runtime.serve import load_settings
 from services.runtime.settings import ServiceSettings
 
 
+class SetupSettings(ServiceSettings):
+    """The Kafka administrator's connection (SAMORDNA_KAFKA_*): no API and no persons here, so
+    production asks for neither the pseudonym key nor API identities, only for SASL."""
+
+    serves_api: ClassVar[bool] = False
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--principals", type=Path, required=True, help="JSON description of the principals")
     parser.add_argument("--passwords", type=Path, required=True, help="directory of one file per Kafka user, or JSON")
     args = parser.parse_args()
-    settings = load_settings(ServiceSettings)
+    settings = load_settings(SetupSettings)
     try:
         principals = access.principals_from(json.loads(args.principals.read_text()))
         passwords = access.read_passwords(args.passwords)

@@ -1,7 +1,7 @@
 """Settings every service shares; each service extends them with its own."""
 
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -18,6 +18,10 @@ class ConfigurationError(RuntimeError):
 class ServiceSettings(BaseSettings):
     # An empty variable counts as unset (`SAMORDNA_X=` in an env file, a Compose `${X:-}`).
     model_config = SettingsConfigDict(env_prefix="SAMORDNA_", extra="ignore", env_ignore_empty=True)
+
+    # A service with an API that pseudonymises persons; a one-off Kafka tool (deploy/setup.py) is not,
+    # and needs neither the pseudonym key nor API identities in production.
+    serves_api: ClassVar[bool] = True
 
     environment: Literal["development", "production"] = "development"
     kafka_bootstrap: str = "127.0.0.1:19092"
@@ -42,12 +46,15 @@ class ServiceSettings(BaseSettings):
     def _production_needs_secrets(self) -> "ServiceSettings":
         self._read_kafka_password_file()
         if self.environment == "production":
-            if self.pseudonym_secret is None:
-                raise ConfigurationError("SAMORDNA_PSEUDONYM_SECRET must be set in production")
-            if self.pseudonym_secret.get_secret_value() == DEVELOPMENT_PSEUDONYM_SECRET:
-                raise ConfigurationError("SAMORDNA_PSEUDONYM_SECRET is the development default")
-            if self.tokens_file is None and self.jwt_issuers_file is None:
-                raise ConfigurationError("SAMORDNA_TOKENS_FILE or SAMORDNA_JWT_ISSUERS_FILE must be set in production")
+            if self.serves_api:
+                if self.pseudonym_secret is None:
+                    raise ConfigurationError("SAMORDNA_PSEUDONYM_SECRET must be set in production")
+                if self.pseudonym_secret.get_secret_value() == DEVELOPMENT_PSEUDONYM_SECRET:
+                    raise ConfigurationError("SAMORDNA_PSEUDONYM_SECRET is the development default")
+                if self.tokens_file is None and self.jwt_issuers_file is None:
+                    raise ConfigurationError(
+                        "SAMORDNA_TOKENS_FILE or SAMORDNA_JWT_ISSUERS_FILE must be set in production"
+                    )
             if self.kafka_security_protocol == "PLAINTEXT":
                 raise ConfigurationError(
                     "SAMORDNA_KAFKA_SECURITY_PROTOCOL must be SASL_SSL or SASL_PLAINTEXT in production"

@@ -7,6 +7,7 @@ principals everywhere; and the README's Configuration table lists exactly the se
 import ast
 import importlib
 import json
+import os
 import re
 import shlex
 from pathlib import Path
@@ -17,10 +18,10 @@ import yaml
 from dockerfile_parse import DockerfileParser
 
 from deploy import access
+from deploy.setup import SetupSettings
 from services.board.settings import BoardSettings
 from services.consent.settings import ConsentSettings
 from services.runtime.jwt_issuers import read_issuers
-from services.runtime.settings import ServiceSettings
 
 REPO = Path(__file__).resolve().parents[2]
 DOCKERFILE = REPO / "deploy/containers/Dockerfile"
@@ -34,7 +35,7 @@ SETTINGS = {  # image target -> the settings class its entry point reads
     "region": importlib.import_module("services.region.__main__").RegionSettings,
     "municipality": importlib.import_module("services.municipality.__main__").MunicipalitySettings,
     "board": BoardSettings,
-    "tools": ServiceSettings,
+    "tools": SetupSettings,
 }
 SERVICE_TARGETS = ["consent", "region", "municipality", "board"]
 
@@ -326,6 +327,73 @@ def test_k8s_files_the_settings_name_are_mounted_from_keys_that_exist():
             ref = variable.get("valueFrom", {}).get("secretKeyRef")
             if ref:
                 assert ref["key"] in secrets[ref["name"]]["stringData"], f"{name}: {ref}"
+
+
+def _load_settings(target: str, env: dict[str, str], monkeypatch):
+    """The target's settings from exactly this environment (nothing of the test process's)."""
+    for name in [name for name in os.environ if name.startswith("SAMORDNA_")]:
+        monkeypatch.delenv(name)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return SETTINGS[target]()
+
+
+def test_each_k8s_workloads_settings_load_from_what_the_manifests_give_it(tmp_path, monkeypatch):
+    """Files from the example ConfigMaps and Secrets are laid out under tmp_path as the pod would
+    see them; then each container's settings must validate, in production mode."""
+    config_maps, secrets = _of_kind("ConfigMap"), _of_kind("Secret")
+    for name, workload in _workloads().items():
+        pod = workload["spec"]["template"]["spec"]
+        container = pod["containers"][0]
+        root = tmp_path / name
+        volumes = {volume["name"]: volume for volume in pod["volumes"]}
+        for mount in container["volumeMounts"]:
+            volume = volumes[mount["name"]]
+            if "emptyDir" in volume:
+                continue
+            source = volume.get("configMap") or volume["secret"]
+            data = config_maps[source["name"]]["data"] if "configMap" in volume else None
+            data = data or secrets[source["secretName"]]["stringData"]
+            paths = {item["key"]: item["path"] for item in source.get("items", [])} or {key: key for key in data}
+            for key, path in paths.items():
+                (root / mount["mountPath"].lstrip("/") / path).parent.mkdir(parents=True, exist_ok=True)
+                (root / mount["mountPath"].lstrip("/") / path).write_text(data[key])
+        env = {}
+        for variable, value in _container_env(container).items():
+            env[variable] = str(root / value.lstrip("/")) if value and value.startswith("/") else value or ""
+        for variable in container.get("env", []):
+            ref = variable.get("valueFrom", {})
+            if "secretKeyRef" in ref:
+                env[variable["name"]] = secrets[ref["secretKeyRef"]["name"]]["stringData"][ref["secretKeyRef"]["key"]]
+            elif "fieldRef" in ref:
+                env[variable["name"]] = f"{name}-0"
+        settings = _load_settings(container["image"].removeprefix("samordna/"), env, monkeypatch)
+        assert settings.environment == "production" and settings.kafka_password, name
+
+
+def test_each_compose_services_settings_load_from_what_compose_gives_it(tmp_path, monkeypatch):
+    """As above for Compose: samordna.env.example, the service's environment, its secret file and
+    the config directory (filled with the Kubernetes examples of the same files)."""
+    compose, site = _compose(), _of_kind("ConfigMap")["samordna-site"]["data"]
+    config = tmp_path / "etc/samordna"
+    config.mkdir(parents=True)
+    (config / "tokens.json").write_text(_of_kind("Secret")["samordna-tokens"]["stringData"]["tokens.json"])
+    for file in ("principals.json", "jwt-issuers.json"):
+        (config / file).write_text(site[file])
+    for name, service in compose["services"].items():
+        assert "./config:/etc/samordna:ro" in service["volumes"], name
+        secrets_dir = tmp_path / name / "run/secrets"
+        secrets_dir.mkdir(parents=True)
+        for secret in service["secrets"]:
+            target = secret["target"] if isinstance(secret, dict) else secret
+            (secrets_dir / target).write_text("a-kafka-password")
+        env = _env_file(COMPOSE_ENV) | service["environment"]
+        env = {
+            variable: value.replace("/etc/samordna", str(config)).replace("/run/secrets", str(secrets_dir))
+            for variable, value in env.items()
+        }
+        settings = _load_settings(service["build"]["target"], env, monkeypatch)
+        assert settings.environment == "production" and settings.kafka_password, name
 
 
 def test_the_example_jwt_issuers_are_valid(tmp_path):

@@ -2,6 +2,7 @@
 
 import pytest
 
+from deploy.setup import SetupSettings
 from services.runtime.settings import ConfigurationError, ServiceSettings
 
 SASL = {"SAMORDNA_KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT", "SAMORDNA_KAFKA_USERNAME": "kommun-1489"}
@@ -68,3 +69,13 @@ def test_production_refuses_kafka_without_sasl(env, tmp_path):
     env(SAMORDNA_ENVIRONMENT="production", SAMORDNA_PSEUDONYM_SECRET="a" * 64, SAMORDNA_TOKENS_FILE=str(tokens))
     with pytest.raises(ConfigurationError, match="SAMORDNA_KAFKA_SECURITY_PROTOCOL must be SASL_SSL"):
         ServiceSettings()
+
+
+def test_the_setup_tool_needs_sasl_in_production_but_no_pseudonym_key_or_api_identities(env, tmp_path):
+    env(SAMORDNA_ENVIRONMENT="production")
+    with pytest.raises(ConfigurationError, match="SAMORDNA_KAFKA_SECURITY_PROTOCOL"):
+        SetupSettings()
+    env(**SASL, SAMORDNA_KAFKA_PASSWORD="the-administrators")
+    assert SetupSettings().pseudonym_secret is None
+    with pytest.raises(ConfigurationError, match="SAMORDNA_PSEUDONYM_SECRET"):
+        ServiceSettings()  # a service does
