@@ -13,6 +13,7 @@ import shlex
 from pathlib import Path
 
 import httpx
+import kubernetes_validate
 import pytest
 import yaml
 from dockerfile_parse import DockerfileParser
@@ -255,6 +256,13 @@ def _container_env(container: dict) -> dict[str, str | None]:
     for variable in container.get("env", []):
         env[variable["name"]] = variable.get("value")
     return env
+
+
+@pytest.mark.parametrize("manifest", sorted(p.name for p in K8S.glob("*.yaml") if p.name != "kustomization.yaml"))
+def test_each_k8s_manifest_is_valid_for_kubernetes_1_30(manifest):
+    """Against the API's own schemas, strictly: a misspelt field is an error, not ignored."""
+    for doc in _k8s(manifest):
+        kubernetes_validate.validate(doc, "1.30.0", strict=True)
 
 
 def test_the_kustomization_lists_every_manifest_but_the_secret_templates():
