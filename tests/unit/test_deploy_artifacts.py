@@ -5,6 +5,7 @@ exist and everything they import is copied in; ports, probes and mounted files l
 principals everywhere; and the README's Configuration table lists exactly the settings there are."""
 
 import ast
+import functools
 import importlib
 import json
 import os
@@ -53,6 +54,7 @@ def _unknown_settings(target: str, names) -> set[str]:
 # ---- the Dockerfile ---------------------------------------------------------------------------
 
 
+@functools.cache
 def _stages() -> dict[str, dict]:
     """Each build stage: its parent, ENV, EXPOSE, CMD, USER, COPY sources and HEALTHCHECK."""
     stages: dict[str, dict] = {}
@@ -78,20 +80,26 @@ def _stages() -> dict[str, dict]:
     return stages
 
 
-def _inherited(stages: dict, target: str, key: str):
-    """A stage's own value, else its parent's (the stages this Dockerfile builds FROM)."""
-    stage = stages[target]
-    if stage[key]:
-        return stage[key]
-    return _inherited(stages, stage["from"], key) if stage["from"] in stages else stage[key]
+def _chain(target: str) -> list[dict]:
+    """The target's stage, then the stages it builds FROM, up to the base image."""
+    stages, chain = _stages(), []
+    while target in stages:
+        chain.append(stages[target])
+        target = stages[target]["from"]
+    return chain
+
+
+def _inherited(target: str, key: str):
+    """A stage's own value, else the nearest it builds FROM."""
+    return next((stage[key] for stage in _chain(target) if stage[key]), None)
 
 
 def _image_env(target: str) -> dict[str, str]:
-    stages, chain, name = _stages(), [], target
-    while name in stages:
-        chain.insert(0, stages[name]["env"])
-        name = stages[name]["from"]
-    return {key: value for env in chain for key, value in env.items()}
+    return {key: value for stage in reversed(_chain(target)) for key, value in stage["env"].items()}
+
+
+def _copied(target: str) -> list[str]:
+    return [source for stage in _chain(target) for source in stage["copy"]]
 
 
 def _module_file(module: str) -> Path:
@@ -105,8 +113,7 @@ def test_the_dockerfile_has_a_target_per_service_and_the_tools():
 
 @pytest.mark.parametrize("target", SETTINGS)
 def test_each_images_entry_point_exists_and_its_settings_are_read(target):
-    stages = _stages()
-    command = _inherited(stages, target, "cmd")
+    command = _inherited(target, "cmd")
     assert command[:2] == ["python", "-m"], command
     assert _module_file(command[2]).is_file(), f"{target}: no module {command[2]}"
     assert not _unknown_settings(target, _image_env(target)), target
@@ -115,26 +122,17 @@ def test_each_images_entry_point_exists_and_its_settings_are_read(target):
 @pytest.mark.parametrize("target", SERVICE_TARGETS)
 def test_each_service_image_exposes_the_port_it_listens_on(target):
     env = _image_env(target)
-    assert _inherited(_stages(), target, "expose") == [int(env["SAMORDNA_HTTP_PORT"])]
+    assert _inherited(target, "expose") == [int(env["SAMORDNA_HTTP_PORT"])]
     assert env["SAMORDNA_HTTP_PORT"] == str(SETTINGS[target].model_fields["http_port"].default)
     assert env["SAMORDNA_HTTP_HOST"] == "0.0.0.0"  # noqa: S104 (inside the container's own network namespace)
     assert env["SAMORDNA_ENVIRONMENT"] == "production"
 
 
 def test_the_images_run_as_an_unprivileged_user_and_check_readiness():
-    stages = _stages()
     for target in SETTINGS:
-        user = _inherited(stages, target, "user")
+        user = _inherited(target, "user")
         assert user and user.split(":")[0] not in ("0", "root"), target
-    assert "/readyz" in stages["base"]["healthcheck"]
-
-
-def _copied(stages: dict, target: str) -> list[str]:
-    sources, name = [], target
-    while name in stages:
-        sources += stages[name]["copy"]
-        name = stages[name]["from"]
-    return sources
+    assert "/readyz" in _stages()["base"]["healthcheck"]
 
 
 def _imports_of(module: str) -> set[str]:
@@ -155,13 +153,12 @@ def _imports_of(module: str) -> set[str]:
 
 @pytest.mark.parametrize("target", SETTINGS)
 def test_everything_an_entry_point_imports_is_copied_into_its_image(target):
-    stages = _stages()
-    copied = _copied(stages, target)
+    copied = _copied(target)
     for source in copied:
         assert (REPO / source).exists(), f"COPY {source}: no such file"
     ignored = (REPO / ".dockerignore").read_text().split()
     assert not {"contracts", "services", "deploy", "pyproject.toml"} & set(ignored)
-    modules = _imports_of(_inherited(stages, target, "cmd")[2])
+    modules = _imports_of(_inherited(target, "cmd")[2])
     for module in modules:
         path = _module_file(module).relative_to(REPO).as_posix()
         assert any(path == source or path.startswith(source.rstrip("/") + "/") for source in copied), (
@@ -225,6 +222,7 @@ def test_compose_ports_secrets_and_the_setup_command_line_up():
 # ---- Kubernetes --------------------------------------------------------------------------------
 
 
+@functools.cache
 def _k8s(name: str) -> list[dict]:
     return [doc for doc in yaml.safe_load_all((K8S / name).read_text()) if doc]
 
@@ -330,7 +328,7 @@ def test_k8s_files_the_settings_name_are_mounted_from_keys_that_exist():
             if variable.endswith("_FILE") and value:  # an empty value counts as unset
                 directory, _, file = value.rpartition("/")
                 assert directory in mounts, f"{name}: {variable}={value} is not under a mount"
-                assert file in _files_of(mounts[directory], config_maps, secrets), f"{name}: {value}"
+                assert file in _volume_files(mounts[directory], config_maps, secrets), f"{name}: {value}"
         for variable in container.get("env", []):
             ref = variable.get("valueFrom", {}).get("secretKeyRef")
             if ref:
@@ -359,13 +357,9 @@ def test_each_k8s_workloads_settings_load_from_what_the_manifests_give_it(tmp_pa
             volume = volumes[mount["name"]]
             if "emptyDir" in volume:
                 continue
-            source = volume.get("configMap") or volume["secret"]
-            data = config_maps[source["name"]]["data"] if "configMap" in volume else None
-            data = data or secrets[source["secretName"]]["stringData"]
-            paths = {item["key"]: item["path"] for item in source.get("items", [])} or {key: key for key in data}
-            for key, path in paths.items():
+            for path, content in _volume_files(volume, config_maps, secrets).items():
                 (root / mount["mountPath"].lstrip("/") / path).parent.mkdir(parents=True, exist_ok=True)
-                (root / mount["mountPath"].lstrip("/") / path).write_text(data[key])
+                (root / mount["mountPath"].lstrip("/") / path).write_text(content)
         env = {}
         for variable, value in _container_env(container).items():
             env[variable] = str(root / value.lstrip("/")) if value and value.startswith("/") else value or ""
@@ -410,15 +404,16 @@ def test_the_example_jwt_issuers_are_valid(tmp_path):
     assert {principal for issuer in read_issuers(issuers) for principal in issuer.principals} == set(PRINCIPALS)
 
 
-def _files_of(volume: dict, config_maps: dict, secrets: dict) -> set[str]:
+def _volume_files(volume: dict, config_maps: dict, secrets: dict) -> dict[str, str]:
+    """File name -> content, as a configMap or secret volume lays them out in the pod."""
     if "configMap" in volume:
-        source, keys = volume["configMap"], config_maps[volume["configMap"]["name"]]["data"]
+        source, data = volume["configMap"], config_maps[volume["configMap"]["name"]]["data"]
     else:
-        source, keys = volume["secret"], secrets[volume["secret"]["secretName"]]["stringData"]
+        source, data = volume["secret"], secrets[volume["secret"]["secretName"]]["stringData"]
     if "items" in source:
-        assert all(item["key"] in keys for item in source["items"]), source
-        return {item["path"] for item in source["items"]}
-    return set(keys)
+        assert all(item["key"] in data for item in source["items"]), source
+        return {item["path"]: data[item["key"]] for item in source["items"]}
+    return dict(data)
 
 
 def _apps() -> dict:
