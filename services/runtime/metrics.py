@@ -18,6 +18,17 @@ GATE_DECISIONS = Counter(
 )
 DEAD_LETTERS = Counter("samordna_dead_letters_total", "Records sent to dead.letters", ["consumer", "origin_topic"])
 WEBHOOK_BACKLOG = Gauge("samordna_webhook_backlog", "Webhook deliveries by status", ["principal", "status"])
+OUTBOX_OLDEST = Gauge(
+    "samordna_outbox_oldest_unpublished_seconds", "Age of the oldest outbox row not yet published", ["table"]
+)
+PRODUCER_REBUILDS = Counter(
+    "samordna_producer_rebuilds_total", "Kafka producers closed and built again after an error", ["producer"]
+)
+CONSUMER_OLDEST = Gauge(
+    "samordna_consumer_oldest_unprocessed_seconds",
+    "Age of the oldest record a consumer group has not yet committed, per group and topic",
+    ["group", "topic"],
+)
 CONSUMER_LAG = Gauge("samordna_consumer_lag", "Records not yet consumed, per group and topic", ["group", "topic"])
 
 
