@@ -30,6 +30,7 @@ from services.consent.domain import SHAREABLE_CATEGORIES
 from services.consent.gate import GROUP_ID, Gate
 from services.consent.schema import SCHEMA_SQL
 from services.runtime.db import create_pool
+from services.runtime.producers import RecoveringProducer
 from services.runtime.pseudonym import Pseudonymizer
 from tests.support.client import event
 from tests.support.personnummer import random_person_id
@@ -124,11 +125,13 @@ async def pass_through(kafka: dict, topic: str, count: int) -> tuple[float, list
 async def gate(kafka: dict, topic: str, count: int, pool: asyncpg.Pool, pseudonyms: Pseudonymizer):
     group = f"{GROUP_ID}-bench-{uuid.uuid4()}"
     consumer = _consumer(kafka, topic, group)
-    producer = AIOKafkaProducer(
-        **kafka, transactional_id=f"bench-gate-{uuid.uuid4()}", enable_idempotence=True, linger_ms=5
+    transactional_id = f"bench-gate-{uuid.uuid4()}"
+    producer = RecoveringProducer(
+        "bench-gate",
+        lambda: AIOKafkaProducer(**kafka, transactional_id=transactional_id, enable_idempotence=True, linger_ms=5),
     )
     await consumer.start()
-    await producer.start()
+    await producer.get()
     the_gate = Gate(consumer, producer, pool, pseudonyms, {}, group_id=group)
     try:
         return await _drive(consumer, count, the_gate.process)

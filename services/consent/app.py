@@ -16,8 +16,9 @@ from services.consent.settings import ConsentSettings
 from services.runtime import background
 from services.runtime.db import create_pool, database_ready
 from services.runtime.http import service_app
-from services.runtime.kafka import client_options, kafka_broker, kafka_ready
+from services.runtime.kafka import client_options, kafka_broker
 from services.runtime.outbox import Relay
+from services.runtime.producers import RecoveringProducer, idempotent_producer, producer_options
 from services.runtime.pseudonym import Pseudonymizer
 
 
@@ -38,24 +39,28 @@ def create_app(settings: ConsentSettings) -> FastAPI:
             auto_offset_reset="earliest",
             isolation_level="read_committed",
         )
-        producer = AIOKafkaProducer(
-            **client_options(settings),
-            transactional_id=f"samordna-{settings.gate_instance_id}",
-            enable_idempotence=True,
-            linger_ms=5,
+        gate_producer = RecoveringProducer(
+            "gate",
+            lambda: AIOKafkaProducer(
+                **producer_options(settings),
+                transactional_id=f"samordna-{settings.gate_instance_id}",
+                enable_idempotence=True,
+                linger_ms=5,
+            ),
         )
+        changes_producer = idempotent_producer("consent-changes-relay", settings)
         gate = Gate(
             consumer,
-            producer,
+            gate_producer,
             pool,
             pseudonyms,
             load_statutory_bases(settings.statutory_policy_file),
         )
-        await producer.start()
+        await gate_producer.get()  # fences a predecessor with the same transactional id
         await consumer.start()
         gate.subscribe()
         await broker.start()
-        changes = Relay(pool, broker, lifecycle.TABLE, CONSENT_CHANGES)
+        changes = Relay(pool, changes_producer, lifecycle.TABLE, CONSENT_CHANGES, age_column="occurred_at")
         tasks = [
             background.supervise("gate", gate.run()),
             background.supervise("consent-changes-relay", changes.run()),
@@ -64,14 +69,15 @@ def create_app(settings: ConsentSettings) -> FastAPI:
         app.state.consents = Consents(pool, pseudonyms, changed=changes.notify)
         app.state.audit = AuditTrail(pool, pseudonyms)
         app.state.pool, app.state.pseudonyms = pool, pseudonyms
-        app.state.checks.update(postgres=lambda: database_ready(pool), kafka=lambda: kafka_ready(producer))
+        app.state.checks.update(postgres=lambda: database_ready(pool), kafka=gate_producer.ready)
         try:
             yield
         finally:
             await background.stop(*tasks)
             await broker.stop()
             await consumer.stop()
-            await producer.stop()
+            await gate_producer.stop()
+            await changes_producer.stop()
             await pool.close()
 
     return service_app("Samordna consent registry and gate", lifespan, api.router, settings)

@@ -12,6 +12,13 @@ A revocation updates the consent row, so it waits for every batch that read the 
 (step 1) until that batch's outputs are committed (step 3), and every batch that starts
 after the revocation sees it. Offsets move only together with the outputs.
 
+After any failure while its Kafka transaction is open, the gate cannot know whether the
+transaction committed (a commit that timed out may still be applied). Before it lets go of the
+consent locks it builds a new transactional producer with the same transactional id: the
+broker then fences the old producer and completes or aborts its transaction, so nothing of the
+failed batch can become visible after a revocation that waited for those locks. Then it goes
+back to its committed offsets and decides the batch again.
+
 Delivery numbers are taken in the same PostgreSQL transaction, so an aborted batch gives its
 numbers back. The one case left: PostgreSQL's COMMIT lost after Kafka's commit succeeded —
 then the next batch hands the same numbers out again, and a subscriber sees a number twice
@@ -45,6 +52,7 @@ from services.consent.domain import Decision, StatutoryBasis, decide
 from services.runtime.kafka import dead_letter
 from services.runtime.metrics import DEAD_LETTERS as DEAD_LETTER_COUNT
 from services.runtime.metrics import GATE_DECISIONS as DECISION_COUNT
+from services.runtime.producers import Backoff, RecoveringProducer
 from services.runtime.pseudonym import Pseudonymizer
 
 log = logging.getLogger(__name__)
@@ -52,13 +60,15 @@ log = logging.getLogger(__name__)
 GROUP_ID = "samordna-gate"
 CONSUMER_NAME = "gate"
 DECISIONS_PER_RECORD = 1000
+TRANSACTION_TIMEOUT = 30.0  # seconds for one batch's Kafka transaction, commit included
+RETRYABLE = (KafkaError, asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
 
 
 class Gate:
     def __init__(
         self,
         consumer: AIOKafkaConsumer,
-        producer: AIOKafkaProducer,
+        producer: RecoveringProducer,
         pool: asyncpg.Pool,
         pseudonyms: Pseudonymizer,
         statutory: dict[str, StatutoryBasis],
@@ -79,17 +89,19 @@ class Gate:
         self._consumer.subscribe(pattern=EVENTS_TOPIC_PATTERN)
 
     async def run(self) -> None:
+        backoff = Backoff("gate batch")
         while True:
             batch = await self._consumer.getmany(timeout_ms=500, max_records=self._max_records)
             if not batch:
                 continue
             try:
                 await self.process(batch)
-            except (KafkaError, asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
-                # Nothing of this batch was committed: go back and decide it again.
-                log.warning("gate batch failed, retrying from committed offsets", extra={"error": repr(exc)})
+            except RETRYABLE as exc:
+                # Nothing of this batch is visible (see the module's docstring): decide it again.
+                await backoff.failed(exc)
                 await self._rewind(list(batch))
-                await asyncio.sleep(1)
+                continue
+            backoff.succeeded()
 
     async def process(self, batch: dict[TopicPartition, list[ConsumerRecord]]) -> None:
         records = [record for partition in batch.values() for record in partition]
@@ -104,21 +116,13 @@ class Gate:
             ]
             deliveries = Counter(d.recipient for *_, decisions in outcomes for d in decisions if d.forwarded)
             next_seq = await repository.take_delivery_numbers(conn, deliveries) if deliveries else {}
-            async with self._producer.transaction():
-                decided: list[GateDecision] = []
-                for event, pseudonym, decisions in outcomes:
-                    await self._forward(event, pseudonym, decisions, now, next_seq)
-                    decided += [_decision_record(event, pseudonym, d, now) for d in decisions]
-                for start in range(0, len(decided), DECISIONS_PER_RECORD):
-                    chunk = DecisionBatch(decisions=decided[start : start + DECISIONS_PER_RECORD])
-                    await self._producer.send(GATE_DECISIONS, chunk.model_dump_json().encode())
-                for record, reason in rejects:
-                    letter = dead_letter(record, CONSUMER_NAME, reason)
-                    await self._producer.send(
-                        dead_letters_for(record.topic), letter.model_dump_json().encode(), key=record.key
-                    )
-                offsets = {tp: records[-1].offset + 1 for tp, records in batch.items()}
-                await self._producer.send_offsets_to_transaction(offsets, self._group_id)
+            offsets = {tp: records[-1].offset + 1 for tp, records in batch.items()}
+            try:
+                async with asyncio.timeout(TRANSACTION_TIMEOUT):
+                    decided = await self._write(outcomes, rejects, now, next_seq, offsets)
+            except Exception:
+                await self._fence()
+                raise
         self.decided += len(events)
         for d in decided:
             DECISION_COUNT.labels(d.sender, d.recipient or "-", str(d.forwarded).lower(), d.reason).inc()
@@ -135,8 +139,46 @@ class Gate:
             },
         )
 
+    async def _write(self, outcomes, rejects, now: datetime, next_seq: dict[str, int], offsets) -> list[GateDecision]:
+        """One Kafka transaction: deliveries, shared copies, decisions, dead letters, offsets."""
+        producer = await self._producer.get()
+        async with producer.transaction():
+            decided: list[GateDecision] = []
+            for event, pseudonym, decisions in outcomes:
+                await self._forward(producer, event, pseudonym, decisions, now, next_seq)
+                decided += [_decision_record(event, pseudonym, d, now) for d in decisions]
+            for start in range(0, len(decided), DECISIONS_PER_RECORD):
+                chunk = DecisionBatch(decisions=decided[start : start + DECISIONS_PER_RECORD])
+                await producer.send(GATE_DECISIONS, chunk.model_dump_json().encode())
+            for record, reason in rejects:
+                letter = dead_letter(record, CONSUMER_NAME, reason)
+                await producer.send(dead_letters_for(record.topic), letter.model_dump_json().encode(), key=record.key)
+            await producer.send_offsets_to_transaction(offsets, self._group_id)
+        return decided
+
+    async def _fence(self) -> None:
+        """Discard the producer and start a new one with the same transactional id, retrying until
+        the broker answers: its InitProducerId ends the old producer's transaction one way or the
+        other. Called with the consent locks still held."""
+        await self._producer.discard()
+        backoff = Backoff("gate fencing its failed transaction")
+        while True:
+            try:
+                await self._producer.get()
+            except (KafkaError, OSError, TimeoutError) as exc:
+                await backoff.failed(exc)
+                continue
+            backoff.succeeded()
+            return
+
     async def _forward(
-        self, event: CloudEvent, pseudonym: str, decisions: list[Decision], now: datetime, next_seq: dict[str, int]
+        self,
+        producer: AIOKafkaProducer,
+        event: CloudEvent,
+        pseudonym: str,
+        decisions: list[Decision],
+        now: datetime,
+        next_seq: dict[str, int],
     ) -> None:
         forwarded = [d for d in decisions if d.forwarded]
         if not forwarded:
@@ -147,28 +189,37 @@ class Gate:
             seq = next_seq[decision.recipient]
             next_seq[decision.recipient] = seq + 1
             headers = [(DELIVERY_SEQ_HEADER, str(seq).encode())]
-            await self._send(deliveries_topic(decision.recipient), value, key, headers)
+            await self._send(producer, deliveries_topic(decision.recipient), value, key, headers)
         shared = ForwardedEvent.model_construct(
             event=event,
             parties=[event.principal, *(d.recipient for d in forwarded)],
             consent_ids=sorted({str(d.consent_id) for d in forwarded if d.consent_id}),
             decided_at=now,
         )
-        await self._send(SHARED_EVENTS, shared.model_dump_json().encode(), key)
+        await self._send(producer, SHARED_EVENTS, shared.model_dump_json().encode(), key)
 
-    async def _send(self, topic: str, value: bytes, key: bytes, headers: list | None = None) -> None:
+    async def _send(
+        self, producer: AIOKafkaProducer, topic: str, value: bytes, key: bytes, headers: list | None = None
+    ) -> None:
         """Send keyed by the pseudonym, to the partition the default partitioner would pick, with the
         key's hash cached (aiokafka would hash it again for every record, in pure Python)."""
         partitions = self._partition_counts.get(topic)
         if partitions is None:
-            partitions = self._partition_counts[topic] = len(await self._producer.partitions_for(topic))
-        await self._producer.send(topic, value, key=key, partition=_key_hash(key) % partitions, headers=headers)
+            partitions = self._partition_counts[topic] = len(await producer.partitions_for(topic))
+        await producer.send(topic, value, key=key, partition=_key_hash(key) % partitions, headers=headers)
 
     async def _rewind(self, partitions: list[TopicPartition]) -> None:
-        assigned = self._consumer.assignment()
-        owned = [tp for tp in partitions if tp in assigned]
-        if owned:
-            await self._consumer.seek_to_committed(*owned)
+        backoff = Backoff("gate going back to its committed offsets")
+        while True:
+            owned = [tp for tp in partitions if tp in self._consumer.assignment()]
+            try:
+                if owned:
+                    await self._consumer.seek_to_committed(*owned)
+            except (KafkaError, OSError, TimeoutError) as exc:
+                await backoff.failed(exc)
+                continue
+            backoff.succeeded()
+            return
 
 
 @functools.lru_cache(maxsize=65536)

@@ -19,6 +19,7 @@ from services.runtime.db import create_pool, database_ready
 from services.runtime.http import service_app
 from services.runtime.kafka import kafka_broker
 from services.runtime.outbox import Relay
+from services.runtime.producers import idempotent_producer
 from services.runtime.pseudonym import Pseudonymizer
 
 SCHEMA_SQL = Path(__file__).with_name("schema.sql").read_text()
@@ -38,11 +39,14 @@ def create_app(settings: GatewaySettings, principal: str) -> FastAPI:
         pool = await create_pool(
             settings.database_url, schema_of(principal), SCHEMA_SQL + WEBHOOKS_SQL, min_size=2, max_size=10
         )
-        broker = kafka_broker(settings, f"samordna-{principal}", enable_idempotence=True)
+        broker = kafka_broker(settings, f"samordna-{principal}")
+        relay_producer = idempotent_producer("outbox-relay", settings)
         pseudonyms = Pseudonymizer(settings.pseudonym_key)
         subscribe_inbox_writer(broker, pool, principal, settings.receipt_deadlines)
         subscribe_dead_letter_collector(broker, pool, principal)
-        relay = Relay(pool, broker, outbox.TABLE, events_topic(principal), settings.relay_batch_size)
+        relay = Relay(
+            pool, relay_producer, outbox.TABLE, events_topic(principal), "accepted_at", settings.relay_batch_size
+        )
         await broker.start()
         overdue = receipts.watch_overdue(pool, pseudonyms, principal, relay.notify, settings.receipt_scan_seconds)
         tasks = [
@@ -60,6 +64,7 @@ def create_app(settings: GatewaySettings, principal: str) -> FastAPI:
         finally:
             await background.stop(*tasks)
             await broker.stop()
+            await relay_producer.stop()
             await pool.close()
 
     app = service_app(f"Samordna gateway for {principal}", lifespan, build_router(principal), settings)

@@ -1,30 +1,51 @@
 """The relay of a transactional outbox: rows committed with the caller's own writes are
 published to Kafka afterwards, in order, and marked published.
 
-The outbox table has (seq, event, kafka_key, published_at). With Kafka down, writers keep
-committing; the relay catches up when the broker returns (at least once: a crash between
-publishing and marking publishes again, and consumers de-duplicate by event id).
+The outbox table has (seq, event, kafka_key, published_at) and a column with the row's time
+(`age_column`). With Kafka down, writers keep committing; the relay catches up when the broker
+returns (at least once: a crash between publishing and marking publishes again, and consumers
+de-duplicate by event id).
+
+A batch that fails part-way marks what the broker acknowledged, per key up to the first record
+that failed (so that a key's records still reach Kafka in order), and the rest is sent again by
+a new producer: a retry repeats at most the unacknowledged part of one batch.
 """
 
 import asyncio
 import logging
 
 import asyncpg
-from faststream.kafka import KafkaBroker
+from aiokafka.errors import KafkaError
 
-from services.runtime.metrics import OUTBOX_BACKLOG, OUTBOX_PUBLISHED
+from services.runtime.metrics import OUTBOX_BACKLOG, OUTBOX_OLDEST, OUTBOX_PUBLISHED
+from services.runtime.producers import Backoff, RecoveringProducer
 
 log = logging.getLogger(__name__)
+
+SEND_TIMEOUT = 30.0  # seconds for a batch's acknowledgements; after that the producer is rebuilt
+
+
+class PartlyPublished(KafkaError):
+    """Some records of a batch were not acknowledged (the first error is the cause)."""
 
 
 class Relay:
     """Publishes unpublished outbox rows in acceptance order, then marks them published."""
 
-    def __init__(self, pool: asyncpg.Pool, broker: KafkaBroker, table: str, topic: str, batch_size: int = 500) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        producer: RecoveringProducer,
+        table: str,
+        topic: str,
+        age_column: str,
+        batch_size: int = 500,
+    ) -> None:
         self._pool = pool
+        self._producer = producer
         self._table = table
-        self._broker = broker
         self._topic = topic
+        self._age_column = age_column
         self._batch_size = batch_size
         self._wakeup = asyncio.Event()
 
@@ -32,13 +53,19 @@ class Relay:
         self._wakeup.set()
 
     async def run(self) -> None:
+        backoff = Backoff(f"outbox relay of {self._table}")
         while True:
             try:
                 published = await self.publish_pending()
-            except Exception as exc:  # broker or database away: keep the rows, try again
-                log.warning("outbox relay could not publish; will retry", extra={"error": repr(exc)})
-                await asyncio.sleep(2)
+            except (KafkaError, OSError, TimeoutError) as exc:
+                await self._producer.discard()
+                await self._measure_quietly()
+                await backoff.failed(exc)
                 continue
+            except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:  # the database is away
+                await backoff.failed(exc)
+                continue
+            backoff.succeeded()
             if published < self._batch_size:
                 await self._wait(timeout=1.0)
 
@@ -47,26 +74,56 @@ class Relay:
             f"SELECT seq, event, kafka_key FROM {self._table} WHERE published_at IS NULL ORDER BY seq LIMIT $1",
             self._batch_size,
         )
-        if not rows:
-            OUTBOX_BACKLOG.labels(self._table).set(0)
-            return 0
-        futures = [
-            await self._broker.publish(
-                row["event"].encode(), self._topic, key=row["kafka_key"].encode(), no_confirm=True
-            )
-            for row in rows
-        ]
-        await asyncio.wait_for(asyncio.gather(*futures), timeout=30)
+        if rows:
+            futures, refused = await self._send([(row["kafka_key"], row["event"]) for row in rows])
+            acknowledged = [f.done() and not f.cancelled() and f.exception() is None for f in futures]
+            acknowledged += [False] * (len(rows) - len(futures))  # not even queued
+            done = publishable_prefix([row["kafka_key"] for row in rows], acknowledged)
+            await self._mark([rows[i]["seq"] for i in done])
+            if len(done) < len(rows):
+                cause = refused or _first_error(futures)
+                raise PartlyPublished(f"{len(rows) - len(done)} of {len(rows)} records not acknowledged") from cause
+        await self._measure()
+        return len(rows)
+
+    async def _send(self, records: list[tuple[str, str]]) -> tuple[list[asyncio.Future], KafkaError | None]:
+        """Queue every record, then wait (bounded) for the broker's acknowledgements. A record that
+        cannot be queued (no metadata, buffer full) ends the batch there."""
+        producer = await self._producer.get()
+        futures, refused = [], None
+        try:
+            for key, value in records:
+                futures.append(await producer.send(self._topic, value.encode(), key=key.encode()))
+        except KafkaError as exc:
+            refused = exc
+        if futures:
+            await asyncio.wait(futures, timeout=SEND_TIMEOUT)
+        for future in futures:
+            future.add_done_callback(_retrieve)
+        return futures, refused
+
+    async def _mark(self, seqs: list[int]) -> None:
+        if not seqs:
+            return
         await self._pool.execute(
             f"UPDATE {self._table} SET published_at = now() WHERE seq = ANY($1::bigint[])",
-            [row["seq"] for row in rows],
+            seqs,
         )
-        OUTBOX_PUBLISHED.labels(self._table).inc(len(rows))
-        if len(rows) == self._batch_size:
-            OUTBOX_BACKLOG.labels(self._table).set(await self.backlog())
-        else:
-            OUTBOX_BACKLOG.labels(self._table).set(0)
-        return len(rows)
+        OUTBOX_PUBLISHED.labels(self._table).inc(len(seqs))
+
+    async def _measure(self) -> None:
+        row = await self._pool.fetchrow(
+            f"SELECT count(*) AS backlog, extract(epoch FROM now() - min({self._age_column})) AS oldest "
+            f"FROM {self._table} WHERE published_at IS NULL"
+        )
+        OUTBOX_BACKLOG.labels(self._table).set(row["backlog"])
+        OUTBOX_OLDEST.labels(self._table).set(float(row["oldest"] or 0))
+
+    async def _measure_quietly(self) -> None:
+        try:
+            await self._measure()
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+            pass
 
     async def _wait(self, timeout: float) -> None:
         try:
@@ -77,3 +134,33 @@ class Relay:
 
     async def backlog(self) -> int:
         return await self._pool.fetchval(f"SELECT count(*) FROM {self._table} WHERE published_at IS NULL")
+
+
+def publishable_prefix(keys: list[str], acknowledged: list[bool]) -> list[int]:
+    """Indexes of the records that may be marked published: acknowledged, and no earlier record of
+    the same key failed (it will be sent again, and the later ones must follow it)."""
+    failed: set[str] = set()
+    marked = []
+    for index, (key, ok) in enumerate(zip(keys, acknowledged, strict=True)):
+        if key in failed:
+            continue
+        if ok:
+            marked.append(index)
+        else:
+            failed.add(key)
+    return marked
+
+
+def _retrieve(future: asyncio.Future) -> None:
+    """Mark a record's error as seen (a discarded producer fails its queue after we stopped waiting)."""
+    if not future.cancelled():
+        future.exception()
+
+
+def _first_error(futures: list[asyncio.Future]) -> BaseException | None:
+    for future in futures:
+        if not future.done():
+            return TimeoutError(f"no acknowledgement within {SEND_TIMEOUT:.0f} s")
+        if not future.cancelled() and future.exception() is not None:
+            return future.exception()
+    return None

@@ -3,7 +3,7 @@
 from pathlib import Path
 from typing import ClassVar, Literal
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.runtime.jwt_issuers import IssuersFileError, read_issuers
@@ -33,6 +33,8 @@ class ServiceSettings(BaseSettings):
     # or the file that holds it (a mounted Docker or Kubernetes secret); see deploy/setup.py
     kafka_password_file: Path | None = None
     kafka_ca_file: Path | None = None  # CA bundle that signed the brokers' certificates (SASL_SSL)
+    # how long a producer waits for the broker before a request (and a queued batch) counts as failed
+    kafka_producer_request_timeout_ms: int = Field(default=40_000, ge=1_000, le=600_000)
     # Organisations' identity providers whose JWTs the API accepts (see services/runtime/auth.py).
     jwt_issuers_file: Path | None = None
     database_url: str = "postgresql://postgres@127.0.0.1:15432/samordna"
