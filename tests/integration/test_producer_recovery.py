@@ -47,7 +47,8 @@ async def outbox(infra):
 async def _add(pool: asyncpg.Pool, keys: list[str]) -> list[str]:
     ids = [uuid.uuid4().hex for _ in keys]
     await pool.executemany(
-        "INSERT INTO outbox (event, kafka_key) VALUES ($1, $2)", [(json.dumps({"id": i}), k) for i, k in zip(ids, keys)]
+        "INSERT INTO outbox (event, kafka_key) VALUES ($1, $2)",
+        [(json.dumps({"id": i}), k) for i, k in zip(ids, keys, strict=True)],
     )
     return ids
 
@@ -121,4 +122,3 @@ async def test_a_fenced_gate_rebuilds_its_transactional_producer_and_goes_on_dec
     metrics = (await client.http.get(f"{running_stack.url('consent')}/metrics")).text
     assert 'samordna_producer_rebuilds_total{producer="gate"}' in metrics
     await client.close()
-
