@@ -4,6 +4,7 @@
 #   deploy/kafka.sh start|stop|status|reset     every node
 #   deploy/kafka.sh kill [NODE]                 SIGKILL every node, or one (fault tests)
 #   deploy/kafka.sh start NODE                  start one node again (after a kill)
+#   deploy/kafka.sh pause|resume [NODE]         SIGSTOP / SIGCONT (fault tests: a hung broker)
 # Settings: SAMORDNA_STATE_DIR (default <repo>/.local), KAFKA_PORT (19092), KAFKA_NODES (1),
 # KAFKA_HEAP (-Xmx512m -Xms256m). Node N listens for clients on KAFKA_PORT + 2(N-1) and for its
 # controller quorum on the port after that. KAFKA_TLS_PORT (unset: none) adds a SASL_SSL listener,
@@ -352,6 +353,19 @@ crash() {  # [node]
   done
 }
 
+# A hung broker, for fault tests: SIGSTOP keeps its connections open and answers nothing, so
+# the clients' requests stay in flight until they time out (SIGCONT, or a kill, ends it).
+signal_nodes() {  # STOP|CONT [node]
+  local sig="$1" nodes n p
+  shift
+  nodes=("$@")
+  [[ $# -gt 0 ]] || mapfile -t nodes < <(all_nodes)
+  for n in "${nodes[@]}"; do
+    p="$(pid "$n")"
+    if alive "$p" "$(config "$n")"; then kill "-$sig" "$p"; echo "kafka node $n sent SIG$sig"; fi
+  done
+}
+
 status() {
   local n down=0
   for n in $(all_nodes); do
@@ -376,7 +390,9 @@ case "$action" in
   start) start "$@" ;;
   stop) stop ;;
   kill) crash "$@" ;;
+  pause) signal_nodes STOP "$@" ;;
+  resume) signal_nodes CONT "$@" ;;
   status) status ;;
   reset) reset ;;
-  *) echo "usage: $0 start [NODE]|stop|kill [NODE]|status|reset" >&2; exit 2 ;;
+  *) echo "usage: $0 start [NODE]|stop|kill [NODE]|pause [NODE]|resume [NODE]|status|reset" >&2; exit 2 ;;
 esac

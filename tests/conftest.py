@@ -27,6 +27,8 @@ def _test_stack() -> Stack:
         kafka_tls_port=int(os.environ.get("SAMORDNA_TEST_KAFKA_TLS_PORT", 29192)),
         env={
             "SAMORDNA_EXPIRY_SCAN_SECONDS": "1",
+            # a broker outage in tests/faults lasts 30 s: six times this, so that queued batches expire
+            "SAMORDNA_KAFKA_PRODUCER_REQUEST_TIMEOUT_MS": "5000",
             # a SIP request must be acknowledged within 3 seconds here, so that overdue receipts show
             "SAMORDNA_RECEIPT_DEADLINES": '{"se.samordna.joint.sip.requested.v1": "PT3S"}',
             "SAMORDNA_RECEIPT_SCAN_SECONDS": "0.5",

@@ -31,7 +31,11 @@ SHOWN = {
     "samordna_receipts_overdue": None,
     "samordna_outbox_backlog": None,
     "samordna_webhook_backlog": "status",
+    "samordna_outbox_oldest_unpublished_seconds": None,
+    "samordna_consumer_oldest_unprocessed_seconds": None,
+    "samordna_producer_rebuilds": None,
 }
+OLDEST = {"samordna_outbox_oldest_unpublished_seconds", "samordna_consumer_oldest_unprocessed_seconds"}  # max, not sum
 RATES = ("samordna_events_accepted", "samordna_inbox_delivered", "samordna_gate_decisions")
 
 
@@ -100,7 +104,8 @@ async def _scrape(http: httpx.AsyncClient, url: str) -> dict[str, float] | None:
 
 
 def totals(exposition: str) -> dict[str, float]:
-    """The shown metrics of one scrape, summed over labels (or split by one label)."""
+    """The shown metrics of one scrape, summed over labels (or split by one label); ages are the
+    oldest over labels."""
     found: dict[str, float] = {}
     for family in text_string_to_metric_families(exposition):
         if family.name not in SHOWN:
@@ -110,7 +115,10 @@ def totals(exposition: str) -> dict[str, float]:
             if sample.name.endswith("_created"):
                 continue
             key = family.name if split is None else f"{family.name}_{split}_{sample.labels.get(split, '')}"
-            found[key] = found.get(key, 0) + sample.value
+            if family.name in OLDEST:
+                found[key] = max(found.get(key, 0), sample.value)
+            else:
+                found[key] = found.get(key, 0) + sample.value
     return found
 
 

@@ -52,6 +52,7 @@ from services.consent.domain import Decision, StatutoryBasis, decide
 from services.runtime.kafka import dead_letter
 from services.runtime.metrics import DEAD_LETTERS as DEAD_LETTER_COUNT
 from services.runtime.metrics import GATE_DECISIONS as DECISION_COUNT
+from services.runtime.metrics import OldestUncommitted
 from services.runtime.producers import Backoff, RecoveringProducer
 from services.runtime.pseudonym import Pseudonymizer
 
@@ -83,6 +84,7 @@ class Gate:
         self._max_records = max_records
         self._group_id = group_id
         self._partition_counts: dict[str, int] = {}
+        self._oldest = OldestUncommitted(group_id)
         self.decided = 0
 
     def subscribe(self) -> None:
@@ -94,6 +96,8 @@ class Gate:
             batch = await self._consumer.getmany(timeout_ms=500, max_records=self._max_records)
             if not batch:
                 continue
+            for tp, records in batch.items():
+                self._oldest.holding(tp.topic, records[0].timestamp)
             try:
                 await self.process(batch)
             except RETRYABLE as exc:
@@ -102,6 +106,8 @@ class Gate:
                 await self._rewind(list(batch))
                 continue
             backoff.succeeded()
+            for tp in batch:
+                self._oldest.committed(tp.topic)
 
     async def process(self, batch: dict[TopicPartition, list[ConsumerRecord]]) -> None:
         records = [record for partition in batch.values() for record in partition]

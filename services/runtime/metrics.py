@@ -1,6 +1,8 @@
 """Prometheus metrics every service exposes at /metrics. Labels name services, principals,
 topics, consumer groups and reasons — never a person, an event id or a pseudonym."""
 
+import time
+
 from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, generate_latest
 
@@ -30,6 +32,30 @@ CONSUMER_OLDEST = Gauge(
     ["group", "topic"],
 )
 CONSUMER_LAG = Gauge("samordna_consumer_lag", "Records not yet consumed, per group and topic", ["group", "topic"])
+
+
+class OldestUncommitted:
+    """samordna_consumer_oldest_unprocessed_seconds for one consumer group: the age of the oldest
+    record it holds and has not committed, computed when scraped, so that it keeps growing while
+    the consumer is stuck on a batch (and is 0 while it holds nothing)."""
+
+    def __init__(self, group: str) -> None:
+        self._group = group
+        self._since: dict[str, float] = {}  # topic -> the oldest held record's timestamp (seconds)
+        self._registered: set[str] = set()
+
+    def holding(self, topic: str, timestamp_ms: int) -> None:
+        if topic not in self._registered:
+            CONSUMER_OLDEST.labels(self._group, topic).set_function(lambda: self.age(topic))
+            self._registered.add(topic)
+        self._since[topic] = min(self._since.get(topic, timestamp_ms / 1000), timestamp_ms / 1000)
+
+    def committed(self, topic: str) -> None:
+        self._since.pop(topic, None)
+
+    def age(self, topic: str) -> float:
+        since = self._since.get(topic)
+        return 0.0 if since is None else max(0.0, time.time() - since)
 
 
 def metrics_router() -> APIRouter:

@@ -82,7 +82,8 @@ class Relay:
             await self._mark([rows[i]["seq"] for i in done])
             if len(done) < len(rows):
                 cause = refused or _first_error(futures)
-                raise PartlyPublished(f"{len(rows) - len(done)} of {len(rows)} records not acknowledged") from cause
+                missing = len(rows) - len(done)
+                raise PartlyPublished(f"{missing} of {len(rows)} records not acknowledged: {cause!r}") from cause
         await self._measure()
         return len(rows)
 

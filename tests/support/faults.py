@@ -64,6 +64,7 @@ async def kill_and_restart(stack: Stack, name: str) -> None:
 
 def heal(stack: Stack) -> None:
     """Broker and database running, every service process alive and ready."""
+    stack.kafka("resume")  # a paused broker counts as running
     stack.kafka("start")
     postgres(stack, "start")
     for service in stack.services():

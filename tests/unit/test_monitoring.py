@@ -2,6 +2,7 @@
 
 import json
 import re
+import time
 
 from prometheus_client import REGISTRY
 
@@ -33,3 +34,29 @@ def test_the_scrape_configuration_lists_every_service_of_the_local_stack():
 
     for service in stack.services():
         assert f'"127.0.0.1:{service.port}"' in config and f"service: {service.name}" in config
+
+
+def test_the_oldest_uncommitted_record_ages_while_held_and_is_zero_once_committed():
+    from services.runtime.metrics import OldestUncommitted
+
+    tracker = OldestUncommitted("samordna-test-oldest")
+    tracker.holding("events.region-14", int((time.time() - 90) * 1000))
+    tracker.holding("events.region-14", int((time.time() - 30) * 1000))
+    shown = REGISTRY.get_sample_value(
+        "samordna_consumer_oldest_unprocessed_seconds", {"group": "samordna-test-oldest", "topic": "events.region-14"}
+    )
+    assert 89 <= shown <= 100
+    tracker.committed("events.region-14")
+    assert tracker.age("events.region-14") == 0.0
+
+
+def test_ages_are_the_oldest_over_labels_on_the_ops_dashboard():
+    from services.board.ops import totals
+
+    exposition = (
+        'samordna_outbox_oldest_unpublished_seconds{table="outbox"} 12.0\n'
+        'samordna_outbox_oldest_unpublished_seconds{table="consent_events"} 40.0\n'
+        'samordna_outbox_backlog{table="outbox"} 3.0\n'
+        'samordna_outbox_backlog{table="consent_events"} 4.0\n'
+    )
+    assert totals(exposition) == {"samordna_outbox_oldest_unpublished_seconds": 40.0, "samordna_outbox_backlog": 7.0}
