@@ -22,7 +22,12 @@ def subscribe_audit_writer(broker: KafkaBroker, pool: asyncpg.Pool) -> None:
 
 
 class AuditTrail:
-    """Reads the audit: what was decided about a person, as far as the caller's principal was party."""
+    """Reads the audit: what was decided about a person, as far as the caller's principal may know.
+
+    Only coordinators reach it (the API's role check); ops and systems see no person's audit. A
+    person with no consent and a person with no decisions visible to the caller give the same
+    empty answer, so the answer discloses nothing about what others exchanged.
+    """
 
     def __init__(self, pool: asyncpg.Pool, pseudonyms: Pseudonymizer) -> None:
         self._pool = pool
@@ -30,4 +35,4 @@ class AuditTrail:
 
     async def of_person(self, caller: Caller, person: str) -> list[asyncpg.Record]:
         async with self._pool.acquire() as conn:
-            return await repository.audit_of_person(conn, self._pseudonyms.of(person), [caller.principal])
+            return await repository.audit_visible_to(conn, self._pseudonyms.of(person), caller.principal)

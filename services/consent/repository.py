@@ -156,13 +156,16 @@ async def audit_in_order(conn: asyncpg.Connection) -> list[asyncpg.Record]:
     return await conn.fetch("SELECT * FROM audit ORDER BY seq")
 
 
-async def audit_of_person(conn: asyncpg.Connection, pseudonym: str, parties: list[str] | None) -> list[asyncpg.Record]:
+async def audit_visible_to(conn: asyncpg.Connection, pseudonym: str, principal: str) -> list[asyncpg.Record]:
+    """The person's decisions that `principal` may know of: every decision about an event it sent
+    (forwarded or not, to anyone) and each decision that forwarded an event to it. A decision that
+    withheld another principal's event from it is left out: knowing of it is itself a disclosure."""
     return await conn.fetch(
         """SELECT * FROM audit WHERE person_pseudonym = $1
-           AND ($2::text[] IS NULL OR sender = ANY($2) OR recipient = ANY($2))
+           AND (sender = $2 OR (recipient = $2 AND forwarded))
            ORDER BY seq""",
         pseudonym,
-        parties,
+        principal,
     )
 
 
