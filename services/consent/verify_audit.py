@@ -1,37 +1,124 @@
-"""Verify the audit trail's hash chain and name the first broken link.
+"""Verify the audit trail: its keyed hash chain, held against the latest signed checkpoint.
 
-    python -m services.consent.verify_audit      # exit 0 if intact, 1 if broken
+    python -m services.consent.verify_audit                       # the latest checkpoint on audit.checkpoints
+    python -m services.consent.verify_audit --checkpoint FILE     # one kept elsewhere (docs/audit.md)
+    python -m services.consent.verify_audit --latest-checkpoint   # print it, for an operator's own copy
 
-Reads SAMORDNA_DATABASE_URL (and SAMORDNA_DB_SCHEMA) like the service does.
+Exit status: 0 the chain holds and reaches the checkpoint; 1 rows are missing, changed or
+unreadable (each named); 2 the chain holds but no checkpoint could be read, so rows dropped
+from its end would not show. Reads the consent service's settings (database, Kafka, audit key).
+A stored value no writer could have produced is reported, never a traceback.
 """
 
+import argparse
 import asyncio
 import sys
+from pathlib import Path
 
 import asyncpg
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from services.consent.chain import first_broken_link
-from services.consent.repository import audit_in_order
+from contracts.topics import AUDIT_CHECKPOINTS
+from services.consent import checkpoint
+from services.consent.audit import chain_key
+from services.consent.chain import ChainCheck
+from services.consent.repository import audit_as_stored
 from services.consent.settings import ConsentSettings
+from services.runtime.kafka import client_options
 from services.runtime.serve import load_settings
 
+KAFKA_TIMEOUT_SECONDS = 15
+INTACT, BROKEN, UNANCHORED = 0, 1, 2
 
-async def verify(dsn: str, schema: str) -> tuple[int, str | None]:
-    conn = await asyncpg.connect(dsn, server_settings={"search_path": schema})
+
+async def latest_checkpoint_record(settings: ConsentSettings) -> bytes | None:
+    """The newest record on audit.checkpoints (one partition), or None if there is none."""
+    consumer = AIOKafkaConsumer(**client_options(settings), enable_auto_commit=False, group_id=None)
+    await asyncio.wait_for(consumer.start(), KAFKA_TIMEOUT_SECONDS)
     try:
-        rows = await audit_in_order(conn)
+        partition = TopicPartition(AUDIT_CHECKPOINTS, 0)
+        consumer.assign([partition])
+        end = (await consumer.end_offsets([partition]))[partition]
+        if end == 0:
+            return None
+        consumer.seek(partition, end - 1)
+        record = await asyncio.wait_for(consumer.getone(partition), KAFKA_TIMEOUT_SECONDS)
+        return record.value
+    finally:
+        await consumer.stop()
+
+
+async def walk_chain(settings: ConsentSettings, remember: int | None) -> ChainCheck:
+    check = ChainCheck(chain_key(settings.audit_secret))
+    if remember is not None:
+        check.remember(remember)
+    conn = await asyncpg.connect(
+        settings.database_url,
+        server_settings={"search_path": settings.db_schema, "DateStyle": "ISO", "TimeZone": "UTC"},
+    )
+    try:
+        async for row in audit_as_stored(conn):
+            check.add(dict(row))
     finally:
         await conn.close()
-    return len(rows), first_broken_link(rows)
+    return check
+
+
+async def verify(settings: ConsentSettings, checkpoint_file: Path | None = None) -> tuple[int, list[str]]:
+    """The exit status and the lines to print."""
+    key = checkpoint.signing_key(settings.audit_secret)
+    lines: list[str] = []
+    anchor, problems = None, []
+    # the checkpoint first: read after the rows, it could be newer than them and look like a truncation
+    try:
+        value = checkpoint_file.read_bytes() if checkpoint_file else await latest_checkpoint_record(settings)
+        if value is None:
+            lines.append(f"no checkpoint on {AUDIT_CHECKPOINTS} yet: rows dropped from the end would not show")
+        else:
+            anchor = checkpoint.read(key, value)
+    except checkpoint.BadCheckpoint as exc:
+        problems.append(str(exc))
+    except Exception as exc:  # Kafka away or the file unreadable: the chain is still checked
+        lines.append(f"no checkpoint could be read ({type(exc).__name__}: {exc})")
+
+    check = await walk_chain(settings, anchor.seq if anchor else None)
+    problems += check.problems
+    if check.further_breaks:
+        problems.append(f"and {check.further_breaks} later rows do not verify either")
+    if anchor is not None:
+        problems += checkpoint.held_against(check, anchor)
+    lines += [f"note: {note}" for note in check.notes]
+    if problems:
+        return BROKEN, [f"audit chain BROKEN at {problems[0]}", *problems[1:], *lines]
+    summary = f"audit chain intact: {check.head_seq} decisions"
+    if anchor is None:
+        return UNANCHORED, [summary + ", held against no checkpoint", *lines]
+    at = f"seq {anchor.seq}, published {anchor.published_at.isoformat()} by {anchor.publisher}"
+    return INTACT, [f"{summary}, consistent with the signed checkpoint at {at}", *lines]
+
+
+async def print_latest(settings: ConsentSettings) -> int:
+    value = await latest_checkpoint_record(settings)
+    if value is None:
+        print(f"no checkpoint on {AUDIT_CHECKPOINTS} yet", file=sys.stderr)
+        return UNANCHORED
+    checkpoint.read(checkpoint.signing_key(settings.audit_secret), value)  # refuse to pass on a forgery
+    print(value.decode())
+    return INTACT
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--checkpoint", type=Path, help="a checkpoint record kept outside Kafka")
+    source.add_argument("--latest-checkpoint", action="store_true", help="print the latest checkpoint record")
+    args = parser.parse_args()
     settings = load_settings(ConsentSettings)
-    count, broken = asyncio.run(verify(settings.database_url, settings.db_schema))
-    if broken:
-        print(f"audit chain BROKEN at {broken}")
-        sys.exit(1)
-    print(f"audit chain intact: {count} decisions")
+    if args.latest_checkpoint:
+        sys.exit(asyncio.run(print_latest(settings)))
+    status, lines = asyncio.run(verify(settings, args.checkpoint))
+    print("\n".join(lines))
+    sys.exit(status)
 
 
 if __name__ == "__main__":
