@@ -27,6 +27,7 @@ def _test_stack() -> Stack:
         kafka_tls_port=int(os.environ.get("SAMORDNA_TEST_KAFKA_TLS_PORT", 29192)),
         env={
             "SAMORDNA_EXPIRY_SCAN_SECONDS": "1",
+            "SAMORDNA_AUDIT_CHECKPOINT_SECONDS": "1",  # a checkpoint soon after each decision
             # a SIP request must be acknowledged within 3 seconds here, so that overdue receipts show
             "SAMORDNA_RECEIPT_DEADLINES": '{"se.samordna.joint.sip.requested.v1": "PT3S"}',
             "SAMORDNA_RECEIPT_SCAN_SECONDS": "0.5",

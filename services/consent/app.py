@@ -63,12 +63,9 @@ def create_app(settings: ConsentSettings) -> FastAPI:
         ]
         # the audit's signed checkpoints, on a plain producer of their own (docs/audit.md)
         checkpoints = publish_checkpoints(
-            pool,
-            lambda: AIOKafkaProducer(**client_options(settings), client_id="samordna-audit-checkpoints"),
-            settings.audit_secret,
-            settings.gate_instance_id,
+            pool, client_options(settings), settings.audit_secret, settings.gate_instance_id,
             settings.audit_checkpoint_seconds,
-        )
+        )  # fmt: skip
         tasks.append(background.supervise("audit-checkpoints", checkpoints))
         app.state.consents = Consents(pool, pseudonyms, changed=changes.notify)
         app.state.audit = AuditTrail(pool, pseudonyms)

@@ -3,11 +3,10 @@ the chain's signed checkpoints on audit.checkpoints."""
 
 import asyncio
 import logging
-from collections.abc import Callable
 from datetime import UTC, datetime
 
 import asyncpg
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from faststream.kafka import KafkaBroker
 
 from contracts import DecisionBatch
@@ -19,7 +18,8 @@ from services.runtime.consuming import batch_consumer, from_value
 from services.runtime.pseudonym import Pseudonymizer
 
 GROUP_ID = "samordna-audit"
-SEND_TIMEOUT_SECONDS = 30
+KAFKA_TIMEOUT_SECONDS = 30
+TAIL = 100  # records read back from audit.checkpoints: a few forged or stray ones cannot hide the newest
 
 log = logging.getLogger(__name__)
 
@@ -46,32 +46,65 @@ async def head_checkpoint(pool: asyncpg.Pool, publisher: str) -> checkpoint.Chec
     )
 
 
-async def publish_checkpoints(
-    pool: asyncpg.Pool,
-    new_producer: Callable[[], AIOKafkaProducer],
-    audit_secret: bytes,
-    publisher: str,
-    interval: float,
-) -> None:
+async def checkpoints_on_topic(kafka: dict, key: bytes, tail: int = TAIL) -> tuple[list[checkpoint.Checkpoint], int]:
+    """The valid checkpoints among the last `tail` records of audit.checkpoints, and how many
+    records there were not valid checkpoints (forged, another key, or not a checkpoint at all)."""
+    consumer = AIOKafkaConsumer(**kafka, enable_auto_commit=False, group_id=None)
+    await asyncio.wait_for(consumer.start(), KAFKA_TIMEOUT_SECONDS)
+    try:
+        partition = TopicPartition(AUDIT_CHECKPOINTS, 0)
+        consumer.assign([partition])
+        end = (await consumer.end_offsets([partition]))[partition]
+        consumer.seek(partition, max(0, end - tail))
+        records = []
+        while end and (not records or records[-1].offset < end - 1):
+            batch = await consumer.getmany(partition, timeout_ms=KAFKA_TIMEOUT_SECONDS * 1000)
+            if not batch:
+                raise TimeoutError(f"{AUDIT_CHECKPOINTS} did not answer up to offset {end - 1}")
+            records += batch[partition]
+    finally:
+        await consumer.stop()
+    found, invalid = [], 0
+    for record in records:
+        try:
+            found.append(checkpoint.read(key, record.value or b""))
+        except checkpoint.BadCheckpoint:
+            invalid += 1
+    return found, invalid
+
+
+async def publish_checkpoints(pool: asyncpg.Pool, kafka: dict, audit_secret: bytes, publisher: str, interval: float):
     """Publish the signed head every `interval` seconds, for ever — also when it has not moved,
-    so that a gap between checkpoints is itself a sign (the publisher was down, or was stopped).
+    so that a gap between checkpoints is itself a sign (the publisher was down, or was stopped) —
+    but only a head that extends the newest checkpoint (checkpoint.refusal).
 
     A failed send leaves aiokafka's producer possibly unusable (docs/architecture.md), so it is
     closed and a new one built before the next attempt; the database or the broker being away
     is logged once per episode and tried again at the next tick.
     """
-    key, producer, failing = checkpoint.signing_key(audit_secret), None, False
+    key = checkpoint.signing_key(audit_secret)
+    producer, previous, known, failing, refused = None, None, False, False, None
     try:
         while True:
             try:
+                if not known:  # after a restart, the evidence is what the topic already holds
+                    previous, known = checkpoint.newest((await checkpoints_on_topic(kafka, key))[0]), True
                 if producer is None:
-                    producer = new_producer()
+                    producer = AIOKafkaProducer(**kafka, client_id="samordna-audit-checkpoints")
                     await producer.start()
                 head = await head_checkpoint(pool, publisher)
-                value = checkpoint.signed(key, head)
-                await asyncio.wait_for(
-                    producer.send_and_wait(AUDIT_CHECKPOINTS, value, key=checkpoint.KAFKA_KEY), SEND_TIMEOUT_SECONDS
-                )
+                reason = await _refusal(pool, previous, head)
+                if reason:
+                    if reason != refused:
+                        log.critical("audit checkpoint withheld", extra={"reason": reason})
+                    refused = reason
+                else:
+                    value = checkpoint.signed(key, head)
+                    await asyncio.wait_for(
+                        producer.send_and_wait(AUDIT_CHECKPOINTS, value, key=checkpoint.KAFKA_KEY),
+                        KAFKA_TIMEOUT_SECONDS,
+                    )
+                    previous, refused = head, None
                 if failing:
                     log.info("audit checkpoints published again", extra={"seq": head.seq})
                 failing = False
@@ -85,10 +118,18 @@ async def publish_checkpoints(
         await _discard(producer)
 
 
+async def _refusal(pool: asyncpg.Pool, previous: checkpoint.Checkpoint | None, head: checkpoint.Checkpoint):
+    if previous is None:
+        return None
+    async with pool.acquire() as conn:
+        hash_at_previous = await repository.audit_hash_at(conn, previous.seq)
+    return checkpoint.refusal(previous, head.seq, hash_at_previous)
+
+
 async def _discard(producer: AIOKafkaProducer | None) -> None:
     if producer is not None:
         try:
-            await asyncio.wait_for(producer.stop(), SEND_TIMEOUT_SECONDS)
+            await asyncio.wait_for(producer.stop(), KAFKA_TIMEOUT_SECONDS)
         except Exception as exc:  # a broken producer may fail to stop too; it is dropped either way
             log.debug("stopping a failed checkpoint producer failed", extra={"error": repr(exc)})
     return None

@@ -4,7 +4,9 @@ A checkpoint is the head's sequence number and hash, HMAC-signed, published on
 `audit.checkpoints` at a fixed interval (audit.publish_checkpoints). Whoever can rewrite the
 database cannot rewrite a checkpoint kept elsewhere (docs/audit.md), so the chain must reach
 the checkpoint's seq and have the checkpoint's hash there: rows dropped from the end
-(truncation) or a chain recomputed from some row on (rewrite) both show. Pure functions only.
+(truncation) or a chain recomputed from some row on (rewrite) both show. The publisher signs a
+head only if it extends the last checkpoint (`refusal`), so a cut-short chain is never signed
+afterwards and the evidence stays the newest checkpoint. Pure functions only.
 """
 
 import hashlib
@@ -58,6 +60,26 @@ def read(key: bytes, value: bytes) -> Checkpoint:
     if not isinstance(signature, str) or not hmac.compare_digest(signature, _signature(key, checkpoint)):
         raise BadCheckpoint(f"checkpoint at seq {checkpoint.seq}: signature does not hold (forged, or another key)")
     return checkpoint
+
+
+def newest(checkpoints: list["Checkpoint"]) -> "Checkpoint | None":
+    """The one that saw the longest chain (checkpoints never go back, so that is the latest)."""
+    return max(checkpoints, key=lambda c: (c.seq, c.published_at), default=None)
+
+
+def refusal(previous: Checkpoint | None, head_seq: int, hash_at_previous_seq: str | None) -> str | None:
+    """Why the head (`head_seq`, and the chain's hash at `previous.seq`) must not be signed, or None.
+
+    Signing a head that does not extend the previous checkpoint would lend the signature to a
+    truncated or rewritten chain.
+    """
+    if previous is None or previous.seq == 0:
+        return None
+    if head_seq < previous.seq:
+        return f"the audit chain ends at seq {head_seq}, below the checkpoint at seq {previous.seq}: truncated"
+    if hash_at_previous_seq != previous.row_hash:
+        return f"the audit chain's hash at seq {previous.seq} differs from its checkpoint: rewritten"
+    return None
 
 
 def held_against(check: ChainCheck, checkpoint: Checkpoint) -> list[str]:

@@ -165,6 +165,10 @@ async def audit_head(conn: asyncpg.Connection) -> tuple[int, str, int | None]:
     return (row["seq"] or 0, row["row_hash"] or GENESIS, row["keyed_from"])
 
 
+async def audit_hash_at(conn: asyncpg.Connection, seq: int) -> str | None:
+    return await conn.fetchval("SELECT row_hash FROM audit WHERE seq = $1", seq)
+
+
 # Timestamps as text: a stored -infinity, or a year asyncpg cannot turn into a datetime, must
 # reach the verifier as something it can report (needs DateStyle ISO and TimeZone UTC).
 _AUDIT_AS_STORED = ", ".join(f"{c}::text AS {c}" if c in TIME_COLUMNS else c for c in CHAINED_COLUMNS)

@@ -6,7 +6,8 @@
 
 Exit status: 0 the chain holds and reaches the checkpoint; 1 rows are missing, changed or
 unreadable (each named); 2 the chain holds but no checkpoint could be read, so rows dropped
-from its end would not show. Reads the consent service's settings (database, Kafka, audit key).
+from its end would not show; 3 the database could not be read. Reads the consent service's settings
+(database, Kafka, audit key).
 A stored value no writer could have produced is reported, never a traceback.
 """
 
@@ -16,36 +17,17 @@ import sys
 from pathlib import Path
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from contracts.topics import AUDIT_CHECKPOINTS
 from services.consent import checkpoint
-from services.consent.audit import chain_key
+from services.consent.audit import chain_key, checkpoints_on_topic
 from services.consent.chain import ChainCheck
 from services.consent.repository import audit_as_stored
 from services.consent.settings import ConsentSettings
 from services.runtime.kafka import client_options
 from services.runtime.serve import load_settings
 
-KAFKA_TIMEOUT_SECONDS = 15
-INTACT, BROKEN, UNANCHORED = 0, 1, 2
-
-
-async def latest_checkpoint_record(settings: ConsentSettings) -> bytes | None:
-    """The newest record on audit.checkpoints (one partition), or None if there is none."""
-    consumer = AIOKafkaConsumer(**client_options(settings), enable_auto_commit=False, group_id=None)
-    await asyncio.wait_for(consumer.start(), KAFKA_TIMEOUT_SECONDS)
-    try:
-        partition = TopicPartition(AUDIT_CHECKPOINTS, 0)
-        consumer.assign([partition])
-        end = (await consumer.end_offsets([partition]))[partition]
-        if end == 0:
-            return None
-        consumer.seek(partition, end - 1)
-        record = await asyncio.wait_for(consumer.getone(partition), KAFKA_TIMEOUT_SECONDS)
-        return record.value
-    finally:
-        await consumer.stop()
+INTACT, BROKEN, UNANCHORED, UNREADABLE = 0, 1, 2, 3
 
 
 async def walk_chain(settings: ConsentSettings, remember: int | None) -> ChainCheck:
@@ -71,11 +53,15 @@ async def verify(settings: ConsentSettings, checkpoint_file: Path | None = None)
     anchor, problems = None, []
     # the checkpoint first: read after the rows, it could be newer than them and look like a truncation
     try:
-        value = checkpoint_file.read_bytes() if checkpoint_file else await latest_checkpoint_record(settings)
-        if value is None:
-            lines.append(f"no checkpoint on {AUDIT_CHECKPOINTS} yet: rows dropped from the end would not show")
+        if checkpoint_file:
+            anchor = checkpoint.read(key, checkpoint_file.read_bytes())
         else:
-            anchor = checkpoint.read(key, value)
+            found, invalid = await checkpoints_on_topic(client_options(settings), key)
+            anchor = checkpoint.newest(found)
+            if invalid:
+                lines.append(f"{invalid} of the last records on {AUDIT_CHECKPOINTS} are no valid checkpoint")
+            if anchor is None:
+                lines.append(f"no checkpoint on {AUDIT_CHECKPOINTS}: rows dropped from the end would not show")
     except checkpoint.BadCheckpoint as exc:
         problems.append(str(exc))
     except Exception as exc:  # Kafka away or the file unreadable: the chain is still checked
@@ -89,7 +75,7 @@ async def verify(settings: ConsentSettings, checkpoint_file: Path | None = None)
         problems += checkpoint.held_against(check, anchor)
     lines += [f"note: {note}" for note in check.notes]
     if problems:
-        return BROKEN, [f"audit chain BROKEN at {problems[0]}", *problems[1:], *lines]
+        return BROKEN, ["audit chain BROKEN:", *(f"  {problem}" for problem in problems), *lines]
     summary = f"audit chain intact: {check.head_seq} decisions"
     if anchor is None:
         return UNANCHORED, [summary + ", held against no checkpoint", *lines]
@@ -98,12 +84,12 @@ async def verify(settings: ConsentSettings, checkpoint_file: Path | None = None)
 
 
 async def print_latest(settings: ConsentSettings) -> int:
-    value = await latest_checkpoint_record(settings)
-    if value is None:
-        print(f"no checkpoint on {AUDIT_CHECKPOINTS} yet", file=sys.stderr)
+    found, _ = await checkpoints_on_topic(client_options(settings), checkpoint.signing_key(settings.audit_secret))
+    newest = checkpoint.newest(found)
+    if newest is None:
+        print(f"no valid checkpoint on {AUDIT_CHECKPOINTS}", file=sys.stderr)
         return UNANCHORED
-    checkpoint.read(checkpoint.signing_key(settings.audit_secret), value)  # refuse to pass on a forgery
-    print(value.decode())
+    print(checkpoint.signed(checkpoint.signing_key(settings.audit_secret), newest).decode())
     return INTACT
 
 
@@ -116,7 +102,11 @@ def main() -> None:
     settings = load_settings(ConsentSettings)
     if args.latest_checkpoint:
         sys.exit(asyncio.run(print_latest(settings)))
-    status, lines = asyncio.run(verify(settings, args.checkpoint))
+    try:
+        status, lines = asyncio.run(verify(settings, args.checkpoint))
+    except (OSError, asyncpg.PostgresError) as exc:  # the database away: nothing was verified
+        print(f"the audit could not be read: {type(exc).__name__}: {exc}", file=sys.stderr)
+        sys.exit(UNREADABLE)
     print("\n".join(lines))
     sys.exit(status)
 

@@ -130,3 +130,22 @@ def test_development_has_a_default_key_and_the_interval_must_be_positive():
     assert ConsentSettings().audit_secret == DEVELOPMENT_AUDIT_KEY.encode()
     with pytest.raises(ConfigurationError, match="SAMORDNA_AUDIT_CHECKPOINT_SECONDS"):
         ConsentSettings(audit_checkpoint_seconds=0)
+
+
+def test_the_publisher_signs_only_a_head_that_extends_the_last_checkpoint():
+    rows = keyed_chain(5)
+    previous = head_of(rows[:3])
+
+    assert checkpoint.refusal(None, 0, None) is None
+    assert checkpoint.refusal(previous, 5, rows[2]["row_hash"]) is None
+    assert checkpoint.refusal(previous, 3, rows[2]["row_hash"]) is None  # nothing new: signed again
+    assert "truncated" in checkpoint.refusal(previous, 2, None)
+    assert "rewritten" in checkpoint.refusal(previous, 5, "f" * 64)
+
+
+def test_the_newest_checkpoint_is_the_one_that_saw_the_longest_chain():
+    rows = keyed_chain(4)
+    older, newer = head_of(rows[:2]), head_of(rows)
+
+    assert checkpoint.newest([newer, older]) == newer
+    assert checkpoint.newest([]) is None
