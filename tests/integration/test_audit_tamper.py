@@ -14,10 +14,12 @@ from aiokafka import AIOKafkaProducer
 from contracts import DecisionBatch, GateDecision
 from contracts.topics import GATE_DECISIONS
 from deploy.access import GATE_USER
-from services.consent import checkpoint
-from services.consent.audit import checkpoints_on_topic
-from services.consent.chain import LEGACY, row_hash
+from services.consent import checkpoint, repository
+from services.consent.audit import chain_key, checkpoints_on_topic
+from services.consent.chain import GENESIS, LEGACY, ChainCheck, row_hash
+from services.consent.schema import APP_ROLE, SCHEMA_SQL
 from services.consent.settings import DEVELOPMENT_AUDIT_KEY
+from services.runtime.db import create_pool
 from tests.integration.test_audit_trail import ALINGSAS, REGION, verify
 from tests.support.client import StackClient, event, eventually
 from tests.support.personnummer import random_person_id
@@ -155,3 +157,57 @@ async def test_a_stored_minus_infinity_is_reported_not_a_crash(running_stack, he
     assert "Traceback" not in result.stderr, result.stderr
     assert result.returncode == 0, result.stdout
     assert f"note: seq {row['seq']} (decision {decision.decision_id}): event_time is -infinity" in result.stdout
+
+
+async def test_a_table_chained_with_plain_sha256_keeps_its_rows_and_goes_on_keyed(infra):
+    """The migration on a real database: the table as it was before the key, two rows in it."""
+    schema = f"audit_migration_{uuid.uuid4().hex[:8]}"
+    legacy = [_decision() for _ in range(2)]
+    conn = await asyncpg.connect(infra.dsn)
+    try:
+        await conn.execute(f'CREATE SCHEMA "{schema}"; SET search_path TO "{schema}"')
+        await conn.execute(AUDIT_BEFORE_THE_KEY)
+        prev = GENESIS
+        for seq, decision in enumerate(legacy, 1):
+            row = repository._audit_row(seq, decision) | {"prev_hash": prev}
+            row["row_hash"] = prev = row_hash(prev, row)
+            await conn.copy_records_to_table("audit", records=[tuple(row.values())], columns=list(row))
+    finally:
+        await conn.close()
+    pool = await create_pool(infra.dsn, schema, SCHEMA_SQL, role=APP_ROLE, min_size=1, max_size=2)
+    try:
+        async with pool.acquire() as conn:
+            await repository.record_decisions(conn, [_decision(), _decision()], KEY)
+            check = ChainCheck(KEY)
+            await conn.execute("SET DateStyle = ISO; SET TimeZone = UTC")  # as verify_audit connects
+            async for row in repository.audit_as_stored(conn):
+                check.add(dict(row))
+            versions = [r["chain_version"] for r in await conn.fetch("SELECT chain_version FROM audit ORDER BY seq")]
+    finally:
+        await pool.close()
+
+    assert versions == [1, 1, 2, 2]
+    assert (check.problems, check.keyed_from, check.head_seq) == ([], 3, 4)
+
+
+KEY = chain_key(DEVELOPMENT_AUDIT_KEY.encode())
+
+
+# The audit table as schema.sql made it before the chain was keyed (no chain_version).
+AUDIT_BEFORE_THE_KEY = """CREATE TABLE audit (
+    seq bigint PRIMARY KEY, decision_id uuid NOT NULL UNIQUE, event_id text NOT NULL, event_type text NOT NULL,
+    category text NOT NULL, sender text NOT NULL, recipient text, person_pseudonym text NOT NULL,
+    forwarded boolean NOT NULL, reason text NOT NULL, basis text NOT NULL, consent_id uuid, legal_reference text,
+    event_time timestamptz NOT NULL, decided_at timestamptz NOT NULL, recorded_at timestamptz NOT NULL DEFAULT now(),
+    prev_hash text NOT NULL, row_hash text NOT NULL
+)"""
+
+
+def _decision() -> GateDecision:
+    return GateDecision(
+        decision_id=str(uuid.uuid4()), event_id=f"migration-{uuid.uuid4()}",
+        event_type="se.samordna.region.visit.missed.v1", category="attendance", sender=REGION,
+        recipient=ALINGSAS, person_pseudonym=f"p-{uuid.uuid4().hex}", forwarded=True, reason="consent",
+        basis="consent", consent_id=str(uuid.uuid4()),
+        decided_at=datetime.now(UTC), event_time=datetime.now(UTC),
+    )  # fmt: skip
