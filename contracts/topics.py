@@ -12,6 +12,8 @@ SHARED_EVENTS = "shared.events"
 GATE_DECISIONS = "gate.decisions"
 CONSENT_CHANGES = "consent.changes"
 DEAD_LETTERS = "dead.letters"  # of the shared topics; a principal's own are dead.letters.<principal>
+# Signed heads of the audit chain (docs/audit.md). One partition: the newest record is the latest.
+AUDIT_CHECKPOINTS = "audit.checkpoints"
 
 # On every record of deliveries.<principal>: the recipient's delivery number, 1, 2, 3, ... with
 # no gaps across the topic's partitions (increasing within each), so a subscriber sees a gap.
@@ -26,8 +28,9 @@ CONSENT_CHANGES_PARTITIONS = 3
 DEAD_LETTERS_PARTITIONS = 1
 
 
-# The board rebuilds itself from the beginning of these two (python -m services.board.rebuild),
-# so they are kept for good; a deployment that bounds them bounds what a rebuild can restore.
+# The board rebuilds itself from the beginning of shared.events and consent.changes (python -m
+# services.board.rebuild), so they are kept for good; a deployment that bounds them bounds what a
+# rebuild can restore. The audit's checkpoints are kept for good as the evidence they are.
 KEPT_FOR_GOOD = {"retention.ms": "-1"}
 
 
@@ -82,6 +85,7 @@ def topic_specs(principals: list[str]) -> list[TopicSpec]:
         TopicSpec(GATE_DECISIONS, PER_PERSON_PARTITIONS),
         TopicSpec(CONSENT_CHANGES, CONSENT_CHANGES_PARTITIONS, KEPT_FOR_GOOD),
         TopicSpec(DEAD_LETTERS, DEAD_LETTERS_PARTITIONS),
+        TopicSpec(AUDIT_CHECKPOINTS, 1, KEPT_FOR_GOOD),
     ]
 
 

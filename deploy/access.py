@@ -16,7 +16,8 @@ What each user may do — the broker's StandardAuthorizer refuses everything els
   group beginning `<principal>.` for the principal's own Kafka-speaking systems). It reads no
   events topic at all.
 - the gate (`samordna-gate`) is the only reader of `events.*`; it writes the deliveries,
-  `shared.events`, `gate.decisions`, `consent.changes` and dead letters, in transactions.
+  `shared.events`, `gate.decisions`, `consent.changes` and dead letters, in transactions. It
+  alone writes `audit.checkpoints` (and reads it, to verify the audit); no other user may.
 - the board (`samordna-board`) reads `shared.events` and `consent.changes`, and may describe
   (not read) every topic and Samordna group, for consumer lag on the ops dashboard.
 
@@ -46,6 +47,7 @@ from confluent_kafka.admin import (
 
 from contracts.principals import municipality, region
 from contracts.topics import (
+    AUDIT_CHECKPOINTS,
     CONSENT_CHANGES,
     DEAD_LETTERS,
     DELIVERIES_PREFIX,
@@ -115,6 +117,7 @@ def gate_grants() -> list[Grant]:
         *_grants(GATE_USER, TOPIC, SHARED_EVENTS, LITERAL, WRITE, DESCRIBE),
         *_grants(GATE_USER, TOPIC, GATE_DECISIONS, LITERAL, READ, WRITE, DESCRIBE),  # read: the audit writer
         *_grants(GATE_USER, TOPIC, CONSENT_CHANGES, LITERAL, WRITE, DESCRIBE),
+        *_grants(GATE_USER, TOPIC, AUDIT_CHECKPOINTS, LITERAL, READ, WRITE, DESCRIBE),  # read: verify_audit
         *_grants(GATE_USER, TOPIC, DEAD_LETTERS, PREFIXED, WRITE, DESCRIBE),  # dead.letters and dead.letters.<p>
         *_grants(GATE_USER, GROUP, "samordna-gate", LITERAL, READ),
         *_grants(GATE_USER, GROUP, "samordna-audit", LITERAL, READ),

@@ -29,6 +29,7 @@ def _test_stack() -> Stack:
             "SAMORDNA_EXPIRY_SCAN_SECONDS": "1",
             # a broker outage in tests/faults lasts 30 s: six times this, so that queued batches expire
             "SAMORDNA_KAFKA_PRODUCER_REQUEST_TIMEOUT_MS": "5000",
+            "SAMORDNA_AUDIT_CHECKPOINT_SECONDS": "1",  # a checkpoint soon after each decision
             # a SIP request must be acknowledged within 3 seconds here, so that overdue receipts show
             "SAMORDNA_RECEIPT_DEADLINES": '{"se.samordna.joint.sip.requested.v1": "PT3S"}',
             "SAMORDNA_RECEIPT_SCAN_SECONDS": "0.5",

@@ -7,7 +7,7 @@ from fastapi import FastAPI
 
 from contracts.topics import CONSENT_CHANGES
 from services.consent import api, lifecycle
-from services.consent.audit import AuditTrail, subscribe_audit_writer
+from services.consent.audit import AuditTrail, publish_checkpoints, subscribe_audit_writer
 from services.consent.consents import Consents
 from services.consent.gate import GROUP_ID, Gate
 from services.consent.policy import load_statutory_bases
@@ -30,7 +30,7 @@ def create_app(settings: ConsentSettings) -> FastAPI:
         )
         pseudonyms = Pseudonymizer(settings.pseudonym_key)
         broker = kafka_broker(settings, "samordna-consent")
-        subscribe_audit_writer(broker, pool)
+        subscribe_audit_writer(broker, pool, settings.audit_secret)
         consumer = AIOKafkaConsumer(
             **client_options(settings),
             group_id=GROUP_ID,
@@ -66,6 +66,12 @@ def create_app(settings: ConsentSettings) -> FastAPI:
             background.supervise("consent-changes-relay", changes.run()),
             background.supervise("expiry-watch", lifecycle.watch_expiries(pool, changes, settings.expiry_scan_seconds)),
         ]
+        # the audit's signed checkpoints, on a plain producer of their own (docs/audit.md)
+        checkpoints = publish_checkpoints(
+            pool, client_options(settings), settings.audit_secret, settings.gate_instance_id,
+            settings.audit_checkpoint_seconds,
+        )  # fmt: skip
+        tasks.append(background.supervise("audit-checkpoints", checkpoints))
         app.state.consents = Consents(pool, pseudonyms, changed=changes.notify)
         app.state.audit = AuditTrail(pool, pseudonyms)
         app.state.pool, app.state.pseudonyms = pool, pseudonyms

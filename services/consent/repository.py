@@ -1,12 +1,13 @@
 """Consents and audit rows in PostgreSQL (asyncpg). The only module here that speaks SQL."""
 
+from collections.abc import AsyncIterator
 from datetime import datetime
 from uuid import UUID
 
 import asyncpg
 
 from contracts import GateDecision
-from services.consent.chain import GENESIS, row_hash
+from services.consent.chain import CHAINED_COLUMNS, GENESIS, KEYED, TIME_COLUMNS, row_hash
 from services.consent.domain import Consent
 
 _AUDIT_CHAIN_LOCK = 0xA0D17
@@ -107,8 +108,8 @@ async def lock_consents_of(conn: asyncpg.Connection, pseudonyms: list[str]) -> d
     return by_person
 
 
-async def record_decisions(conn: asyncpg.Connection, decisions: list[GateDecision]) -> None:
-    """Append decisions not recorded before, extending the hash chain. Safe to call again."""
+async def record_decisions(conn: asyncpg.Connection, decisions: list[GateDecision], chain_key: bytes) -> None:
+    """Append decisions not recorded before, extending the keyed hash chain. Safe to call again."""
     async with conn.transaction():
         # One writer at a time extends the chain, whatever the number of consent replicas.
         await conn.execute("SELECT pg_advisory_xact_lock($1)", _AUDIT_CHAIN_LOCK)
@@ -126,7 +127,8 @@ async def record_decisions(conn: asyncpg.Connection, decisions: list[GateDecisio
             seq += 1
             row = _audit_row(seq, decision)
             row["prev_hash"] = prev_hash
-            row["row_hash"] = prev_hash = row_hash(prev_hash, row)
+            row["row_hash"] = prev_hash = row_hash(prev_hash, row, chain_key)
+            row["chain_version"] = KEYED
             rows.append(row)
         if rows:
             await conn.copy_records_to_table("audit", records=[tuple(r.values()) for r in rows], columns=list(rows[0]))
@@ -152,17 +154,44 @@ def _audit_row(seq: int, d: GateDecision) -> dict:
     }
 
 
-async def audit_in_order(conn: asyncpg.Connection) -> list[asyncpg.Record]:
-    return await conn.fetch("SELECT * FROM audit ORDER BY seq")
+async def audit_head(conn: asyncpg.Connection) -> tuple[int, str, int | None]:
+    """The chain's last seq and hash, and the first seq chained with the key (None before any)."""
+    row = await conn.fetchrow(
+        """SELECT (SELECT seq FROM audit ORDER BY seq DESC LIMIT 1) AS seq,
+                  (SELECT row_hash FROM audit ORDER BY seq DESC LIMIT 1) AS row_hash,
+                  (SELECT min(seq) FROM audit WHERE chain_version = $1) AS keyed_from""",
+        KEYED,
+    )
+    return (row["seq"] or 0, row["row_hash"] or GENESIS, row["keyed_from"])
 
 
-async def audit_of_person(conn: asyncpg.Connection, pseudonym: str, parties: list[str] | None) -> list[asyncpg.Record]:
+async def audit_hash_at(conn: asyncpg.Connection, seq: int) -> str | None:
+    return await conn.fetchval("SELECT row_hash FROM audit WHERE seq = $1", seq)
+
+
+# Timestamps as text: a stored -infinity, or a year asyncpg cannot turn into a datetime, must
+# reach the verifier as something it can report (needs DateStyle ISO and TimeZone UTC).
+_AUDIT_AS_STORED = ", ".join(f"{c}::text AS {c}" if c in TIME_COLUMNS else c for c in CHAINED_COLUMNS)
+
+
+async def audit_as_stored(conn: asyncpg.Connection, batch: int = 5000) -> AsyncIterator[asyncpg.Record]:
+    """Every audit row in seq order, as stored, a batch at a time (the chain may be long)."""
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
+        query = f"SELECT {_AUDIT_AS_STORED}, prev_hash, row_hash, chain_version FROM audit ORDER BY seq"
+        async for row in conn.cursor(query, prefetch=batch):
+            yield row
+
+
+async def audit_visible_to(conn: asyncpg.Connection, pseudonym: str, principal: str) -> list[asyncpg.Record]:
+    """The person's decisions that `principal` may know of: every decision about an event it sent
+    (forwarded or not, to anyone) and each decision that forwarded an event to it. A decision that
+    withheld another principal's event from it is left out: knowing of it is itself a disclosure."""
     return await conn.fetch(
         """SELECT * FROM audit WHERE person_pseudonym = $1
-           AND ($2::text[] IS NULL OR sender = ANY($2) OR recipient = ANY($2))
+           AND (sender = $2 OR (recipient = $2 AND forwarded))
            ORDER BY seq""",
         pseudonym,
-        parties,
+        principal,
     )
 
 

@@ -43,7 +43,9 @@ CREATE TABLE IF NOT EXISTS delivery_sequences (
 
 -- Every gate decision, filled from the gate.decisions topic. Never the payload.
 -- Append-only (trigger below, and the service's role may only insert) and tamper-evident:
--- row_hash = sha256(prev_hash || the row's content), so an edit breaks the chain from there on.
+-- row_hash = HMAC-SHA-256(audit key, prev_hash || the row's content), with a key the database
+-- does not hold (chain_version 2), so an edit breaks the chain from there on and cannot be
+-- recomputed; rows from before the key have chain_version 1, plain SHA-256 (docs/audit.md).
 CREATE TABLE IF NOT EXISTS audit (
     seq              bigint PRIMARY KEY,
     decision_id      uuid NOT NULL UNIQUE,
@@ -62,8 +64,12 @@ CREATE TABLE IF NOT EXISTS audit (
     decided_at       timestamptz NOT NULL,
     recorded_at      timestamptz NOT NULL DEFAULT now(),
     prev_hash        text NOT NULL,
-    row_hash         text NOT NULL
+    row_hash         text NOT NULL,
+    chain_version    smallint NOT NULL DEFAULT 2
 );
+-- A table from before the keyed chain: its rows stay as they were hashed (version 1), new ones are 2.
+ALTER TABLE audit ADD COLUMN IF NOT EXISTS chain_version smallint NOT NULL DEFAULT 1;
+ALTER TABLE audit ALTER COLUMN chain_version SET DEFAULT 2;
 CREATE INDEX IF NOT EXISTS audit_by_person ON audit (person_pseudonym, decided_at);
 CREATE INDEX IF NOT EXISTS audit_by_event ON audit (event_id);
 

@@ -1,8 +1,11 @@
 from pathlib import Path
 
-from services.runtime.settings import ServiceSettings
+from pydantic import SecretStr, model_validator
+
+from services.runtime.settings import ConfigurationError, ServiceSettings
 
 DEFAULT_STATUTORY_POLICY = Path(__file__).with_name("statutory_bases.json")
+DEVELOPMENT_AUDIT_KEY = "samordna-development-only-audit-key"  # noqa: S105 (refused in production)
 
 
 class ConsentSettings(ServiceSettings):
@@ -11,3 +14,36 @@ class ConsentSettings(ServiceSettings):
     gate_instance_id: str = "gate-0"
     statutory_policy_file: Path = DEFAULT_STATUTORY_POLICY
     expiry_scan_seconds: float = 60.0
+    # The key of the audit chain's HMAC and of its checkpoints' signatures: never in the database,
+    # so whoever can rewrite the audit table cannot recompute it (docs/audit.md).
+    audit_key: SecretStr | None = None
+    audit_key_file: Path | None = None  # or the file that holds it (a mounted secret)
+    audit_checkpoint_seconds: float = 60.0
+
+    @model_validator(mode="after")
+    def _audit_key_is_safe(self) -> "ConsentSettings":
+        if self.audit_key_file is not None:
+            if self.audit_key is not None:
+                raise ConfigurationError("set SAMORDNA_AUDIT_KEY or SAMORDNA_AUDIT_KEY_FILE, not both")
+            try:
+                key = self.audit_key_file.read_text().strip()
+            except OSError as exc:
+                raise ConfigurationError(f"SAMORDNA_AUDIT_KEY_FILE: {exc.strerror}: {self.audit_key_file}") from None
+            if not key:
+                raise ConfigurationError(f"SAMORDNA_AUDIT_KEY_FILE: {self.audit_key_file} is empty")
+            self.audit_key = SecretStr(key)
+        if self.environment == "production":
+            if self.audit_key is None:
+                raise ConfigurationError("SAMORDNA_AUDIT_KEY or SAMORDNA_AUDIT_KEY_FILE must be set in production")
+            if self.audit_key.get_secret_value() == DEVELOPMENT_AUDIT_KEY:
+                raise ConfigurationError("SAMORDNA_AUDIT_KEY is the development default")
+            # every service holds the pseudonym key; the audit key belongs to this one alone
+            if self.pseudonym_secret and self.audit_key.get_secret_value() == self.pseudonym_secret.get_secret_value():
+                raise ConfigurationError("SAMORDNA_AUDIT_KEY must not be the pseudonym secret")
+        if self.audit_checkpoint_seconds <= 0:
+            raise ConfigurationError("SAMORDNA_AUDIT_CHECKPOINT_SECONDS must be positive")
+        return self
+
+    @property
+    def audit_secret(self) -> bytes:
+        return (self.audit_key.get_secret_value() if self.audit_key else DEVELOPMENT_AUDIT_KEY).encode()

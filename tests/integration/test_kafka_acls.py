@@ -13,7 +13,14 @@ from aiokafka.errors import KafkaConnectionError, TopicAuthorizationFailedError
 from aiokafka.errors import KafkaError as AIOKafkaError
 from confluent_kafka import Consumer, KafkaError, KafkaException
 
-from contracts.topics import CONSENT_CHANGES, PER_PERSON_PARTITIONS, SHARED_EVENTS, deliveries_topic, events_topic
+from contracts.topics import (
+    AUDIT_CHECKPOINTS,
+    CONSENT_CHANGES,
+    PER_PERSON_PARTITIONS,
+    SHARED_EVENTS,
+    deliveries_topic,
+    events_topic,
+)
 
 REGION, ALINGSAS, LERUM = "region-14", "kommun-1489", "kommun-1441"
 GATE, BOARD = "samordna-gate", "samordna-board"
@@ -144,3 +151,22 @@ async def test_a_wrong_password_or_no_credentials_get_no_connection(infra):
             await asyncio.wait_for(producer.start(), 30)
         await producer.stop()
         assert isinstance(refused.value, KafkaConnectionError) or "auth" in repr(refused.value).lower()
+
+
+async def test_only_the_consent_service_writes_and_reads_the_audit_checkpoints(infra):
+    await _write(infra, GATE, AUDIT_CHECKPOINTS)  # allowed (the next real checkpoint supersedes this probe)
+    consumer = AIOKafkaConsumer(**infra.kafka_options(GATE), enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partition = TopicPartition(AUDIT_CHECKPOINTS, 0)
+        consumer.assign([partition])
+        await consumer.seek_to_beginning(partition)
+        assert await consumer.getmany(timeout_ms=5000)
+    finally:
+        await consumer.stop()
+    for user in (BOARD, REGION, LERUM):
+        with pytest.raises(TopicAuthorizationFailedError):
+            await _write(infra, user, AUDIT_CHECKPOINTS)
+        with pytest.raises(KafkaException) as refused:
+            await _read(infra, user, AUDIT_CHECKPOINTS, _own_group(user))
+        assert _refused(refused, KafkaError.TOPIC_AUTHORIZATION_FAILED), user

@@ -4,6 +4,7 @@ import json
 
 from confluent_kafka.admin import AclOperation, ResourcePatternType, ResourceType
 
+from contracts.topics import AUDIT_CHECKPOINTS, topic_specs
 from deploy.access import BOARD_USER, GATE_USER, plan, principals_from, users
 from deploy.stack import PRINCIPALS_FILE
 
@@ -33,6 +34,18 @@ def test_only_the_gate_reads_events_and_only_the_gate_writes_deliveries():
 
 def test_the_board_reads_only_what_passed_the_gate():
     assert _topics(BOARD_USER, READ) == {"shared.events", "consent.changes"}
+
+
+def test_only_the_consent_service_writes_and_reads_the_audit_checkpoints():
+    for operation in (READ, WRITE):
+        users_of = {g.user for g in plan(PRINCIPALS) if g.operation == operation and g.name == AUDIT_CHECKPOINTS}
+        assert users_of == {GATE_USER}
+    assert not any(g.name == "*" and g.operation != AclOperation.DESCRIBE for g in plan(PRINCIPALS))
+
+
+def test_the_audit_checkpoints_are_one_partition_kept_for_good():
+    spec = next(spec for spec in topic_specs(PRINCIPALS) if spec.name == AUDIT_CHECKPOINTS)
+    assert (spec.partitions, spec.config) == (1, {"retention.ms": "-1"})
 
 
 def test_every_grant_allows_one_user_of_the_deployment_and_nothing_is_granted_to_everyone():
