@@ -66,11 +66,15 @@ def create_app(settings: ConsentSettings) -> FastAPI:
             background.supervise("consent-changes-relay", changes.run()),
             background.supervise("expiry-watch", lifecycle.watch_expiries(pool, changes, settings.expiry_scan_seconds)),
         ]
-        # the audit's signed checkpoints, on a plain producer of their own (docs/audit.md)
+        # the audit's signed checkpoints, on a producer of their own (docs/audit.md)
         checkpoints = publish_checkpoints(
-            pool, client_options(settings), settings.audit_secret, settings.gate_instance_id,
+            pool,
+            client_options(settings),
+            idempotent_producer("audit-checkpoints", settings),
+            settings.audit_secret,
+            settings.gate_instance_id,
             settings.audit_checkpoint_seconds,
-        )  # fmt: skip
+        )
         tasks.append(background.supervise("audit-checkpoints", checkpoints))
         app.state.consents = Consents(pool, pseudonyms, changed=changes.notify)
         app.state.audit = AuditTrail(pool, pseudonyms)

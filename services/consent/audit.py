@@ -6,7 +6,7 @@ import logging
 from datetime import UTC, datetime
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from faststream.kafka import KafkaBroker
 
 from contracts import DecisionBatch
@@ -15,6 +15,7 @@ from services.consent import checkpoint, repository
 from services.consent.chain import derive_key
 from services.runtime.auth import Caller
 from services.runtime.consuming import batch_consumer, from_value
+from services.runtime.producers import RecoveringProducer
 from services.runtime.pseudonym import Pseudonymizer
 
 GROUP_ID = "samordna-audit"
@@ -73,25 +74,29 @@ async def checkpoints_on_topic(kafka: dict, key: bytes, tail: int = TAIL) -> tup
     return found, invalid
 
 
-async def publish_checkpoints(pool: asyncpg.Pool, kafka: dict, audit_secret: bytes, publisher: str, interval: float):
+async def publish_checkpoints(
+    pool: asyncpg.Pool,
+    kafka: dict,
+    producer: RecoveringProducer,
+    audit_secret: bytes,
+    publisher: str,
+    interval: float,
+):
     """Publish the signed head every `interval` seconds, for ever — also when it has not moved,
     so that a gap between checkpoints is itself a sign (the publisher was down, or was stopped) —
     but only a head that extends the newest checkpoint (checkpoint.refusal).
 
     A failed send leaves aiokafka's producer possibly unusable (docs/architecture.md), so it is
-    closed and a new one built before the next attempt; the database or the broker being away
+    discarded and a new one built for the next attempt; the database or the broker being away
     is logged once per episode and tried again at the next tick.
     """
     key = checkpoint.signing_key(audit_secret)
-    producer, previous, known, failing, refused = None, None, False, False, None
+    previous, known, failing, refused = None, False, False, None
     try:
         while True:
             try:
                 if not known:  # after a restart, the evidence is what the topic already holds
                     previous, known = checkpoint.newest((await checkpoints_on_topic(kafka, key))[0]), True
-                if producer is None:
-                    producer = AIOKafkaProducer(**kafka, client_id="samordna-audit-checkpoints")
-                    await producer.start()
                 head = await head_checkpoint(pool, publisher)
                 reason = await _refusal(pool, previous, head)
                 if reason:
@@ -100,8 +105,9 @@ async def publish_checkpoints(pool: asyncpg.Pool, kafka: dict, audit_secret: byt
                     refused = reason
                 else:
                     value = checkpoint.signed(key, head)
+                    sending = await producer.get()
                     await asyncio.wait_for(
-                        producer.send_and_wait(AUDIT_CHECKPOINTS, value, key=checkpoint.KAFKA_KEY),
+                        sending.send_and_wait(AUDIT_CHECKPOINTS, value, key=checkpoint.KAFKA_KEY),
                         KAFKA_TIMEOUT_SECONDS,
                     )
                     previous, refused = head, None
@@ -112,10 +118,10 @@ async def publish_checkpoints(pool: asyncpg.Pool, kafka: dict, audit_secret: byt
                 if not failing:
                     log.warning("audit checkpoint not published; will retry", extra={"error": repr(exc)})
                 failing = True
-                producer = await _discard(producer)
+                await producer.discard()
             await asyncio.sleep(interval)
     finally:
-        await _discard(producer)
+        await producer.stop()
 
 
 async def _refusal(pool: asyncpg.Pool, previous: checkpoint.Checkpoint | None, head: checkpoint.Checkpoint):
@@ -124,15 +130,6 @@ async def _refusal(pool: asyncpg.Pool, previous: checkpoint.Checkpoint | None, h
     async with pool.acquire() as conn:
         hash_at_previous = await repository.audit_hash_at(conn, previous.seq)
     return checkpoint.refusal(previous, head.seq, hash_at_previous)
-
-
-async def _discard(producer: AIOKafkaProducer | None) -> None:
-    if producer is not None:
-        try:
-            await asyncio.wait_for(producer.stop(), KAFKA_TIMEOUT_SECONDS)
-        except Exception as exc:  # a broken producer may fail to stop too; it is dropped either way
-            log.debug("stopping a failed checkpoint producer failed", extra={"error": repr(exc)})
-    return None
 
 
 class AuditTrail:
