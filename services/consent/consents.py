@@ -15,7 +15,7 @@ from contracts import CATALOGUE, PersonId
 from contracts.catalogue import Category
 from contracts.person import contains_person_id
 from contracts.principals import PrincipalId
-from contracts.text import refuse_implausible_date, refuse_unstorable
+from contracts.text import LATEST_YEAR, refuse_implausible_date, refuse_unstorable
 from services.consent import lifecycle, repository
 from services.consent.domain import SHAREABLE_CATEGORIES, Form
 from services.consent.errors import ConsentNotFound, NotAParty
@@ -78,6 +78,14 @@ class ConsentRequest(BaseModel):
         if len(set(parties)) != len(parties):
             raise ValueError("each principal may be named once")
         return parties
+
+    @field_validator("valid_from")
+    @classmethod
+    def _leaves_a_year(cls, value: date | datetime) -> date | datetime:
+        # the consent's events carry its end, which must stay inside the date window too
+        if (as_instant(value) + MAX_VALIDITY).year > LATEST_YEAR:
+            raise ValueError(f"must leave a year of validity before {LATEST_YEAR + 1}-01-01")
+        return value
 
     @field_validator("valid_until")
     @classmethod
