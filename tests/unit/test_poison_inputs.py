@@ -15,6 +15,7 @@ from contracts import DeadLetter, InvalidEvent, parse_event
 from contracts.examples import EXAMPLE_DATA
 from contracts.text import MAX_INT64, storable, unstorable_paths
 from services.consent.consents import ConsentRequest
+from services.gateway.inbox import parse_delivery
 from services.gateway.subscriptions_api import NewSubscription
 from services.runtime.consuming import describe_unstorable, handle_isolating
 
@@ -262,3 +263,19 @@ def test_the_reason_of_an_unstorable_record_never_quotes_the_value():
 
     assert reason == "DataError (SQLSTATE 22000): the record could not be stored"
     assert "1212" not in reason
+
+
+@pytest.mark.parametrize("header", [str(MAX_INT64 + 1).encode(), b"0", b"-3", b"\xff", b"seven"])
+def test_a_delivery_number_no_bigint_holds_makes_the_delivery_a_dead_letter(header):
+    record = SimpleNamespace(value=json.dumps(body() | {"principal": REGION, "category": "attendance"}).encode())
+    record.headers = [("samordna-delivery-seq", header)]
+
+    with pytest.raises(ValueError):
+        parse_delivery(record)
+
+
+def test_the_largest_delivery_number_is_kept():
+    record = SimpleNamespace(value=json.dumps(body() | {"principal": REGION, "category": "attendance"}).encode())
+    record.headers = [("samordna-delivery-seq", str(MAX_INT64).encode())]
+
+    assert parse_delivery(record).delivery_seq == MAX_INT64
