@@ -4,25 +4,43 @@
 """
 
 import json
-import re
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from contracts.catalogue import Category, EventSpec, SenderKind, UnknownEventType, may_send, sender_rule, spec_for
-from contracts.person import PersonId
+from contracts.person import PersonId, redact_person_ids, refuse_person_id
 from contracts.principals import PrincipalId, is_principal
+from contracts.text import EARLIEST, UNSTORABLE, refuse_implausible_date, storable, unstorable_paths
 
 MAX_EVENT_BYTES = 64 * 1024
 MAX_DEAD_LETTER_BYTES = 64 * 1024
+# An event is news from a journal: its time is no earlier than 1900, and no later than a clock
+# running ahead allows. asyncpg stores year 1 as -infinity, which nothing can read back.
+MAX_EVENT_TIME_AHEAD = timedelta(days=1)
 
 M = TypeVar("M", bound=BaseModel)
 PRINTABLE_ASCII = r"^[!-~]+$"
-EventId = Annotated[str, Field(min_length=1, max_length=128, pattern=PRINTABLE_ASCII)]
+# Ids and sources land in Kafka records, the audit and URLs: never a personnummer in them.
+EventId = Annotated[str, Field(min_length=1, max_length=128, pattern=PRINTABLE_ASCII), AfterValidator(refuse_person_id)]
 Source = Annotated[
-    str, Field(min_length=1, max_length=256, pattern=PRINTABLE_ASCII, description="a URI-reference, e.g. /journal")
+    str,
+    Field(min_length=1, max_length=256, pattern=PRINTABLE_ASCII, description="a URI-reference, e.g. /journal"),
+    AfterValidator(refuse_person_id),
 ]
+
+
+def _plausible_event_time(time: datetime) -> datetime:
+    refuse_implausible_date(time)
+    latest = datetime.now(UTC) + MAX_EVENT_TIME_AHEAD
+    if not EARLIEST <= time <= latest:
+        raise ValueError(f"must be between {EARLIEST.date()} and one day from now")
+    return time
+
+
+EventTime = Annotated[AwareDatetime, AfterValidator(_plausible_event_time)]
 
 
 class CloudEvent(BaseModel):
@@ -36,11 +54,19 @@ class CloudEvent(BaseModel):
     source: Source
     type: str
     subject: PersonId
-    time: AwareDatetime
+    time: EventTime
     datacontenttype: Literal["application/json"] = "application/json"
     principal: PrincipalId
     category: Category
     data: dict[str, Any]
+
+    @field_validator("data")
+    @classmethod
+    def _storable(cls, data: dict[str, Any]) -> dict[str, Any]:
+        # parse_event names the field already; this guards events read back in other records
+        if bad := next(unstorable_paths(data, "data"), None):
+            raise ValueError(f"{bad} {UNSTORABLE}")
+        return data
 
     def spec(self) -> EventSpec:
         return spec_for(self.type)
@@ -77,14 +103,10 @@ class InvalidEvent(ValueError):
         super().__init__("; ".join(f"{e.field}: {e.message}" for e in self.errors))
 
 
-# Anything shaped like a personnummer, valid or not, in any digits: never repeated back.
-_PERSON_ID_LIKE = re.compile(r"(?<!\d)(?:\d{2})?\d{6}[-+]?\d{4}(?!\d)")
-
-
 def _safe(text: str, limit: int) -> str:
-    """One line, valid UTF-8, bounded, and without anything that looks like a personnummer."""
-    text = _PERSON_ID_LIKE.sub("<personnummer>", " ".join(text.split()))
-    text = text.encode("utf-8", "replace").decode("utf-8")
+    """One line, storable UTF-8, bounded, and without anything that looks like a personnummer
+    (valid or not, in any digits and spelling): never repeated back."""
+    text = storable(redact_person_ids(" ".join(text.split())))
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -186,6 +208,8 @@ def parse_event(raw: bytes | str | dict, *, sender: str | None = None) -> CloudE
     read back) every field is required.
     """
     body = _as_object(raw)
+    if unstorable := [FieldError(path, UNSTORABLE) for path in unstorable_paths(body)]:
+        raise InvalidEvent(_first_per_field(unstorable))
     spec = _spec_of(body)
     _check_sender(spec, body, sender)
     errors = _fill_principal(body, sender) + _fill_category(body, spec, sender)
@@ -256,7 +280,13 @@ class DeadLetter(_Record):
         if isinstance(value, str):
             value = value.encode("utf-8", "replace")
         if isinstance(value, bytes | bytearray):
-            text = bytes(value[:MAX_DEAD_LETTER_BYTES]).decode("utf-8", "replace")
+            # NUL replaced too: the gateway keeps dead letters in PostgreSQL, which cannot store it
+            text = storable(bytes(value[:MAX_DEAD_LETTER_BYTES]).decode("utf-8", "replace"))
             # a replacement character is three bytes: cut again, so that reading it back changes nothing
             return text.encode()[:MAX_DEAD_LETTER_BYTES].decode("utf-8", "ignore")
         return value
+
+    @field_validator("reason", "key", mode="before")
+    @classmethod
+    def _storable(cls, value: object) -> object:
+        return storable(value) if isinstance(value, str) else value

@@ -4,6 +4,8 @@ Error messages never repeat the number.
 """
 
 import re
+import unicodedata
+from collections.abc import Iterator
 from datetime import date
 from typing import Annotated
 
@@ -12,10 +14,13 @@ from pydantic import BeforeValidator, WithJsonSchema
 
 INVALID = "not a valid personnummer or samordningsnummer (expected YYYYMMDD-NNNN with a correct check digit)"
 COORDINATION_DAY_OFFSET = 60
+PERSON_ID_IN_TEXT = "must not hold a personnummer; the person is the event's subject"
 
 # The package's own pattern uses `\d`, which also matches non-ASCII digits.
 _WRITTEN = re.compile(r"(\d{2})?\d{6}[-+]?\d{4}", re.ASCII)
-_CANDIDATE = re.compile(r"(?<!\d)(?:\d{2})?\d{6}[-+]?\d{4}(?!\d)", re.ASCII)
+# In plain text (see `_plain`): a date of 6 or 8 digits, then a hyphen, plus or space(s), then 4 digits.
+_CANDIDATE = re.compile(r"(?<!\d)(\d{8}|\d{6})\s*([-+]?)\s*(\d{4})(?!\d)", re.ASCII)
+_MINUS_SIGN = "\u2212"
 
 
 def normalize_person_id(value: object) -> str:
@@ -62,8 +67,47 @@ def birth_date(person_id: str) -> date:
 
 
 def contains_person_id(text: str) -> bool:
-    """True if the text holds a valid personnummer or samordningsnummer anywhere in it."""
-    return any(_is_valid(match.group()) for match in _CANDIDATE.finditer(text))
+    """True if the text holds a valid personnummer or samordningsnummer anywhere in it, however
+    written: with or without hyphen or plus, with spaces, in any Unicode digits, with invisible
+    characters between. A run of digits that is not a valid number (Luhn and date) is ordinary."""
+    return any(_is_valid(candidate) for candidate in _candidates(_plain(text)))
+
+
+def refuse_person_id(text: str) -> str:
+    """A pydantic AfterValidator for text outside `subject`; the message never repeats the number."""
+    if contains_person_id(text):
+        raise ValueError(PERSON_ID_IN_TEXT)
+    return text
+
+
+def redact_person_ids(text: str) -> str:
+    """The text (in its plain form) with everything shaped like a person id, valid or not, replaced."""
+    return _CANDIDATE.sub("<personnummer>", _plain(text))
+
+
+def _plain(text: str) -> str:
+    """NFKC (fullwidth, superscript and mathematical digits become ASCII), then every other
+    decimal digit (Arabic-Indic, Devanagari, ...) as ASCII, every dash as '-', every space as
+    ' ', and invisible format characters (zero-width space, soft hyphen) dropped."""
+    plain = []
+    for char in unicodedata.normalize("NFKC", text):
+        digit = unicodedata.decimal(char, None)
+        category = unicodedata.category(char)
+        if digit is not None:
+            plain.append(str(digit))
+        elif category == "Pd" or char == _MINUS_SIGN:
+            plain.append("-")
+        elif char.isspace():
+            plain.append(" ")
+        elif category != "Cf":
+            plain.append(char)
+    return "".join(plain)
+
+
+def _candidates(plain: str) -> Iterator[str]:
+    for match in _CANDIDATE.finditer(plain):
+        birth, separator, serial = match.groups()
+        yield f"{birth}{separator or '-'}{serial}"
 
 
 def _is_valid(candidate: str) -> bool:

@@ -13,7 +13,9 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from contracts import CATALOGUE, PersonId
 from contracts.catalogue import Category
+from contracts.person import contains_person_id
 from contracts.principals import PrincipalId
+from contracts.text import LATEST_YEAR, refuse_implausible_date, refuse_unstorable
 from services.consent import lifecycle, repository
 from services.consent.domain import SHAREABLE_CATEGORIES, Form
 from services.consent.errors import ConsentNotFound, NotAParty
@@ -36,8 +38,18 @@ def _shareable(value: Category) -> Category:
     return value
 
 
+def _no_person_id(value: str) -> str:
+    if contains_person_id(value):
+        raise ValueError("must not hold a personnummer; the person is named only in `person`")
+    return value
+
+
 ShareableCategory = Annotated[Category, AfterValidator(_shareable)]
 EventType = Annotated[str, AfterValidator(_known_type)]
+# Free text is shown on pages, in consent events and the log extract: storable, and no personnummer.
+FreeText = Annotated[str, AfterValidator(refuse_unstorable), AfterValidator(_no_person_id)]
+# Years 1900-2100, so that adding a year of validity (or a preview's lookback) cannot overflow.
+Moment = Annotated[date | AwareDatetime, AfterValidator(refuse_implausible_date)]
 
 
 def as_instant(value: date | datetime) -> datetime:
@@ -55,10 +67,10 @@ class ConsentRequest(BaseModel):
     categories: list[ShareableCategory] = Field(default_factory=lambda: sorted(SHAREABLE_CATEGORIES), min_length=1)
     excluded_categories: list[ShareableCategory] = []
     excluded_event_types: list[EventType] = []
-    valid_from: date | AwareDatetime
-    valid_until: date | AwareDatetime | None = None
+    valid_from: Moment
+    valid_until: Moment | None = None
     form: Form
-    recorded_by: str | None = Field(default=None, max_length=200, description="HSA-id or staff id")
+    recorded_by: FreeText | None = Field(default=None, max_length=200, description="HSA-id or staff id")
 
     @field_validator("parties")
     @classmethod
@@ -66,6 +78,14 @@ class ConsentRequest(BaseModel):
         if len(set(parties)) != len(parties):
             raise ValueError("each principal may be named once")
         return parties
+
+    @field_validator("valid_from")
+    @classmethod
+    def _leaves_a_year(cls, value: date | datetime) -> date | datetime:
+        # the consent's events carry its end, which must stay inside the date window too
+        if (as_instant(value) + MAX_VALIDITY).year > LATEST_YEAR:
+            raise ValueError(f"must leave a year of validity before {LATEST_YEAR + 1}-01-01")
+        return value
 
     @field_validator("valid_until")
     @classmethod

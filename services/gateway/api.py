@@ -8,8 +8,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
 from contracts import MAX_EVENT_BYTES, InvalidEvent, parse_event
+from contracts.envelope import PRINTABLE_ASCII
 from contracts.payloads import Unit
 from contracts.principals import PrincipalId
+from contracts.text import MAX_INT64
 from services.gateway import dead_letters, inbox, outbox, receipts
 from services.gateway.errors import EventIdConflict
 from services.runtime.auth import Caller, Role, require
@@ -58,7 +60,7 @@ def build_router(principal: str) -> APIRouter:
     @router.get("/inbox")
     async def read_inbox(
         request: Request,
-        after: int = Query(0, ge=0, description="cursor: the next_cursor of the previous page"),
+        after: int = Query(0, ge=0, le=MAX_INT64, description="cursor: the next_cursor of the previous page"),
         limit: int = Query(100, ge=1, le=1000),
         caller: Caller = Depends(own_system),
     ):
@@ -81,7 +83,8 @@ def build_router(principal: str) -> APIRouter:
     @router.post("/inbox/{event_id}/ack")
     async def acknowledge(
         request: Request,
-        event_id: str = Path(min_length=1, max_length=128),
+        # event ids are printable ASCII (contracts.envelope): anything else is in no inbox
+        event_id: str = Path(min_length=1, max_length=128, pattern=PRINTABLE_ASCII),
         details: Acknowledgement | None = Body(None),
         caller: Caller = Depends(own_system),
     ):
@@ -108,7 +111,7 @@ def build_router(principal: str) -> APIRouter:
     async def list_dead_letters(
         request: Request,
         status: Literal["open", "replayed", "all"] = Query("open"),
-        after: int = Query(0, ge=0, description="cursor: the last id of the previous page"),
+        after: int = Query(0, ge=0, le=MAX_INT64, description="cursor: the last id of the previous page"),
         limit: int = Query(100, ge=1, le=1000),
         caller: Caller = Depends(own_system),
     ):

@@ -12,6 +12,7 @@ from aiokafka import ConsumerRecord
 from faststream.kafka import KafkaBroker
 
 from contracts import CloudEvent, parse_event
+from contracts.text import MAX_INT64
 from contracts.topics import DELIVERY_SEQ_HEADER, deliveries_topic
 from services.runtime.consuming import batch_consumer
 from services.runtime.metrics import DELIVERED
@@ -39,7 +40,15 @@ def parse_delivery(record: ConsumerRecord) -> Delivered:
     event = parse_event(record.value or b"")
     headers = dict(record.headers or ())
     seq = headers.get(DELIVERY_SEQ_HEADER)
-    return Delivered(event, int(seq) if seq else None)
+    return Delivered(event, _delivery_seq(seq) if seq else None)
+
+
+def _delivery_seq(header: bytes) -> int:
+    """The gate's number, or ValueError (the record is dead-lettered) if it is none a bigint holds."""
+    seq = int(header.decode("ascii"))
+    if not 1 <= seq <= MAX_INT64:
+        raise ValueError(f"{DELIVERY_SEQ_HEADER} is outside 1..{MAX_INT64}")
+    return seq
 
 
 def subscribe_inbox_writer(

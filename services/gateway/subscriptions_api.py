@@ -12,6 +12,8 @@ from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from contracts.catalogue import CATALOGUE, UnknownEventType, spec_for
+from contracts.person import refuse_person_id
+from contracts.text import MAX_INT64, refuse_unstorable
 from services.gateway import webhooks
 from services.runtime.auth import Caller, Role, require
 
@@ -26,12 +28,19 @@ def _known_type(event_type: str) -> str:
 class NewSubscription(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    url: str = Field(max_length=2048, description="http(s) endpoint; https only in production")
-    secret: str = Field(min_length=16, max_length=256, description="signs every delivery; never returned")
+    # A URL is shown back and may reach logs: no personnummer in it, and nothing PostgreSQL refuses.
+    url: Annotated[str, AfterValidator(refuse_unstorable), AfterValidator(refuse_person_id)] = Field(
+        max_length=2048, description="http(s) endpoint; https only in production"
+    )
+    secret: Annotated[str, AfterValidator(refuse_unstorable)] = Field(
+        min_length=16, max_length=256, description="signs every delivery; never returned"
+    )
     event_types: list[Annotated[str, AfterValidator(_known_type)]] = Field(
         default_factory=list, max_length=len(CATALOGUE), description="catalogue types; empty for every type"
     )
-    from_seq: int | None = Field(None, ge=0, description="first inbox seq to deliver; default: the inbox's end")
+    from_seq: int | None = Field(
+        None, ge=0, le=MAX_INT64, description="first inbox seq to deliver; default: the inbox's end"
+    )
 
     @field_validator("url")
     @classmethod
@@ -79,7 +88,7 @@ def build_subscriptions_router(principal: str, environment: str) -> APIRouter:
         request: Request,
         subscription_id: str,
         status: Literal["pending", "delivered", "parked"] | None = Query(None),
-        after: int = Query(0, ge=0, description="cursor: the next_cursor of the previous page"),
+        after: int = Query(0, ge=0, le=MAX_INT64, description="cursor: the next_cursor of the previous page"),
         limit: int = Query(100, ge=1, le=1000),
         caller: Caller = Depends(own_system),
     ):
@@ -91,7 +100,10 @@ def build_subscriptions_router(principal: str, environment: str) -> APIRouter:
 
     @router.post("/{subscription_id}/deliveries/{seq}/resend")
     async def resend(
-        request: Request, subscription_id: str, seq: int = Path(ge=1), caller: Caller = Depends(own_system)
+        request: Request,
+        subscription_id: str,
+        seq: int = Path(ge=1, le=MAX_INT64),
+        caller: Caller = Depends(own_system),
     ):
         try:
             return _delivery(await webhooks.resend(_pool(request), subscription_id, seq))

@@ -1,14 +1,19 @@
 """Batch consumers that commit only after their handler's writes are durable.
 
 Records that cannot be decoded or validated go to a dead-letter topic with the reason (the
-origin topic's owner's, contracts/topics.py), and the consumer goes on. Anything else a
-handler raises (the database is down, say) makes FastStream seek back, so the batch is read
-again: handlers must be idempotent.
+origin topic's owner's, contracts/topics.py), and the consumer goes on. So do records that
+parse but that the handler cannot store (a data error: text PostgreSQL refuses, a value out
+of range): after a data error the batch is handled again record by record, and whatever
+still fails with a data error is dead-lettered — without that, one such record would make
+the consumer re-read its batch for ever. Anything else a handler raises (the database is
+down, say) makes FastStream seek back, so the batch is read again: handlers must be idempotent.
 """
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+import asyncpg
 from aiokafka import ConsumerRecord
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
@@ -21,6 +26,20 @@ from services.runtime.kafka import dead_letter
 from services.runtime.metrics import DEAD_LETTERS
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+# Errors that say "this record cannot be stored", whenever it is tried: SQLSTATE class 22 (and
+# asyncpg's own refusals to encode an argument, which it raises as DataError), NOT NULL and
+# CHECK violations, and the ValueErrors of Python's own conversions (UnicodeEncodeError,
+# "year 10000 is out of range"). A lost connection or a unique violation from a rebalance is
+# none of these: the batch is read again.
+DATA_ERRORS: tuple[type[Exception], ...] = (
+    asyncpg.DataError,
+    asyncpg.NotNullViolationError,
+    asyncpg.CheckViolationError,
+    ValueError,
+    OverflowError,
+)
 
 
 def describe(exc: Exception) -> str:
@@ -30,6 +49,13 @@ def describe(exc: Exception) -> str:
     if isinstance(exc, InvalidEvent):
         return str(exc)
     return f"{type(exc).__name__}: undecodable record"
+
+
+def describe_unstorable(exc: Exception) -> str:
+    """Why a parsed record could not be stored. Only the error's class and SQLSTATE: the
+    database's and asyncpg's messages quote the offending value, which may be personal data."""
+    sqlstate = getattr(exc, "sqlstate", None)
+    return f"{type(exc).__name__}{f' (SQLSTATE {sqlstate})' if sqlstate else ''}: the record could not be stored"
 
 
 def from_value(parse: Callable[[bytes], T]) -> Callable[[ConsumerRecord], T]:
@@ -60,13 +86,37 @@ def batch_consumer(
         parsed, refused = [], []
         for record in message.raw_message:
             try:
-                parsed.append(parse(record))
+                parsed.append((record, parse(record)))
             except (ValidationError, ValueError, UnicodeDecodeError) as exc:
                 refused.append((record, describe(exc)))
-        if parsed:
-            await handle(parsed)
+        refused += await handle_isolating(handle, parsed, topic)
         for record, reason in refused:
             await _send_to_dead_letters(broker, record, group_id, reason)
+
+
+async def handle_isolating(
+    handle: Callable[[list[T]], Awaitable[None]], parsed: list[tuple[ConsumerRecord, T]], topic: str = ""
+) -> list[tuple[ConsumerRecord, str]]:
+    """Handle the batch; after a data error, each record alone, in order. Returns the records
+    that failed with a data error and why; any other error is raised (the batch is read again,
+    and the records handled alone before it are handled again: handlers are idempotent)."""
+    if not parsed:
+        return []
+    try:
+        await handle([item for _, item in parsed])
+        return []
+    except DATA_ERRORS as exc:
+        log.warning(
+            "a batch could not be stored; handling its records one by one",
+            extra={"topic": topic, "records": len(parsed), "error": type(exc).__name__},
+        )
+    unstorable = []
+    for record, item in parsed:
+        try:
+            await handle([item])
+        except DATA_ERRORS as exc:
+            unstorable.append((record, describe_unstorable(exc)))
+    return unstorable
 
 
 async def _send_to_dead_letters(broker: KafkaBroker, record: ConsumerRecord, consumer: str, reason: str) -> None:
