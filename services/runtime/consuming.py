@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from contracts import InvalidEvent
 from contracts.topics import dead_letters_for
 from services.runtime.kafka import dead_letter
-from services.runtime.metrics import DEAD_LETTERS
+from services.runtime.metrics import DEAD_LETTERS, OldestUncommitted
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -72,6 +72,7 @@ def batch_consumer(
     max_records: int = 500,
 ) -> None:
     """Subscribe `handle` to `topic`: parsed records in, dead letters out, offsets after both."""
+    oldest = OldestUncommitted(group_id)
 
     @broker.subscriber(
         topic,
@@ -83,6 +84,8 @@ def batch_consumer(
         ack_policy=AckPolicy.NACK_ON_ERROR,
     )
     async def consume(message: KafkaMessage) -> None:
+        if message.raw_message:
+            oldest.holding(topic, min(record.timestamp for record in message.raw_message))
         parsed, refused = [], []
         for record in message.raw_message:
             try:
@@ -92,6 +95,7 @@ def batch_consumer(
         refused += await handle_isolating(handle, parsed, topic)
         for record, reason in refused:
             await _send_to_dead_letters(broker, record, group_id, reason)
+        oldest.committed(topic)  # FastStream commits as soon as this returns
 
 
 async def handle_isolating(
