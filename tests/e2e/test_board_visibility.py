@@ -2,6 +2,7 @@
 it sent or the gate forwarded to it — the row, its alerts and parties, the timeline, the web page
 and the statistics — and a consent recorded late reveals nothing that crossed before it."""
 
+import re
 import uuid
 
 import httpx
@@ -137,3 +138,21 @@ async def test_a_person_shared_with_others_only_is_not_on_the_board(client, pers
     await eventually(lambda: client.board(ALINGSAS), lambda b: row_of(b, person) is not None)
 
     assert row_of(await client.board(LERUM), person) is None, "a row of nothing would say something was withheld"
+
+
+async def test_the_statistics_page_and_its_chart_show_the_reports_numbers_and_none_from_one_to_four(client, person):
+    await client.grant(REGION, person, [REGION, ALINGSAS])
+    await post_all(client, REGION, [event(VISIT_MISSED, person)])
+    await eventually(lambda: client.board(ALINGSAS), lambda b: row_of(b, person) is not None)
+
+    report = (await client.get("board", "/v1/statistics", ALINGSAS, "coordinator")).json()
+    page = await web_page(client, ALINGSAS, "/statistik")
+    csv = (await client.get("board", "/v1/statistics.csv", ALINGSAS, "coordinator")).text
+
+    bars = re.findall(r'<rect [^>]*data-value="(\d+)"', page)
+    months = [m["persons"] for m in report["persons_per_month"]]
+    assert bars == [str(n) for n in months] or (not bars and not any(months))
+    table = re.findall(r"<td>(\d+)</td>", page)
+    assert table and all(int(n) == 0 or int(n) >= 5 for n in table)
+    assert [line.rsplit(",", 1)[1] for line in csv.splitlines()[1:13]] == [str(n) for n in months]
+    assert person not in page and person.replace("-", "") not in page
