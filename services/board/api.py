@@ -101,8 +101,9 @@ async def ops_dashboard(request: Request, caller: Caller = Depends(require(Role.
 
 
 async def _statistics(request: Request, caller: Caller) -> dict:
-    """A coordinator's statistics cover the persons shared with its principal; ops sees the whole area."""
+    """A coordinator's statistics cover the persons shared with its principal and the events it may
+    see; ops sees the whole area."""
     scope = None if caller.role is Role.OPS else caller.principal
     async with request.app.state.pool.acquire() as conn:
-        stats = await views.follow_up(conn, scope, datetime.now(UTC).date())
+        stats = await views.follow_up(conn, scope, datetime.now(UTC).date(), request.app.state.record_key)
     return {"scope": scope or "all", **stats}

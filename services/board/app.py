@@ -12,6 +12,7 @@ from services.board.alerts import load_rules
 from services.board.live import Changes
 from services.board.ops import OpsMonitor
 from services.board.settings import BoardSettings
+from services.board.statistics import record_keys
 from services.runtime import background
 from services.runtime.consuming import batch_consumer, from_value
 from services.runtime.db import create_pool, database_ready
@@ -34,13 +35,13 @@ def create_app(settings: BoardSettings) -> FastAPI:
 
         async def record(items: list[ForwardedEvent]) -> None:
             async with pool.acquire() as conn:
-                await store.record_forwarded(conn, pseudonyms, items)
-            changes.bump()
+                moved = await store.record_forwarded(conn, pseudonyms, items)
+            changes.bump(moved)
 
         async def apply_consent_changes(events: list[CloudEvent]) -> None:
             async with pool.acquire() as conn:
-                await store.apply_consent_changes(conn, pseudonyms, events)
-            changes.bump()
+                moved = await store.apply_consent_changes(conn, pseudonyms, events)
+            changes.bump(moved)
 
         batch_consumer(broker, SHARED_EVENTS, GROUP_ID, from_value(ForwardedEvent.model_validate_json), record)
         batch_consumer(broker, CONSENT_CHANGES, f"{GROUP_ID}-consents", from_value(parse_event), apply_consent_changes)
@@ -49,6 +50,7 @@ def create_app(settings: BoardSettings) -> FastAPI:
         monitor_task = background.supervise("ops-monitor", monitor.run())
         app.state.pool, app.state.ops = pool, monitor
         app.state.rules, app.state.changes = rules, changes
+        app.state.record_key = record_keys(settings.pseudonym_key)  # the statistics' secret cell keys
         app.state.checks.update(postgres=lambda: database_ready(pool), kafka=lambda: broker.ping(timeout=2))
         try:
             yield

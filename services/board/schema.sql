@@ -37,3 +37,6 @@ CREATE TABLE IF NOT EXISTS consents (
     valid_until      timestamptz NOT NULL
 );
 CREATE INDEX IF NOT EXISTS consents_by_person ON consents (person_pseudonym);
+
+-- a late event is checked against the person's revocations (store._forgotten)
+CREATE INDEX IF NOT EXISTS revoked_consents_by_person ON revoked_consents (person_pseudonym, revoked_at);

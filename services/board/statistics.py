@@ -1,13 +1,22 @@
-"""Follow-up statistics (seed 001), with small numbers suppressed.
+"""Follow-up statistics (seed 001), protected by the cell-key method (docs/statistics.md).
 
 Persons in the model per month (a consent in force some day of the month), their age bands
-and referral sources (today), and events per type per month. Any count from 1 to 4 is shown
-as "<5", so that no one can be singled out; groups with no one are left out.
+and referral sources (today), and events per type per month. Every count is published with a
+small, controlled noise that depends only on who is counted in it: each person (and each
+event) has a secret record key, a cell's key is the sum of its contributors' record keys, and
+the cell key picks the noise. The same cell therefore shows the same number in every report,
+on every day, for every caller; a cell with a single contributor more or fewer draws fresh
+noise, so neither differencing two tables, two months nor two reports gives a true count.
+No count from 1 to 4 is ever shown: those become 0 or 5. Totals are sums of shown cells.
+A group shown as 0 is left out, so that a row's presence never tells 0 from 1–4.
 """
 
 import csv
+import hashlib
+import hmac
 import io
-from collections import Counter
+from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -16,11 +25,71 @@ from personnummer import personnummer
 
 from services.board.domain import BoardEvent
 
-SUPPRESSED = "<5"
 SMALLEST_SHOWN = 5
 AGE_BANDS = [(18, 24), (25, 34), (35, 44), (45, 54), (55, 64), (65, 200)]
 REFERRAL_SOURCES = {"self": "Egen", "vardcentral": "Vårdcentral", "socialtjanst": "Socialtjänst", "other": "Annan"}
 UNKNOWN = "Okänd"
+TOTAL = "Totalt"
+METHOD = (
+    "Cellnyckelmetoden: varje antal har ett litet kontrollerat brus (samma för samma personer varje gång); "
+    "antal 1–4 visas aldrig (de blir 0 eller 5); summor är summor av de visade antalen."
+)
+
+KEY_SPACE = 2**64
+# The perturbation table, as weights out of 10 of each noise, by the true count. Published as
+# part of the method (an attacker is assumed to know it): only the record keys are secret.
+# 5 and 6 are always shown as 5, and nothing below 5 is ever shown, so that a count known to
+# have moved by one or two persons overnight (joined, left) can never be pinned from the two
+# reports: every pair of shown values leaves at least two true counts (tested exhaustively).
+NOISE_WEIGHTS: dict[int, dict[int, int]] = {
+    5: {0: 10},
+    6: {-1: 10},
+}
+NOISE_WEIGHTS_FROM_7 = {-2: 1, -1: 2, 0: 4, 1: 2, 2: 1}
+
+RecordKey = Callable[[str], int]  # a record's secret key, uniform in [0, KEY_SPACE)
+
+
+def record_keys(secret: bytes) -> RecordKey:
+    """Record keys from a deployment secret: whoever sees a person's handle cannot compute them."""
+
+    def key(record: str) -> int:
+        digest = hmac.new(secret, b"samordna-cell-key\0" + record.encode(), hashlib.sha256).digest()
+        return int.from_bytes(digest[:8], "big")
+
+    return key
+
+
+def cell_key(record_key: RecordKey, contributors: Iterable[str]) -> int:
+    return sum(record_key(c) for c in set(contributors)) % KEY_SPACE
+
+
+def perturbed(count: int, key: int) -> int:
+    """The published value of a cell with `count` contributors and cell key `key` (exact integers)."""
+    if count == 0:
+        return 0
+    if count < SMALLEST_SHOWN:  # 5 with probability count/5, else 0: unbiased, and never 1–4
+        return SMALLEST_SHOWN if key * SMALLEST_SHOWN < count * KEY_SPACE else 0
+    weights = NOISE_WEIGHTS.get(count, NOISE_WEIGHTS_FROM_7)
+    point, seen = key * sum(weights.values()), 0
+    for noise, weight in sorted(weights.items()):
+        seen += weight
+        if point < seen * KEY_SPACE:
+            return count + noise
+    raise AssertionError("unreachable: the weights cover the key space")
+
+
+def possible_outputs(count: int) -> set[int]:
+    if count == 0:
+        return {0}
+    if count < SMALLEST_SHOWN:
+        return {0, SMALLEST_SHOWN}
+    return {count + noise for noise, weight in NOISE_WEIGHTS.get(count, NOISE_WEIGHTS_FROM_7).items() if weight}
+
+
+def possible_counts(published: int) -> list[int]:
+    """Every true count that can be published as `published` — what an attacker who knows the table learns."""
+    return [count for count in range(max(published, SMALLEST_SHOWN) + 3) if published in possible_outputs(count)]
 
 
 @dataclass(frozen=True)
@@ -31,32 +100,52 @@ class ConsentSpan:
     valid_until: datetime
 
 
-def shown(count: int) -> int | str:
-    return SUPPRESSED if 0 < count < SMALLEST_SHOWN else count
-
-
-def statistics(spans: list[ConsentSpan], events: list[BoardEvent], today: date, months: int = 12) -> dict:
+def statistics(
+    spans: list[ConsentSpan], events: list[BoardEvent], today: date, record_key: RecordKey, months: int = 12
+) -> dict:
+    """The report. `events` must be only those the report's reader may see."""
     first = today.replace(day=1) - relativedelta(months=months - 1)
     month_starts = [first + relativedelta(months=i) for i in range(months)]
     in_model_now = {s.person: s.person_id for s in spans if s.valid_from.date() <= today < s.valid_until.date()}
+    shown = _Shown(record_key)
+    by_type: dict[tuple[str, str, str], set[str]] = defaultdict(set)
+    for e in events:
+        if e.time.date() >= first:
+            by_type[(e.time.strftime("%Y-%m"), e.type, e.label)].add(f"event/{e.sender}/{e.event_id}")
+    events_shown = [
+        {"month": month, "event_type": event_type, "label": label, "events": shown.count(contributors)}
+        for (month, event_type, label), contributors in sorted(by_type.items())
+    ]
     return {
         "persons_per_month": [
-            {"month": m.strftime("%Y-%m"), "persons": shown(len(_persons_in(spans, m)))} for m in month_starts
+            {"month": m.strftime("%Y-%m"), "persons": shown.persons(_persons_in(spans, m))} for m in month_starts
         ],
-        "age_bands": _counted(Counter(_age_band(pid, today) for pid in in_model_now.values())),
-        "referral_sources": _counted(_referrals(events, set(in_model_now.values()))),
-        "events_per_type_per_month": [
-            {"month": month, "event_type": event_type, "label": label, "events": shown(count)}
-            for (month, event_type, label), count in sorted(
-                Counter((e.time.strftime("%Y-%m"), e.type, e.label) for e in events if e.time.date() >= first).items()
-            )
-        ],
-        "suppression": f"counts from 1 to {SMALLEST_SHOWN - 1} are shown as {SUPPRESSED}",
+        "age_bands": shown.table(_grouped(in_model_now, lambda pid: _age_band(pid, today))),
+        "referral_sources": shown.table(_grouped(in_model_now, _referrals(events, set(in_model_now.values())).get)),
+        "events_per_type_per_month": [row for row in events_shown if row["events"]],
+        "disclosure_control": METHOD,
     }
 
 
+class _Shown:
+    def __init__(self, record_key: RecordKey) -> None:
+        self._key = record_key
+
+    def count(self, contributors: set[str]) -> int:
+        return perturbed(len(contributors), cell_key(self._key, contributors))
+
+    def persons(self, pseudonyms: set[str]) -> int:
+        return self.count({f"person/{p}" for p in pseudonyms})
+
+    def table(self, groups: dict[str, set[str]]) -> list[dict]:
+        """The groups shown as more than 0, and a total that is their sum."""
+        rows = [{"group": g, "count": self.persons(members)} for g, members in groups.items()]
+        rows = [row for row in rows if row["count"]]
+        return [*rows, {"group": TOTAL, "count": sum(row["count"] for row in rows)}] if rows else []
+
+
 def as_csv(stats: dict) -> str:
-    """One table: section, group, month, count — what a spreadsheet wants."""
+    """One table: section, group, month, count — what a spreadsheet wants; the same numbers as the page."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["avsnitt", "grupp", "månad", "antal"])
@@ -76,22 +165,31 @@ def _persons_in(spans: list[ConsentSpan], month_start: date) -> set[str]:
     return {s.person for s in spans if s.valid_from.date() < month_end and s.valid_until.date() > month_start}
 
 
+def _grouped(in_model: dict[str, str], group_of: Callable[[str], str | None]) -> dict[str, set[str]]:
+    """Pseudonyms by group, the groups in the order they are defined."""
+    groups: dict[str, set[str]] = {}
+    for pseudonym, person_id in in_model.items():
+        groups.setdefault(group_of(person_id) or UNKNOWN, set()).add(pseudonym)
+    order = [*(_band_name(low, high) for low, high in AGE_BANDS), *REFERRAL_SOURCES.values(), UNKNOWN]
+    return dict(sorted(groups.items(), key=lambda item: (order.index(item[0]) if item[0] in order else -1, item[0])))
+
+
 def _age_band(person_id: str, today: date) -> str:
     born = personnummer.Personnummer(person_id).get_date()
     age = relativedelta(today, born).years
     for low, high in AGE_BANDS:
         if low <= age <= high:
-            return f"{low}+" if high >= 200 else f"{low}–{high}"
+            return _band_name(low, high)
     return f"under {AGE_BANDS[0][0]}"
 
 
-def _referrals(events: list[BoardEvent], person_ids: set[str]) -> Counter:
+def _band_name(low: int, high: int) -> str:
+    return f"{low}+" if high >= 200 else f"{low}–{high}"
+
+
+def _referrals(events: list[BoardEvent], person_ids: set[str]) -> dict[str, str]:
     latest: dict[str, str] = {}
-    for e in events:  # in time order: the latest contact decides
+    for e in events:  # in time order: the latest contact the reader may see decides
         if e.name == "contact.opened" and e.person_id in person_ids:
             latest[e.person_id] = REFERRAL_SOURCES.get(e.data["referral_source"], UNKNOWN)
-    return Counter(latest.get(person_id, UNKNOWN) for person_id in person_ids)
-
-
-def _counted(counter: Counter) -> list[dict]:
-    return [{"group": group, "count": shown(count)} for group, count in sorted(counter.items())]
+    return latest

@@ -3,8 +3,9 @@ timeline and the follow-up statistics, rendered on the server from `views`.
 
 Login is the coordinator's bearer token, pasted once and then kept in an HttpOnly, SameSite=Strict
 cookie. Rows are named by handle (a pseudonym) in URLs, never by personnummer. Live updates: `/live`
-is a stream of server-sent events carrying only a version number; the page then fetches its rows
-again from `/rader` with the same filters.
+is a stream of server-sent events carrying only the caller's principal's version number (it moves
+only on changes that principal may see); the page then fetches its rows again from `/rader` with
+the same filters.
 """
 
 from datetime import UTC, datetime
@@ -21,7 +22,7 @@ from starlette.responses import StreamingResponse
 from contracts.principals import display_name
 from services.board import api, views
 from services.board.alerts import LABELS
-from services.board.statistics import SMALLEST_SHOWN, SUPPRESSED, as_csv
+from services.board.statistics import SMALLEST_SHOWN, as_csv
 from services.runtime.auth import Caller, Role
 
 HERE = Path(__file__).parent
@@ -100,7 +101,9 @@ async def board_page(request: Request, alert: str = "", party: str = "", sort: s
         return login_page(request)
     if caller.role is Role.OPS:
         return RedirectResponse("/drift", status_code=303)
-    version = request.app.state.changes.version  # read first: a change during the query shows up as a newer one
+    version = request.app.state.changes.version(
+        caller.principal
+    )  # read first: a change during the query shows up as a newer one
     filters = _filters(alert, party, sort)
     rows = await _rows(request, caller, filters)
     parties = sorted({p for v in rows for p in v.parties} | ({filters["party"]} if filters["party"] else set()))
@@ -144,9 +147,7 @@ async def statistics_page(request: Request) -> Response:
     if caller is None:
         return login_page(request, status_code=401)
     stats = await api._statistics(request, caller)
-    return render(
-        request, "statistics.html", caller=caller, stats=stats, suppressed=SUPPRESSED, smallest_shown=SMALLEST_SHOWN
-    )
+    return render(request, "statistics.html", caller=caller, stats=stats, smallest_shown=SMALLEST_SHOWN)
 
 
 @router.get("/drift")
@@ -191,12 +192,12 @@ async def live(request: Request, v: int | None = None) -> Response:
     caller = page_caller(request)
     if caller is None or caller.role is not Role.COORDINATOR:
         return PlainTextResponse("Inte inloggad som samordnare", status_code=401, headers=HEADERS)
-    changes = request.app.state.changes
-    seen = _int(request.headers.get("last-event-id"), v if v is not None else changes.version)
+    changes, principal = request.app.state.changes, caller.principal
+    seen = _int(request.headers.get("last-event-id"), v if v is not None else changes.version(principal))
 
     async def stream():
         yield "retry: 1000\n\n"
-        version = await changes.after(seen, timeout=LIVE_WAIT_SECONDS)
+        version = await changes.after(principal, seen, timeout=LIVE_WAIT_SECONDS)
         yield f"id: {version}\ndata: {version}\n\n" if version != seen else ": inget nytt\n\n"
 
     return StreamingResponse(stream(), media_type="text/event-stream", headers={**HEADERS, "X-Accel-Buffering": "no"})
