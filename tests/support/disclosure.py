@@ -28,6 +28,8 @@ How each surface is compared (only this scenario's persons and events; gateway-m
   time and no time of another of the person's events;
 - audit search: judged row by row (`AuditExpectation.judge`); every own event has a row, every
   event forwarded to the principal has its forwarding row;
+- consent preview (`/v1/consents/preview` of a proposal naming the principal): exactly the
+  person's events the principal may see (all of the scenario's events are within its 90 days);
 - statistics (events per type per month): the growth of a cell since the scenario began may not
   exceed the principal's visible events of that type and month ("<5" is read as 1..4).
 
@@ -401,7 +403,8 @@ class Run:
                 )
 
     async def compare_until_settled(self, timeout: float = 30, stable: float = 4) -> list[Mismatch]:
-        """Compare until everything agrees, or the same mismatches stood for `stable` seconds."""
+        """Compare until everything agrees, or the same mismatches stood for `stable` seconds. Something
+        missing may still be on its way (the inbox, board and webhooks lag): that waits for `timeout`."""
         loop = asyncio.get_running_loop()
         deadline, last, since = loop.time() + timeout, None, loop.time()
         while True:
@@ -409,7 +412,8 @@ class Run:
             key = sorted(map(repr, found))
             if key != last:
                 last, since = key, loop.time()
-            if not found or loop.time() - since >= stable or loop.time() > deadline:
+            settled = loop.time() - since >= stable and not any(m.kind == "missing" for m in found)
+            if not found or settled or loop.time() > deadline:
                 self.report.comparisons += comparisons
                 return found
             await asyncio.sleep(0.5)
@@ -434,7 +438,8 @@ class Run:
                 found += await self.timeline(principal, person, expected)
                 found += await self.person_page(principal, person, expected)
                 found += self.audit(principal, person, await self.client.audit(principal, person))
-                n += 4
+                found += await self.preview(principal, person)
+                n += 5
             found += await self.board_page(principal, now)
             found += self.statistics_growth(principal, await self.statistics(principal))
             n += 2
@@ -570,6 +575,20 @@ class Run:
         ]
         return out
 
+    async def preview(self, principal: str, person: str) -> list[Mismatch]:
+        """A proposed consent's preview lists the person's recent events the principal sent or received."""
+        other = next(p for p in self.s.principals if p != principal)
+        body = {"person": person, "parties": [principal, other], "valid_from": _today(), "form": "written"}
+        response = await self.client.http.post(
+            self.client.url("consent", "/v1/consents/preview"),
+            json=body,
+            headers=self.client._auth(principal, "coordinator"),
+        )
+        response.raise_for_status()
+        shown = [e["event_id"] for e in response.json()["events"] if e["event_id"] in self.s.model.events]
+        expected = {i for i in self.s.model.visible_to(principal) if self.s.model.events[i].event.person == person}
+        return self.exact("consent preview", principal, shown, expected)
+
     async def statistics(self, principal: str) -> dict:
         response = await self.client.get("board", "/v1/statistics", principal, role="coordinator")
         response.raise_for_status()
@@ -590,6 +609,10 @@ class Run:
                 detail = f"month {cell[0]} grew by at least {grown}; the principal may see {visible[cell]}"
                 out.append(Mismatch("statistics", principal, "extra", cell[1], "-", detail))
         return out
+
+
+def _today() -> str:
+    return datetime.now(UTC).date().isoformat()
 
 
 def _low(shown) -> int:
