@@ -420,30 +420,39 @@ class Run:
 
     # ---- comparisons -----------------------------------------------------------------
     async def compare(self) -> tuple[list[Mismatch], int]:
+        """Every surface of every principal once; the principals and persons side by side."""
         now = datetime.now(UTC)
+        boards = await asyncio.gather(*(self.board_rows(p) for p in self.s.principals))  # learns the handles
+        results = await asyncio.gather(
+            *(self.compare_as(p, rows, now) for p, rows in zip(self.s.principals, boards, strict=True))
+        )
+        return [m for found, _ in results for m in found], sum(n for _, n in results)
+
+    async def compare_as(self, principal: str, rows: dict[str, dict], now: datetime) -> tuple[list[Mismatch], int]:
         found: list[Mismatch] = []
-        n = 0
-        for principal in self.s.principals:
-            for surface, ids in [
-                ("inbox", await self.inbox_ids(principal)),
-                ("deliveries topic", self.ours(await self.readers[principal].read())),
-                ("webhooks", self.ours(list(self.webhooks.received.get(principal, [])))),
-            ]:
-                found += self.exact(surface, principal, ids, self.s.model.delivered_to(principal))
-                n += 1
-            rows = await self.board_rows(principal)
-            for person in self.s.persons:
-                expected = self.s.model.on_board(principal, person, now)
-                found += self.board_row(principal, person, rows.get(person), expected, now)
-                found += await self.timeline(principal, person, expected)
-                found += await self.person_page(principal, person, expected)
-                found += self.audit(principal, person, await self.client.audit(principal, person))
-                found += await self.preview(principal, person)
-                n += 5
-            found += await self.board_page(principal, now)
-            found += self.statistics_growth(principal, await self.statistics(principal))
-            n += 2
-        return found, n
+        for surface, ids in [
+            ("inbox", await self.inbox_ids(principal)),
+            ("deliveries topic", self.ours(await self.readers[principal].read())),
+            ("webhooks", self.ours(list(self.webhooks.received.get(principal, [])))),
+        ]:
+            found += self.exact(surface, principal, ids, self.s.model.delivered_to(principal))
+        per_person = await asyncio.gather(
+            *(self.compare_person(principal, person, rows.get(person), now) for person in self.s.persons)
+        )
+        found += [m for mismatches in per_person for m in mismatches]
+        found += await self.board_page(principal, now)
+        found += self.statistics_growth(principal, await self.statistics(principal))
+        return found, 3 + 5 * len(self.s.persons) + 2
+
+    async def compare_person(self, principal: str, person: str, row: dict | None, now: datetime) -> list[Mismatch]:
+        expected = self.s.model.on_board(principal, person, now)
+        return [
+            *self.board_row(principal, person, row, expected, now),
+            *await self.timeline(principal, person, expected),
+            *await self.person_page(principal, person, expected),
+            *self.audit(principal, person, await self.client.audit(principal, person)),
+            *await self.preview(principal, person),
+        ]
 
     def ours(self, events: list[dict]) -> list[str]:
         return [e["id"] for e in events if e["subject"] in self.s.persons and not e["type"].startswith(RECEIPT)]
