@@ -389,7 +389,7 @@ class Run:
         deadline = asyncio.get_running_loop().time() + timeout
         while waiting and asyncio.get_running_loop().time() < deadline:
             for (sender, person), ids in list(waiting.items()):
-                ids -= {row["event_id"] for row in await self.client.audit(sender, person)}
+                ids -= {row["event_id"] for row in await _read(self.client.audit, sender, person)}
                 if not ids:
                     del waiting[(sender, person)]
             await asyncio.sleep(0.3)
@@ -450,7 +450,7 @@ class Run:
             *self.board_row(principal, person, row, expected, now),
             *await self.timeline(principal, person, expected),
             *await self.person_page(principal, person, expected),
-            *self.audit(principal, person, await self.client.audit(principal, person)),
+            *self.audit(principal, person, await _read(self.client.audit, principal, person)),
             *await self.preview(principal, person),
         ]
 
@@ -458,7 +458,7 @@ class Run:
         return [e["id"] for e in events if e["subject"] in self.s.persons and not e["type"].startswith(RECEIPT)]
 
     async def inbox_ids(self, principal: str) -> list[str]:
-        while page := (await self.client.inbox(principal, after=self.inbox_cursor[principal]))["events"]:
+        while page := (await _read(self.client.inbox, principal, after=self.inbox_cursor[principal]))["events"]:
             self.inbox[principal] += [item["event"] for item in page]
             self.inbox_cursor[principal] = page[-1]["seq"]
         return self.ours(self.inbox[principal])
@@ -483,7 +483,7 @@ class Run:
 
     async def board_rows(self, principal: str) -> dict[str, dict]:
         rows = {}
-        for row in (await self.client.board(principal))["rows"]:
+        for row in (await _read(self.client.board, principal))["rows"]:
             person = row["patient"].replace("-", "")
             if person in self.s.persons:
                 rows[person] = row
@@ -524,7 +524,7 @@ class Run:
         handle = self.handles.get(person)
         if handle is None:
             return []
-        response = await self.client.get("board", f"/v1/board/persons/{handle}", principal, role="coordinator")
+        response = await _read(self.client.get, "board", f"/v1/board/persons/{handle}", principal, role="coordinator")
         entries = response.json()["timeline"] if response.status_code == 200 else []
         keys = self.keyed(person)
         shown = [keys[k] for e in entries if (k := (e["sender"], e["type"], datetime.fromisoformat(e["time"]))) in keys]
@@ -534,7 +534,7 @@ class Run:
         handle = self.handles.get(person)
         if handle is None:
             return []
-        page = (await self.pages[principal].get(f"/person/{handle}")).text
+        page = (await _read(self.pages[principal].get, f"/person/{handle}")).text
         times = {datetime.fromisoformat(t) for t in re.findall(r'<time datetime="([^"]+T[^"]+)"', page)}
         out = []
         for event_id, d in self.s.model.events.items():
@@ -547,7 +547,7 @@ class Run:
         return out
 
     async def board_page(self, principal: str, now: datetime) -> list[Mismatch]:
-        page = (await self.pages[principal].get("/")).text
+        page = (await _read(self.pages[principal].get, "/")).text
         out = []
         for person in self.s.persons:
             expected = self.s.model.on_board(principal, person, now)
@@ -588,7 +588,8 @@ class Run:
         """A proposed consent's preview lists the person's recent events the principal sent or received."""
         other = next(p for p in self.s.principals if p != principal)
         body = {"person": person, "parties": [principal, other], "valid_from": _today(), "form": "written"}
-        response = await self.client.http.post(
+        response = await _read(
+            self.client.http.post,
             self.client.url("consent", "/v1/consents/preview"),
             json=body,
             headers=self.client._auth(principal, "coordinator"),
@@ -599,7 +600,7 @@ class Run:
         return self.exact("consent preview", principal, shown, expected)
 
     async def statistics(self, principal: str) -> dict:
-        response = await self.client.get("board", "/v1/statistics", principal, role="coordinator")
+        response = await _read(self.client.get, "board", "/v1/statistics", principal, role="coordinator")
         response.raise_for_status()
         return {(r["month"], r["event_type"]): r["events"] for r in response.json()["events_per_type_per_month"]}
 
@@ -618,6 +619,18 @@ class Run:
                 detail = f"month {cell[0]} grew by at least {grown}; the principal may see {visible[cell]}"
                 out.append(Mismatch("statistics", principal, "extra", cell[1], "-", detail))
         return out
+
+
+async def _read(call, *args, **kwargs):
+    """A read, tried again if the connection broke: a server may close an idle keep-alive
+    connection just as the client reuses it, and the stack is not what this run tests then."""
+    for attempt in range(3):
+        try:
+            return await call(*args, **kwargs)
+        except httpx.TransportError:
+            if attempt == 2:
+                raise
+            await asyncio.sleep(0.5)
 
 
 def _today() -> str:
