@@ -61,7 +61,10 @@ def _tls(settings) -> ssl.SSLContext | None:
 
 def kafka_broker(settings, client_id: str, **options) -> KafkaBroker:
     """A FastStream broker, connected as the service's Kafka user, whose logs go through the
-    service's JSON logging."""
+    service's JSON logging. Its producer (dead letters) waits for every in-sync replica: a
+    consumer commits past a record once its dead letter is acknowledged. It is not idempotent,
+    so it has no sequence numbers to lose in an outage (docs/architecture.md)."""
+    options.setdefault("acks", "all")
     security = None
     if settings.kafka_security_protocol != "PLAINTEXT":
         scram = SASLScram512 if settings.kafka_sasl_mechanism == "SCRAM-SHA-512" else SASLScram256
