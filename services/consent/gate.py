@@ -53,7 +53,7 @@ from services.runtime.kafka import dead_letter
 from services.runtime.metrics import DEAD_LETTERS as DEAD_LETTER_COUNT
 from services.runtime.metrics import GATE_DECISIONS as DECISION_COUNT
 from services.runtime.metrics import OldestUncommitted
-from services.runtime.producers import Backoff, RecoveringProducer
+from services.runtime.producers import Backoff, RecoveringProducer, retrieve_error
 from services.runtime.pseudonym import Pseudonymizer
 
 log = logging.getLogger(__name__)
@@ -62,7 +62,6 @@ GROUP_ID = "samordna-gate"
 CONSUMER_NAME = "gate"
 DECISIONS_PER_RECORD = 1000
 TRANSACTION_TIMEOUT = 30.0  # seconds for one batch's Kafka transaction, commit included
-RETRYABLE = (KafkaError, asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
 
 
 class Gate:
@@ -100,7 +99,7 @@ class Gate:
                 self._oldest.holding(tp.topic, records[0].timestamp)
             try:
                 await self.process(batch)
-            except RETRYABLE as exc:
+            except Exception as exc:  # the broker, the database, a pool connection broken by a restart
                 # Nothing of this batch is visible (see the module's docstring): decide it again.
                 await backoff.failed(exc)
                 await self._rewind(list(batch))
@@ -155,10 +154,14 @@ class Gate:
                 decided += [_decision_record(event, pseudonym, d, now) for d in decisions]
             for start in range(0, len(decided), DECISIONS_PER_RECORD):
                 chunk = DecisionBatch(decisions=decided[start : start + DECISIONS_PER_RECORD])
-                await producer.send(GATE_DECISIONS, chunk.model_dump_json().encode())
+                sent = await producer.send(GATE_DECISIONS, chunk.model_dump_json().encode())
+                sent.add_done_callback(retrieve_error)
             for record, reason in rejects:
                 letter = dead_letter(record, CONSUMER_NAME, reason)
-                await producer.send(dead_letters_for(record.topic), letter.model_dump_json().encode(), key=record.key)
+                sent = await producer.send(
+                    dead_letters_for(record.topic), letter.model_dump_json().encode(), key=record.key
+                )
+                sent.add_done_callback(retrieve_error)
             await producer.send_offsets_to_transaction(offsets, self._group_id)
         return decided
 
@@ -212,7 +215,8 @@ class Gate:
         partitions = self._partition_counts.get(topic)
         if partitions is None:
             partitions = self._partition_counts[topic] = len(await producer.partitions_for(topic))
-        await producer.send(topic, value, key=key, partition=_key_hash(key) % partitions, headers=headers)
+        sent = await producer.send(topic, value, key=key, partition=_key_hash(key) % partitions, headers=headers)
+        sent.add_done_callback(retrieve_error)  # the transaction's commit reports a failed send
 
     async def _rewind(self, partitions: list[TopicPartition]) -> None:
         backoff = Backoff("gate going back to its committed offsets")

@@ -75,6 +75,6 @@ async def watch_expiries(pool: asyncpg.Pool, relay: Relay, interval: float) -> N
         try:
             if await note_expiries(pool):
                 relay.notify()
-        except (asyncpg.PostgresError, OSError) as exc:
+        except Exception as exc:  # the database away, or a pool connection broken by its restart
             log.warning("expiry scan failed; will retry", extra={"error": repr(exc)})
         await asyncio.sleep(interval)

@@ -119,7 +119,7 @@ async def watch_overdue(
         try:
             if await report_overdue(pool, pseudonyms, principal):
                 notify()
-        except (asyncpg.PostgresError, OSError) as exc:  # the database is away: try again later
+        except Exception as exc:  # the database is away (or a connection broken by its restart): try again later
             log.warning("overdue receipts could not be checked", extra={"error": repr(exc)})
         await asyncio.sleep(every_seconds)
 

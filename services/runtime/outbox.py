@@ -18,7 +18,7 @@ import asyncpg
 from aiokafka.errors import KafkaError
 
 from services.runtime.metrics import OUTBOX_BACKLOG, OUTBOX_OLDEST, OUTBOX_PUBLISHED
-from services.runtime.producers import Backoff, RecoveringProducer
+from services.runtime.producers import Backoff, RecoveringProducer, retrieve_error
 
 log = logging.getLogger(__name__)
 
@@ -57,12 +57,12 @@ class Relay:
         while True:
             try:
                 published = await self.publish_pending()
-            except (KafkaError, OSError, TimeoutError) as exc:
+            except KafkaError as exc:
                 await self._producer.discard()
                 await self._measure_quietly()
                 await backoff.failed(exc)
                 continue
-            except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:  # the database is away
+            except Exception as exc:  # the database away, or a connection of the pool broken by it
                 await backoff.failed(exc)
                 continue
             backoff.succeeded()
@@ -100,7 +100,7 @@ class Relay:
         if futures:
             await asyncio.wait(futures, timeout=SEND_TIMEOUT)
         for future in futures:
-            future.add_done_callback(_retrieve)
+            future.add_done_callback(retrieve_error)
         return futures, refused
 
     async def _mark(self, seqs: list[int]) -> None:
@@ -123,7 +123,7 @@ class Relay:
     async def _measure_quietly(self) -> None:
         try:
             await self._measure()
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+        except Exception:  # noqa: S110 — the metric waits for the next round; the error is logged by run
             pass
 
     async def _wait(self, timeout: float) -> None:
@@ -150,12 +150,6 @@ def publishable_prefix(keys: list[str], acknowledged: list[bool]) -> list[int]:
         else:
             failed.add(key)
     return marked
-
-
-def _retrieve(future: asyncio.Future) -> None:
-    """Mark a record's error as seen (a discarded producer fails its queue after we stopped waiting)."""
-    if not future.cancelled():
-        future.exception()
 
 
 def _first_error(futures: list[asyncio.Future]) -> BaseException | None:

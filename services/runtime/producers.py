@@ -82,6 +82,14 @@ async def _close(producer: AIOKafkaProducer) -> None:
         log.debug("producer stop failed", extra={"error": repr(stopping.exception())})
 
 
+def retrieve_error(future: asyncio.Future) -> None:
+    """A send future's done-callback: its error counts as seen (the caller learns of a failed send
+    another way — a batch's wait, a transaction's commit — and a discarded producer fails its
+    queue after nobody waits), so asyncio does not log "Future exception was never retrieved"."""
+    if not future.cancelled():
+        future.exception()
+
+
 def idempotent_producer(name: str, settings) -> RecoveringProducer:
     """An idempotent, acks=all producer connected as the service's Kafka user (ServiceSettings)."""
     return RecoveringProducer(name, lambda: AIOKafkaProducer(**producer_options(settings), enable_idempotence=True))
