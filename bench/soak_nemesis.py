@@ -1,0 +1,164 @@
+"""The soak's nemesis: the faults it injects into a running Stack, and how each is healed.
+
+Every fault is `inject → hold → heal`; its end is the moment the healing action returned (the
+broker serving again, the process started again, PostgreSQL accepting connections), and the
+recovery the checker reports is counted from there. The kinds are dealt from a shuffled deck,
+so that a short run still sees each of them, in an order the seed decides.
+
+The Stack has no pause: a paused broker is SIGSTOPped through the pid file kafka.sh writes
+($STATE/kafka/node-N/kafka.pid, the java process itself), then SIGCONTed.
+"""
+
+import asyncio
+import os
+import random
+import signal
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from deploy.stack import Stack
+from tests.support.faults import alive, pid_of, postgres
+
+SECOND_GATE = "consent-b"  # another consent service, so a second gate replica in the gate's group
+READY_TIMEOUT = 120
+
+
+def second_gate_port(stack: Stack) -> int:
+    return stack.service("consent").port + 1
+
+
+def start_instance(stack: Stack, key: str) -> None:
+    """Start a service process by its pid-file key (a service name, or the second gate)."""
+    if key == SECOND_GATE:
+        stack.start_service(
+            "consent",
+            instance=SECOND_GATE,
+            port=second_gate_port(stack),
+            extra_env={"SAMORDNA_GATE_INSTANCE_ID": "gate-1"},
+        )
+    else:
+        stack.start_service(key)
+
+
+def instance_url(stack: Stack, key: str) -> str:
+    return f"http://127.0.0.1:{second_gate_port(stack)}" if key == SECOND_GATE else stack.url(key)
+
+
+def instances(stack: Stack) -> list[str]:
+    return [s.name for s in stack.services()] + [SECOND_GATE]
+
+
+def broker_pid(stack: Stack, node: int) -> int | None:
+    try:
+        return int((stack.state_dir / "kafka" / f"node-{node}" / "kafka.pid").read_text())
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def resume_brokers(stack: Stack) -> None:
+    """SIGCONT every broker: one left paused would neither serve nor stop."""
+    for node in range(1, stack.kafka_nodes + 1):
+        pid = broker_pid(stack, node)
+        if pid is not None and Path(f"/proc/{pid}").exists():
+            os.kill(pid, signal.SIGCONT)
+
+
+def heal_all(stack: Stack) -> None:
+    """Every broker running, PostgreSQL up, every process alive and ready."""
+    resume_brokers(stack)
+    stack.kafka("start")
+    postgres(stack, "start")
+    for key in instances(stack):
+        if not alive(pid_of(stack, key)):
+            stack.stop_service(key, signal.SIGKILL)  # reaps a zombie, removes a stale pid file
+            start_instance(stack, key)
+    for key in instances(stack):
+        stack.wait_ready(instance_url(stack, key), READY_TIMEOUT)
+
+
+# ---- the faults: each injects, holds, heals and names its target ----------------------------
+async def broker_stop(stack: Stack, rng: random.Random) -> str:
+    await asyncio.to_thread(stack.kafka, "stop")
+    await asyncio.sleep(rng.uniform(5, 30))
+    await asyncio.to_thread(stack.kafka, "start")
+    return "every broker"
+
+
+async def broker_kill(stack: Stack, rng: random.Random) -> str:
+    await asyncio.to_thread(stack.kafka, "kill")
+    await asyncio.sleep(rng.uniform(2, 20))
+    await asyncio.to_thread(stack.kafka, "start")
+    return "every broker"
+
+
+async def broker_pause(stack: Stack, rng: random.Random) -> str:
+    node = rng.randint(1, stack.kafka_nodes)
+    pid = broker_pid(stack, node)
+    if pid is None:
+        raise RuntimeError(f"no pid file for kafka node {node}")
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        await asyncio.sleep(rng.uniform(5, 25))
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    return f"kafka node {node}"
+
+
+async def broker_node_kill(stack: Stack, rng: random.Random) -> str:
+    node = rng.randint(1, stack.kafka_nodes)
+    await asyncio.to_thread(stack.kafka, "kill", node)
+    await asyncio.sleep(rng.uniform(5, 30))
+    await asyncio.to_thread(stack.kafka, "start", node)
+    return f"kafka node {node}"
+
+
+async def service_kill(stack: Stack, rng: random.Random) -> str:
+    key = rng.choice(instances(stack))
+    await asyncio.to_thread(stack.stop_service, key, signal.SIGKILL)
+    await asyncio.sleep(rng.uniform(0, 5))
+    await asyncio.to_thread(start_instance, stack, key)
+    return key
+
+
+async def postgres_restart(stack: Stack, rng: random.Random) -> str:
+    # immediate mode: no checkpoint, the next start recovers from the WAL, as after a crash
+    await asyncio.to_thread(postgres, stack, "kill")
+    await asyncio.sleep(rng.uniform(1, 10))
+    await asyncio.to_thread(postgres, stack, "start")
+    return "postgres"
+
+
+FaultFn = Callable[[Stack, random.Random], Awaitable[str]]
+SINGLE_NODE: dict[str, FaultFn] = {
+    "broker_stop": broker_stop,
+    "broker_kill": broker_kill,
+    "broker_pause": broker_pause,
+    "service_kill": service_kill,
+    "postgres_restart": postgres_restart,
+}
+CLUSTER: dict[str, FaultFn] = SINGLE_NODE | {"broker_node_kill": broker_node_kill}
+
+
+class Deck:
+    """Fault kinds in a random order, each once per round."""
+
+    def __init__(self, kinds: list[str], rng: random.Random) -> None:
+        self._kinds, self._rng, self._left = kinds, rng, []
+
+    def draw(self) -> str:
+        if not self._left:
+            self._left = self._rng.sample(self._kinds, len(self._kinds))
+        return self._left.pop()
+
+
+async def inject(stack: Stack, kind: str, rng: random.Random) -> tuple[str, float, float, str | None]:
+    """Run one fault; (target, started_at, ended_at, error). A failed heal is healed the long way."""
+    faults = CLUSTER if stack.kafka_nodes > 1 else SINGLE_NODE
+    started_at = time.time()
+    try:
+        target, error = await faults[kind](stack, rng), None
+    except Exception as exc:  # noqa: BLE001 — the soak goes on and reports it
+        target, error = "?", repr(exc)
+        await asyncio.to_thread(heal_all, stack)
+    return target, started_at, time.time(), error
