@@ -1,9 +1,10 @@
 """The soak's nemesis: the faults it injects into a running Stack, and how each is healed.
 
 Every fault is `inject → hold → heal`; its end is the moment the healing action returned (the
-broker serving again, the process started again, PostgreSQL accepting connections), and the
-recovery the checker reports is counted from there. The kinds are dealt from a shuffled deck,
-so that a short run still sees each of them, in an order the seed decides.
+broker serving again, PostgreSQL accepting connections, a killed process started again — its
+start, not its readiness), and the recovery the checker reports is counted from there. The
+kinds are dealt from a shuffled deck, so that a short run still sees each of them, in an order
+the seed decides.
 
 The Stack has no pause: a paused broker is SIGSTOPped through the pid file kafka.sh writes
 ($STATE/kafka/node-N/kafka.pid, the java process itself), then SIGCONTed.
@@ -41,6 +42,25 @@ def start_instance(stack: Stack, key: str) -> None:
         stack.start_service(key)
 
 
+def start_until_ready(stack: Stack, key: str, timeout: float = READY_TIMEOUT) -> float:
+    """Start the process and wait until it is ready, starting it again if it exits first: our
+    ports lie in the kernel's ephemeral range, so now and then an outgoing connection holds one
+    and the new process cannot bind it. Returns when the start that stuck was made."""
+    deadline = time.monotonic() + timeout
+    started = time.time()
+    while True:
+        if not alive(pid_of(stack, key)):
+            stack.stop_service(key, signal.SIGKILL)  # reaps a zombie, removes a stale pid file
+            started = time.time()
+            start_instance(stack, key)
+        try:
+            stack.wait_ready(instance_url(stack, key), timeout=5)
+            return started
+        except TimeoutError:
+            if time.monotonic() > deadline:
+                raise
+
+
 def instance_url(stack: Stack, key: str) -> str:
     return f"http://127.0.0.1:{second_gate_port(stack)}" if key == SECOND_GATE else stack.url(key)
 
@@ -70,29 +90,25 @@ def heal_all(stack: Stack) -> None:
     stack.kafka("start")
     postgres(stack, "start")
     for key in instances(stack):
-        if not alive(pid_of(stack, key)):
-            stack.stop_service(key, signal.SIGKILL)  # reaps a zombie, removes a stale pid file
-            start_instance(stack, key)
-    for key in instances(stack):
-        stack.wait_ready(instance_url(stack, key), READY_TIMEOUT)
+        start_until_ready(stack, key)
 
 
 # ---- the faults: each injects, holds, heals and names its target ----------------------------
-async def broker_stop(stack: Stack, rng: random.Random) -> str:
+async def broker_stop(stack: Stack, rng: random.Random) -> tuple[str, float]:
     await asyncio.to_thread(stack.kafka, "stop")
     await asyncio.sleep(rng.uniform(5, 30))
     await asyncio.to_thread(stack.kafka, "start")
-    return "every broker"
+    return "every broker", time.time()
 
 
-async def broker_kill(stack: Stack, rng: random.Random) -> str:
+async def broker_kill(stack: Stack, rng: random.Random) -> tuple[str, float]:
     await asyncio.to_thread(stack.kafka, "kill")
     await asyncio.sleep(rng.uniform(2, 20))
     await asyncio.to_thread(stack.kafka, "start")
-    return "every broker"
+    return "every broker", time.time()
 
 
-async def broker_pause(stack: Stack, rng: random.Random) -> str:
+async def broker_pause(stack: Stack, rng: random.Random) -> tuple[str, float]:
     node = rng.randint(1, stack.kafka_nodes)
     pid = broker_pid(stack, node)
     if pid is None:
@@ -102,34 +118,34 @@ async def broker_pause(stack: Stack, rng: random.Random) -> str:
         await asyncio.sleep(rng.uniform(5, 25))
     finally:
         os.kill(pid, signal.SIGCONT)
-    return f"kafka node {node}"
+    return f"kafka node {node}", time.time()
 
 
-async def broker_node_kill(stack: Stack, rng: random.Random) -> str:
+async def broker_node_kill(stack: Stack, rng: random.Random) -> tuple[str, float]:
     node = rng.randint(1, stack.kafka_nodes)
     await asyncio.to_thread(stack.kafka, "kill", node)
     await asyncio.sleep(rng.uniform(5, 30))
     await asyncio.to_thread(stack.kafka, "start", node)
-    return f"kafka node {node}"
+    return f"kafka node {node}", time.time()
 
 
-async def service_kill(stack: Stack, rng: random.Random) -> str:
+async def service_kill(stack: Stack, rng: random.Random) -> tuple[str, float]:
     key = rng.choice(instances(stack))
     await asyncio.to_thread(stack.stop_service, key, signal.SIGKILL)
     await asyncio.sleep(rng.uniform(0, 5))
-    await asyncio.to_thread(start_instance, stack, key)
-    return key
+    # its end is its restart, not its readiness: the time to be ready counts as recovery
+    return key, await asyncio.to_thread(start_until_ready, stack, key)
 
 
-async def postgres_restart(stack: Stack, rng: random.Random) -> str:
+async def postgres_restart(stack: Stack, rng: random.Random) -> tuple[str, float]:
     # immediate mode: no checkpoint, the next start recovers from the WAL, as after a crash
     await asyncio.to_thread(postgres, stack, "kill")
     await asyncio.sleep(rng.uniform(1, 10))
     await asyncio.to_thread(postgres, stack, "start")
-    return "postgres"
+    return "postgres", time.time()
 
 
-FaultFn = Callable[[Stack, random.Random], Awaitable[str]]
+FaultFn = Callable[[Stack, random.Random], Awaitable[tuple[str, float]]]  # (target, healed at)
 SINGLE_NODE: dict[str, FaultFn] = {
     "broker_stop": broker_stop,
     "broker_kill": broker_kill,
@@ -157,8 +173,8 @@ async def inject(stack: Stack, kind: str, rng: random.Random) -> tuple[str, floa
     faults = CLUSTER if stack.kafka_nodes > 1 else SINGLE_NODE
     started_at = time.time()
     try:
-        target, error = await faults[kind](stack, rng), None
-    except Exception as exc:  # noqa: BLE001 — the soak goes on and reports it
-        target, error = "?", repr(exc)
+        target, ended_at = await faults[kind](stack, rng)
+        return target, started_at, ended_at, None
+    except Exception as exc:  # the soak goes on, and the report shows it
         await asyncio.to_thread(heal_all, stack)
-    return target, started_at, time.time(), error
+        return "?", started_at, time.time(), repr(exc)
