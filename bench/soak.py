@@ -131,6 +131,8 @@ async def soak(stack: Stack, history: History, minutes: float, clock: Clock) -> 
     rng = random.Random(history.seed)
     client = StackClient(stack.stack_info())
     work = Workload(client, history, random.Random(rng.randrange(2**32)))
+    watchers: list[asyncio.Task] = []
+    clients: list[asyncio.Task] = []
     try:
         await work.setup()
         watchers = [asyncio.create_task(work.watch_inbox(p)) for p in PRINCIPALS]
@@ -145,15 +147,17 @@ async def soak(stack: Stack, history: History, minutes: float, clock: Clock) -> 
         await asyncio.gather(*clients)
         try:
             await asyncio.to_thread(heal_all, stack)
-        except TimeoutError as exc:  # settle and check anyway: what did not heal shows in the figures
-            clock.say(f"not healed: {exc}")
+        except Exception as exc:  # settle and check anyway: what did not heal shows in the figures
+            clock.say(f"not healed: {exc!r}")
         await settle(stack, work, clock)
-        for watcher in watchers:
-            watcher.cancel()
-        history.consents = work.recorded_consents()
+        history.consents = work.recorded_consents()  # the collection below may fail; these are kept
         clock.say("reading every inbox, the deliveries topics and the audit")
         await soak_collect.collect(stack, client, history, list(PRINCIPALS))
     finally:
+        work.stopping.set()
+        for task in [*watchers, *clients]:
+            task.cancel()
+        history.consents = work.recorded_consents()
         await client.close()
 
 

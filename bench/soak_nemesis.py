@@ -14,6 +14,7 @@ import asyncio
 import os
 import random
 import signal
+import subprocess
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -84,10 +85,24 @@ def resume_brokers(stack: Stack) -> None:
             os.kill(pid, signal.SIGCONT)
 
 
+def start_brokers(stack: Stack, *nodes: int, attempts: int = 5) -> None:
+    """kafka.sh start, again if the broker could not bind its port: a client reconnecting to a port
+    in the ephemeral range while nothing listens there can be given that very port as its own
+    (a TCP self-connect), and holds it until it gives up."""
+    for attempt in range(attempts):
+        try:
+            stack.kafka("start", *nodes)
+            return
+        except subprocess.CalledProcessError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(1)
+
+
 def heal_all(stack: Stack) -> None:
     """Every broker running, PostgreSQL up, every process alive and ready."""
     resume_brokers(stack)
-    stack.kafka("start")
+    start_brokers(stack)
     postgres(stack, "start")
     for key in instances(stack):
         start_until_ready(stack, key)
@@ -97,14 +112,14 @@ def heal_all(stack: Stack) -> None:
 async def broker_stop(stack: Stack, rng: random.Random) -> tuple[str, float]:
     await asyncio.to_thread(stack.kafka, "stop")
     await asyncio.sleep(rng.uniform(5, 30))
-    await asyncio.to_thread(stack.kafka, "start")
+    await asyncio.to_thread(start_brokers, stack)
     return "every broker", time.time()
 
 
 async def broker_kill(stack: Stack, rng: random.Random) -> tuple[str, float]:
     await asyncio.to_thread(stack.kafka, "kill")
     await asyncio.sleep(rng.uniform(2, 20))
-    await asyncio.to_thread(stack.kafka, "start")
+    await asyncio.to_thread(start_brokers, stack)
     return "every broker", time.time()
 
 
@@ -125,7 +140,7 @@ async def broker_node_kill(stack: Stack, rng: random.Random) -> tuple[str, float
     node = rng.randint(1, stack.kafka_nodes)
     await asyncio.to_thread(stack.kafka, "kill", node)
     await asyncio.sleep(rng.uniform(5, 30))
-    await asyncio.to_thread(stack.kafka, "start", node)
+    await asyncio.to_thread(start_brokers, stack, node)
     return f"kafka node {node}", time.time()
 
 
@@ -176,5 +191,9 @@ async def inject(stack: Stack, kind: str, rng: random.Random) -> tuple[str, floa
         target, ended_at = await faults[kind](stack, rng)
         return target, started_at, ended_at, None
     except Exception as exc:  # the soak goes on, and the report shows it
+        error = repr(exc)
+    try:
         await asyncio.to_thread(heal_all, stack)
-        return "?", started_at, time.time(), repr(exc)
+    except Exception as exc:
+        error += f"; healing failed too: {exc!r}"
+    return "?", started_at, time.time(), error
