@@ -14,6 +14,8 @@ import asyncio
 import os
 import random
 import signal
+import socket
+import struct
 import subprocess
 import time
 from collections.abc import Awaitable, Callable
@@ -85,18 +87,65 @@ def resume_brokers(stack: Stack) -> None:
             os.kill(pid, signal.SIGCONT)
 
 
-def start_brokers(stack: Stack, *nodes: int, attempts: int = 5) -> None:
-    """kafka.sh start, again if the broker could not bind its port: a client reconnecting to a port
-    in the ephemeral range while nothing listens there can be given that very port as its own
-    (a TCP self-connect), and holds it until it gives up."""
-    for attempt in range(attempts):
+# ---- our ports lie in the kernel's ephemeral range (32768-60999) ---------------------------
+# A client reconnecting to such a port while nothing listens there can be given that very port
+# as its own source port: a TCP self-connect (127.0.0.1:45092 <-> 127.0.0.1:45092, seen here).
+# The socket then holds the port, and after it closes its TIME-WAIT does for another 60 s, so
+# the restarted broker cannot bind it. While a broker is down its ports are held by a guard that
+# answers every connection with a reset, as a closed port would; a start that still finds its
+# port taken is tried again until the TIME-WAIT is over.
+BROKER_START_SECONDS = 150
+
+
+def broker_ports(stack: Stack, node: int) -> tuple[int, int]:
+    """The client and controller listener of a node (kafka.sh: KAFKA_PORT + 2(N-1), and the next)."""
+    client = stack.kafka_port + 2 * (node - 1)
+    return client, client + 1
+
+
+class PortGuard:
+    """Listens on ports nobody else serves just now and resets every connection at once."""
+
+    def __init__(self, ports: list[int]) -> None:
+        self._ports = ports
+        self._servers: list[asyncio.Server] = []
+
+    async def __aenter__(self) -> "PortGuard":
+        for port in self._ports:
+            try:
+                self._servers.append(await asyncio.start_server(_reset, "127.0.0.1", port, reuse_address=True))
+            except OSError:
+                pass  # already taken (by the dying broker, or a self-connect): nothing to guard
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        for server in self._servers:
+            server.close()
+            await server.wait_closed()
+
+
+async def _reset(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    sock = writer.get_extra_info("socket")
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # RST, no TIME-WAIT
+    writer.close()
+
+
+def guard(stack: Stack, *nodes: int) -> PortGuard:
+    nodes = nodes or tuple(range(1, stack.kafka_nodes + 1))
+    return PortGuard([port for node in nodes for port in broker_ports(stack, node)])
+
+
+def start_brokers(stack: Stack, *nodes: int) -> None:
+    """kafka.sh start, again while the broker could not bind its port (see above)."""
+    deadline = time.monotonic() + BROKER_START_SECONDS
+    while True:
         try:
             stack.kafka("start", *nodes)
             return
         except subprocess.CalledProcessError:
-            if attempt == attempts - 1:
+            if time.monotonic() > deadline:
                 raise
-            time.sleep(1)
+            time.sleep(2)
 
 
 def heal_all(stack: Stack) -> None:
@@ -111,14 +160,16 @@ def heal_all(stack: Stack) -> None:
 # ---- the faults: each injects, holds, heals and names its target ----------------------------
 async def broker_stop(stack: Stack, rng: random.Random) -> tuple[str, float]:
     await asyncio.to_thread(stack.kafka, "stop")
-    await asyncio.sleep(rng.uniform(5, 30))
+    async with guard(stack):
+        await asyncio.sleep(rng.uniform(5, 30))
     await asyncio.to_thread(start_brokers, stack)
     return "every broker", time.time()
 
 
 async def broker_kill(stack: Stack, rng: random.Random) -> tuple[str, float]:
     await asyncio.to_thread(stack.kafka, "kill")
-    await asyncio.sleep(rng.uniform(2, 20))
+    async with guard(stack):
+        await asyncio.sleep(rng.uniform(2, 20))
     await asyncio.to_thread(start_brokers, stack)
     return "every broker", time.time()
 
@@ -139,7 +190,8 @@ async def broker_pause(stack: Stack, rng: random.Random) -> tuple[str, float]:
 async def broker_node_kill(stack: Stack, rng: random.Random) -> tuple[str, float]:
     node = rng.randint(1, stack.kafka_nodes)
     await asyncio.to_thread(stack.kafka, "kill", node)
-    await asyncio.sleep(rng.uniform(5, 30))
+    async with guard(stack, node):
+        await asyncio.sleep(rng.uniform(5, 30))
     await asyncio.to_thread(start_brokers, stack, node)
     return f"kafka node {node}", time.time()
 
