@@ -41,6 +41,7 @@ class Report:
     decided_more_than_once: int = 0
     recoveries: dict[int, float | None] = field(default_factory=dict)  # fault index -> seconds (None: never)
     recovery_limit: float = RECOVERY_LIMIT_SECONDS
+    collected: bool = True
 
     @property
     def lost_count(self) -> int:
@@ -61,7 +62,8 @@ class Report:
     def failed(self) -> bool:
         longest = self.longest_recovery
         return bool(
-            self.lost_count
+            not self.collected
+            or self.lost_count
             or self.leaked_count
             or self.twice_in_inbox
             or (longest is not None and longest >= self.recovery_limit)
@@ -88,6 +90,8 @@ class Report:
             + (f" ({never} of {len(self.recoveries)} faults never recovered from)" if never else ""),
         ]
         lines += [f"fault error: {error}" for error in self.fault_errors]
+        if not self.collected:
+            lines.append("NOT COLLECTED: the run was cut short before the inboxes, topics and audit were read")
         for title, found in (("lost", self.lost), ("leaked", self.leaked)):
             lines += [f"{title}, {why}: {', '.join(ids[:SAMPLES])}" for why, ids in sorted(found.items()) if ids]
         lines.append("FAILED" if self.failed else "PASSED")
@@ -95,7 +99,7 @@ class Report:
 
 
 def check(history: History, recovery_limit: float = RECOVERY_LIMIT_SECONDS) -> Report:
-    report = Report(recovery_limit=recovery_limit)
+    report = Report(recovery_limit=recovery_limit, collected=history.collected_at is not None)
     consent_of = {c.person: c for c in history.consents}
     events = {e.id: e for e in history.accepted}
     decisions: dict[str, list[Decision]] = defaultdict(list)

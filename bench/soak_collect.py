@@ -4,6 +4,7 @@ the audit (the consent service's table in PostgreSQL, every row)."""
 
 import asyncio
 import json
+import time
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -81,3 +82,4 @@ async def collect(stack: Stack, client: StackClient, history: History, principal
     history.inboxes = await inboxes(client, principals)
     history.deliveries = await deliveries(stack, principals)
     history.decisions = await audit(stack)
+    history.collected_at = time.time()

@@ -86,6 +86,7 @@ class History:
     cluster: bool
     started_at: float = 0.0
     nemesis_ended_at: float = 0.0
+    collected_at: float | None = None  # None: the run was cut short before reading what the system holds
     accepted: list[Accepted] = field(default_factory=list)
     consents: list[ConsentLife] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)

@@ -143,7 +143,7 @@ class Workload:
             consented = [a for a in self.consents if a not in self.canaries.values()]
             pool = consented if self.rng.random() < 0.75 else self.unconsented
             await self.post(sender, self.rng.choice(pool))
-            await asyncio.sleep(self.rng.uniform(0.1, 0.6))
+            await asyncio.sleep(self.rng.uniform(0.3, 1.2))  # a few events a second in all: the machine is shared
 
     async def canaries_after_fault(self) -> tuple[str, ...]:
         """One consent-covered event each way of each pair, posted right after a fault ended."""

@@ -25,7 +25,7 @@ def _delivered(event_id: str, seq: int, to: str = ALINGSAS) -> tuple[Delivery, I
 
 def _clean() -> History:
     """Two events that crossed, one from Lerum that could go nowhere, one fault recovered from in 4 s."""
-    history = History(seed=1, minutes=1, cluster=False, consents=[CONSENT, CANARY_CONSENT])
+    history = History(seed=1, minutes=1, cluster=False, consents=[CONSENT, CANARY_CONSENT], collected_at=T0 + 99)
     history.accepted = [
         _event("e1", T0 + 1),
         _event("e2", T0 + 2, sender=ALINGSAS),
@@ -158,6 +158,12 @@ def test_a_fault_never_recovered_from_or_recovered_from_slowly_fails():
     assert check(history).failed
     history.first_seen = {"k1": T0 + 20 + 59}
     assert not check(history).failed
+
+
+def test_a_run_cut_short_before_collecting_fails():
+    history = replace(_clean(), collected_at=None)
+    report = check(history)
+    assert report.failed and "NOT COLLECTED" in report.render()
 
 
 def test_a_history_survives_its_json_file(tmp_path):
