@@ -31,10 +31,12 @@ from bench.soak_nemesis import (
     CLUSTER,
     SINGLE_NODE,
     Deck,
+    PortHold,
     heal_all,
     inject,
     instances,
     resume_brokers,
+    stack_ports,
     start_instance,
     start_until_ready,
 )
@@ -182,6 +184,13 @@ def main() -> None:
     history = History(seed=seed, minutes=args.minutes, cluster=args.cluster)
     path = STATE / f"history-{seed}.json"
     stack, clock = make_stack(args.cluster), Clock()
+    with PortHold(stack_ports(stack)):
+        run(stack, history, path, args, clock)
+    print(f"\nsoak of {args.minutes} min, seed {seed}{', 3 brokers' if args.cluster else ''}:")
+    sys.exit(report_on(path))
+
+
+def run(stack: Stack, history: History, path: Path, args: argparse.Namespace, clock: Clock) -> None:
     try:
         start_fresh(stack, clock)
         try:
@@ -193,8 +202,6 @@ def main() -> None:
         if not args.keep:
             resume_brokers(stack)
             stack.down()
-    print(f"\nsoak of {args.minutes} min, seed {seed}{', 3 brokers' if args.cluster else ''}:")
-    sys.exit(report_on(path))
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ import os
 import random
 import signal
 import socket
-import struct
 import subprocess
 import time
 from collections.abc import Awaitable, Callable
@@ -89,54 +88,48 @@ def resume_brokers(stack: Stack) -> None:
 
 # ---- our ports lie in the kernel's ephemeral range (32768-60999) ---------------------------
 # A client reconnecting to such a port while nothing listens there can be given that very port
-# as its own source port: a TCP self-connect (127.0.0.1:45092 <-> 127.0.0.1:45092, seen here).
-# The socket then holds the port, and after it closes its TIME-WAIT does for another 60 s, so
-# the restarted broker cannot bind it. While a broker is down its ports are held by a guard that
-# answers every connection with a reset, as a closed port would; a start that still finds its
-# port taken is tried again until the TIME-WAIT is over.
+# as its own source port: a TCP self-connect (127.0.0.1:45092 <-> 127.0.0.1:45092, seen here
+# again and again while the broker was down). That socket, and then its TIME-WAIT for 60 s,
+# holds the port, and the restarted broker cannot bind it; any outgoing connection can take a
+# service's port the same way. So the soak holds every port of its stack for the whole run with
+# a socket that is bound with SO_REUSEADDR and never listens: the kernel never hands a bound
+# port out as a source port, a connection to it is refused as before, and the broker, the
+# services and PostgreSQL (each binds with SO_REUSEADDR) can still listen on it.
 BROKER_START_SECONDS = 150
 
 
-def broker_ports(stack: Stack, node: int) -> tuple[int, int]:
-    """The client and controller listener of a node (kafka.sh: KAFKA_PORT + 2(N-1), and the next)."""
-    client = stack.kafka_port + 2 * (node - 1)
-    return client, client + 1
+def stack_ports(stack: Stack) -> list[int]:
+    kafka = [stack.kafka_port + i for i in range(2 * stack.kafka_nodes)]  # client and controller of each node
+    http = [s.port for s in stack.services()] + [second_gate_port(stack)]
+    return [*kafka, *http, stack.pg_port]
 
 
-class PortGuard:
-    """Listens on ports nobody else serves just now and resets every connection at once."""
+class PortHold:
+    """Bound, never listening sockets on the stack's ports, for as long as the run lasts."""
 
     def __init__(self, ports: list[int]) -> None:
         self._ports = ports
-        self._servers: list[asyncio.Server] = []
+        self._sockets: list[socket.socket] = []
 
-    async def __aenter__(self) -> "PortGuard":
+    def __enter__(self) -> "PortHold":
         for port in self._ports:
+            sock = socket.socket()
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
-                self._servers.append(await asyncio.start_server(_reset, "127.0.0.1", port, reuse_address=True))
-            except OSError:
-                pass  # already taken (by the dying broker, or a self-connect): nothing to guard
+                sock.bind(("127.0.0.1", port))
+            except OSError:  # taken (by a listener left from an earlier run?): kafka.sh or the service will say
+                sock.close()
+                continue
+            self._sockets.append(sock)
         return self
 
-    async def __aexit__(self, *exc) -> None:
-        for server in self._servers:
-            server.close()
-            await server.wait_closed()
-
-
-async def _reset(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    sock = writer.get_extra_info("socket")
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # RST, no TIME-WAIT
-    writer.close()
-
-
-def guard(stack: Stack, *nodes: int) -> PortGuard:
-    nodes = nodes or tuple(range(1, stack.kafka_nodes + 1))
-    return PortGuard([port for node in nodes for port in broker_ports(stack, node)])
+    def __exit__(self, *exc) -> None:
+        for sock in self._sockets:
+            sock.close()
 
 
 def start_brokers(stack: Stack, *nodes: int) -> None:
-    """kafka.sh start, again while the broker could not bind its port (see above)."""
+    """kafka.sh start, and again if it failed (a port still taken: see above)."""
     deadline = time.monotonic() + BROKER_START_SECONDS
     while True:
         try:
@@ -160,16 +153,14 @@ def heal_all(stack: Stack) -> None:
 # ---- the faults: each injects, holds, heals and names its target ----------------------------
 async def broker_stop(stack: Stack, rng: random.Random) -> tuple[str, float]:
     await asyncio.to_thread(stack.kafka, "stop")
-    async with guard(stack):
-        await asyncio.sleep(rng.uniform(5, 30))
+    await asyncio.sleep(rng.uniform(5, 30))
     await asyncio.to_thread(start_brokers, stack)
     return "every broker", time.time()
 
 
 async def broker_kill(stack: Stack, rng: random.Random) -> tuple[str, float]:
     await asyncio.to_thread(stack.kafka, "kill")
-    async with guard(stack):
-        await asyncio.sleep(rng.uniform(2, 20))
+    await asyncio.sleep(rng.uniform(2, 20))
     await asyncio.to_thread(start_brokers, stack)
     return "every broker", time.time()
 
@@ -190,8 +181,7 @@ async def broker_pause(stack: Stack, rng: random.Random) -> tuple[str, float]:
 async def broker_node_kill(stack: Stack, rng: random.Random) -> tuple[str, float]:
     node = rng.randint(1, stack.kafka_nodes)
     await asyncio.to_thread(stack.kafka, "kill", node)
-    async with guard(stack, node):
-        await asyncio.sleep(rng.uniform(5, 30))
+    await asyncio.sleep(rng.uniform(5, 30))
     await asyncio.to_thread(start_brokers, stack, node)
     return f"kafka node {node}", time.time()
 
