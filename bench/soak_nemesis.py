@@ -112,16 +112,29 @@ class PortHold:
         self._sockets: list[socket.socket] = []
 
     def __enter__(self) -> "PortHold":
-        for port in self._ports:
-            sock = socket.socket()
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:  # taken (by a listener left from an earlier run?): kafka.sh or the service will say
-                sock.close()
-                continue
-            self._sockets.append(sock)
+        # A port can still be in the TIME-WAIT of an earlier run's self-connect, which no bind
+        # gets past: wait that out (60 s at most) rather than start a broker that cannot bind.
+        deadline = time.monotonic() + 70
+        left = list(self._ports)
+        while left:
+            left = [port for port in left if not self._hold(port)]
+            if left and time.monotonic() > deadline:
+                print(f"ports still taken, not held: {left}", flush=True)
+                break
+            if left:
+                time.sleep(1)
         return self
+
+    def _hold(self, port: int) -> bool:
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            sock.close()
+            return False
+        self._sockets.append(sock)
+        return True
 
     def __exit__(self, *exc) -> None:
         for sock in self._sockets:
