@@ -40,7 +40,7 @@ async def deliveries(stack: Stack, principals: list[str]) -> list[Delivery]:
             deadline = loop.time() + READ_TIMEOUT
             # The high watermark counts transaction markers too, which are never returned as records:
             # the position passes them, so "position >= end" is the test, not a record count.
-            while any(await consumer.position(tp) < end[tp] for tp in partitions):
+            while [tp for tp in partitions if await consumer.position(tp) < end[tp]]:
                 if loop.time() > deadline:
                     raise TimeoutError(f"{topic} was not read to its end within {READ_TIMEOUT} s")
                 batch = await consumer.getmany(timeout_ms=1000)
