@@ -33,7 +33,7 @@ class Report:
     fault_errors: list[str] = field(default_factory=list)
     lost: dict[str, list[str]] = field(default_factory=dict)  # why -> event ids
     leaked: dict[str, list[str]] = field(default_factory=dict)  # how -> "event id -> principal"
-    withheld_after_revocation: int = 0  # decided while or after a revoke call was in flight: right either way
+    withheld_after_revocation: int = 0  # decided once the revoke call had started: right (or either way, in flight)
     twice_on_deliveries: list[str] = field(default_factory=list)
     twice_in_inbox: list[str] = field(default_factory=list)
     seq_gaps: dict[str, list[int]] = field(default_factory=dict)  # recipient -> missing numbers
@@ -84,7 +84,7 @@ class Report:
             + "".join(f"; {r}: {_numbers(m)}" for r, m in sorted(self.seq_gaps.items()) if m),
             f"deliveries without a number     {self.without_seq}",
             f"decided more than once          {self.decided_more_than_once}",
-            f"withheld, revocation in flight  {self.withheld_after_revocation}",
+            f"withheld, consent revoked       {self.withheld_after_revocation}",
             "longest recovery                "
             + ("no faults" if longest is None else "never" if longest == float("inf") else f"{longest:.1f} s")
             + (f" ({never} of {len(self.recoveries)} faults never recovered from)" if never else ""),
