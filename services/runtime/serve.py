@@ -23,4 +23,10 @@ def load_settings(settings_class: type[ServiceSettings]) -> ServiceSettings:
 
 def serve(service: str, app: FastAPI, settings: ServiceSettings) -> None:
     configure_logging(service, settings.log_level)
-    uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_config=None, access_log=False)
+    # The standard event loop, not uvloop: uvloop raises RuntimeError ("unable to perform operation
+    # on <TCPTransport closed=True>") where asyncio raises OSError, and aiokafka catches only
+    # OSError — a consumer's group coordination task then dies for good after a broker outage and
+    # every later fetch fails (aio-libs/aiokafka#1038; seen here in the fault soak).
+    uvicorn.run(
+        app, host=settings.http_host, port=settings.http_port, log_config=None, access_log=False, loop="asyncio"
+    )
