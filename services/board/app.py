@@ -14,7 +14,7 @@ from services.board.ops import OpsMonitor
 from services.board.settings import BoardSettings
 from services.board.statistics import record_keys
 from services.runtime import background
-from services.runtime.consuming import batch_consumer, from_value
+from services.runtime.consuming import batch_consumer, from_value, restart_dead_consumers
 from services.runtime.db import create_pool, database_ready
 from services.runtime.http import service_app
 from services.runtime.kafka import client_options, kafka_broker
@@ -48,6 +48,7 @@ def create_app(settings: BoardSettings) -> FastAPI:
         await broker.start()
         monitor = OpsMonitor(settings.metrics_targets, client_options(settings), settings.ops_scan_seconds)
         monitor_task = background.supervise("ops-monitor", monitor.run())
+        watchdog = background.supervise("consumer-watchdog", restart_dead_consumers(broker))
         app.state.pool, app.state.ops = pool, monitor
         app.state.rules, app.state.changes = rules, changes
         app.state.record_key = record_keys(settings.pseudonym_key)  # the statistics' secret cell keys
@@ -55,7 +56,7 @@ def create_app(settings: BoardSettings) -> FastAPI:
         try:
             yield
         finally:
-            await background.stop(monitor_task)
+            await background.stop(monitor_task, watchdog)
             await broker.stop()
             await pool.close()
 

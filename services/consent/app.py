@@ -14,6 +14,7 @@ from services.consent.policy import load_statutory_bases
 from services.consent.schema import APP_ROLE, SCHEMA_SQL
 from services.consent.settings import ConsentSettings
 from services.runtime import background
+from services.runtime.consuming import restart_dead_consumers
 from services.runtime.db import create_pool, database_ready
 from services.runtime.http import service_app
 from services.runtime.kafka import client_options, kafka_broker
@@ -31,14 +32,18 @@ def create_app(settings: ConsentSettings) -> FastAPI:
         pseudonyms = Pseudonymizer(settings.pseudonym_key)
         broker = kafka_broker(settings, "samordna-consent")
         subscribe_audit_writer(broker, pool, settings.audit_secret)
-        consumer = AIOKafkaConsumer(
-            **client_options(settings),
-            group_id=GROUP_ID,
-            client_id=f"samordna-{settings.gate_instance_id}",
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            isolation_level="read_committed",
-        )
+
+        def gate_consumer() -> AIOKafkaConsumer:
+            return AIOKafkaConsumer(
+                **client_options(settings),
+                group_id=GROUP_ID,
+                client_id=f"samordna-{settings.gate_instance_id}",
+                enable_auto_commit=False,
+                auto_offset_reset="earliest",
+                isolation_level="read_committed",
+            )
+
+        consumer = gate_consumer()
         gate_producer = RecoveringProducer(
             "gate",
             lambda: AIOKafkaProducer(
@@ -55,6 +60,7 @@ def create_app(settings: ConsentSettings) -> FastAPI:
             pool,
             pseudonyms,
             load_statutory_bases(settings.statutory_policy_file),
+            make_consumer=gate_consumer,
         )
         await gate_producer.get()  # fences a predecessor with the same transactional id
         await consumer.start()
@@ -64,6 +70,7 @@ def create_app(settings: ConsentSettings) -> FastAPI:
         tasks = [
             background.supervise("gate", gate.run()),
             background.supervise("consent-changes-relay", changes.run()),
+            background.supervise("consumer-watchdog", restart_dead_consumers(broker)),
             background.supervise("expiry-watch", lifecycle.watch_expiries(pool, changes, settings.expiry_scan_seconds)),
         ]
         # the audit's signed checkpoints, on a producer of their own (docs/audit.md)
@@ -85,7 +92,7 @@ def create_app(settings: ConsentSettings) -> FastAPI:
         finally:
             await background.stop(*tasks)
             await broker.stop()
-            await consumer.stop()
+            await gate.consumer.stop()  # the gate's current one (it replaces one that lost its group)
             await gate_producer.stop()
             await changes_producer.stop()
             await pool.close()

@@ -30,6 +30,7 @@ import functools
 import logging
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime
 
 import asyncpg
@@ -49,10 +50,11 @@ from contracts.topics import (
 )
 from services.consent import repository
 from services.consent.domain import Decision, StatutoryBasis, decide
+from services.runtime.consuming import coordination_ended
 from services.runtime.kafka import dead_letter
+from services.runtime.metrics import CONSUMER_RESTARTS, OldestUncommitted
 from services.runtime.metrics import DEAD_LETTERS as DEAD_LETTER_COUNT
 from services.runtime.metrics import GATE_DECISIONS as DECISION_COUNT
-from services.runtime.metrics import OldestUncommitted
 from services.runtime.producers import Backoff, RecoveringProducer, retrieve_error
 from services.runtime.pseudonym import Pseudonymizer
 
@@ -74,8 +76,10 @@ class Gate:
         statutory: dict[str, StatutoryBasis],
         max_records: int = 500,
         group_id: str = GROUP_ID,
+        make_consumer: Callable[[], AIOKafkaConsumer] | None = None,
     ) -> None:
         self._consumer = consumer
+        self._make_consumer = make_consumer  # a new consumer, for one that lost its group for good
         self._producer = producer
         self._pool = pool
         self._pseudonyms = pseudonyms
@@ -86,13 +90,23 @@ class Gate:
         self._oldest = OldestUncommitted(group_id)
         self.decided = 0
 
+    @property
+    def consumer(self) -> AIOKafkaConsumer:
+        return self._consumer
+
     def subscribe(self) -> None:
         self._consumer.subscribe(pattern=EVENTS_TOPIC_PATTERN)
 
     async def run(self) -> None:
         backoff = Backoff("gate batch")
         while True:
-            batch = await self._consumer.getmany(timeout_ms=500, max_records=self._max_records)
+            try:
+                batch = await self._consumer.getmany(timeout_ms=500, max_records=self._max_records)
+            except Exception as exc:  # the broker away; or the consumer lost its group for good
+                await backoff.failed(exc)
+                if coordination_ended(self._consumer) and self._make_consumer is not None:
+                    await self._restart_consumer()
+                continue
             if not batch:
                 continue
             for tp, records in batch.items():
@@ -217,6 +231,18 @@ class Gate:
             partitions = self._partition_counts[topic] = len(await producer.partitions_for(topic))
         sent = await producer.send(topic, value, key=key, partition=_key_hash(key) % partitions, headers=headers)
         sent.add_done_callback(retrieve_error)  # the transaction's commit reports a failed send
+
+    async def _restart_consumer(self) -> None:
+        """A new consumer in the same group: it resumes from the committed offsets."""
+        log.warning("the gate's consumer lost its group for good; starting a new one")
+        CONSUMER_RESTARTS.labels(self._group_id).inc()
+        old, self._consumer = self._consumer, self._make_consumer()
+        try:
+            await asyncio.wait_for(old.stop(), 10)
+        except Exception as exc:  # it is broken already; it goes either way
+            log.debug("stopping the old gate consumer failed", extra={"error": repr(exc)})
+        await self._consumer.start()
+        self.subscribe()
 
     async def _rewind(self, partitions: list[TopicPartition]) -> None:
         backoff = Backoff("gate going back to its committed offsets")

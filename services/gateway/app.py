@@ -15,6 +15,7 @@ from services.gateway.inbox import subscribe_inbox_writer
 from services.gateway.settings import GatewaySettings, schema_of
 from services.gateway.subscriptions_api import build_subscriptions_router
 from services.runtime import background
+from services.runtime.consuming import restart_dead_consumers
 from services.runtime.db import create_pool, database_ready
 from services.runtime.http import service_app
 from services.runtime.kafka import kafka_broker
@@ -51,6 +52,7 @@ def create_app(settings: GatewaySettings, principal: str) -> FastAPI:
         overdue = receipts.watch_overdue(pool, pseudonyms, principal, relay.notify, settings.receipt_scan_seconds)
         tasks = [
             background.supervise("outbox-relay", relay.run()),
+            background.supervise("consumer-watchdog", restart_dead_consumers(broker)),
             background.supervise("overdue-receipts", overdue),
             background.supervise(
                 "webhooks",

@@ -9,6 +9,7 @@ the consumer re-read its batch for ever. Anything else a handler raises (the dat
 down, say) makes FastStream seek back, so the batch is read again: handlers must be idempotent.
 """
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -23,7 +24,7 @@ from pydantic import ValidationError
 from contracts import InvalidEvent
 from contracts.topics import dead_letters_for
 from services.runtime.kafka import dead_letter
-from services.runtime.metrics import DEAD_LETTERS, OldestUncommitted
+from services.runtime.metrics import CONSUMER_RESTARTS, DEAD_LETTERS, OldestUncommitted
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -127,3 +128,31 @@ async def _send_to_dead_letters(broker: KafkaBroker, record: ConsumerRecord, con
     letter = dead_letter(record, consumer, reason)
     await broker.publish(letter.model_dump_json().encode(), dead_letters_for(record.topic), key=record.key)
     DEAD_LETTERS.labels(consumer, record.topic).inc()
+
+
+def coordination_ended(consumer: object) -> bool:
+    """aiokafka's consumer has lost its group for good: its coordination task ended (an error it
+    did not expect, e.g. aio-libs/aiokafka#1038), and from then on every fetch fails with
+    "Unexpected error during coordination". Only a new consumer gets over it. (aiokafka has no
+    public way to ask; these are the attributes of its GroupCoordinator.)"""
+    coordinator = getattr(consumer, "_coordinator", None)
+    task = getattr(coordinator, "_coordination_task", None)
+    return task is not None and task.done()
+
+
+async def restart_dead_consumers(broker: KafkaBroker, every: float = 5.0) -> None:
+    """Start again every subscriber of `broker` whose consumer lost its group (FastStream would
+    log "Kafka error occurred" every 5 s for ever). It resumes from its committed offsets."""
+    while True:
+        await asyncio.sleep(every)
+        for subscriber in broker.subscribers:
+            if not coordination_ended(getattr(subscriber, "consumer", None)):
+                continue
+            group = getattr(subscriber, "group_id", None) or "-"
+            log.warning("a Kafka consumer lost its group for good; starting it again", extra={"group": group})
+            CONSUMER_RESTARTS.labels(group).inc()
+            try:
+                await subscriber.stop()
+                await subscriber.start()
+            except Exception as exc:  # the broker is away: the next round tries again
+                log.warning("a Kafka consumer could not be started again", extra={"group": group, "error": repr(exc)})

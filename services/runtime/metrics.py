@@ -26,6 +26,9 @@ OUTBOX_OLDEST = Gauge(
 PRODUCER_REBUILDS = Counter(
     "samordna_producer_rebuilds_total", "Kafka producers closed and built again after an error", ["producer"]
 )
+CONSUMER_RESTARTS = Counter(
+    "samordna_consumer_restarts_total", "Kafka consumers started again after their group coordination ended", ["group"]
+)
 CONSUMER_OLDEST = Gauge(
     "samordna_consumer_oldest_unprocessed_seconds",
     "Age of the oldest record a consumer group has not yet committed, per group and topic",
