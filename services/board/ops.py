@@ -34,6 +34,7 @@ SHOWN = {
     "samordna_outbox_oldest_unpublished_seconds": None,
     "samordna_consumer_oldest_unprocessed_seconds": None,
     "samordna_producer_rebuilds": None,
+    "samordna_consumer_restarts": None,
 }
 OLDEST = {"samordna_outbox_oldest_unpublished_seconds", "samordna_consumer_oldest_unprocessed_seconds"}  # max, not sum
 RATES = ("samordna_events_accepted", "samordna_inbox_delivered", "samordna_gate_decisions")
