@@ -233,16 +233,24 @@ class Gate:
         sent.add_done_callback(retrieve_error)  # the transaction's commit reports a failed send
 
     async def _restart_consumer(self) -> None:
-        """A new consumer in the same group: it resumes from the committed offsets."""
+        """A new consumer in the same group, started (retried until the broker answers): it
+        resumes from the committed offsets."""
         log.warning("the gate's consumer lost its group for good; starting a new one")
         CONSUMER_RESTARTS.labels(self._group_id).inc()
-        old, self._consumer = self._consumer, self._make_consumer()
-        try:
-            await asyncio.wait_for(old.stop(), 10)
-        except Exception as exc:  # it is broken already; it goes either way
-            log.debug("stopping the old gate consumer failed", extra={"error": repr(exc)})
-        await self._consumer.start()
-        self.subscribe()
+        await _stop_quietly(self._consumer)
+        backoff = Backoff("starting a new gate consumer")
+        while True:
+            candidate = self._make_consumer()
+            try:
+                await candidate.start()
+            except Exception as exc:
+                await _stop_quietly(candidate)
+                await backoff.failed(exc)
+                continue
+            backoff.succeeded()
+            self._consumer = candidate
+            self.subscribe()
+            return
 
     async def _rewind(self, partitions: list[TopicPartition]) -> None:
         backoff = Backoff("gate going back to its committed offsets")
@@ -256,6 +264,13 @@ class Gate:
                 continue
             backoff.succeeded()
             return
+
+
+async def _stop_quietly(consumer: AIOKafkaConsumer) -> None:
+    try:
+        await asyncio.wait_for(consumer.stop(), 10)
+    except Exception as exc:  # a broken consumer may fail to stop too; it is dropped either way
+        log.debug("stopping a gate consumer failed", extra={"error": repr(exc)})
 
 
 @functools.lru_cache(maxsize=65536)
