@@ -1,8 +1,7 @@
 """A personnummer or samordningsnummer appears nowhere but in `subject`, however it is written;
 ordinary numbers (that are not valid person ids) are kept."""
 
-import uuid
-from datetime import UTC, date, datetime
+from datetime import date
 
 import pydantic
 import pytest
@@ -13,6 +12,8 @@ from contracts.person import contains_person_id, redact_person_ids
 from services.consent.consents import ConsentRequest
 from services.gateway.api import Acknowledgement
 from services.gateway.subscriptions_api import NewSubscription
+from tests.support.events import example_body
+from tests.support.events import refused as refused_from
 from tests.support.personnummer import make_person_id
 
 REGION = "region-14"
@@ -74,21 +75,11 @@ def test_redaction_hides_every_spelling(written):
 
 
 def body(**changes) -> dict:
-    return {
-        "specversion": "1.0",
-        "id": str(uuid.uuid4()),
-        "source": "/journal",
-        "type": VISIT_MISSED,
-        "subject": NUMBER,
-        "time": datetime.now(UTC).isoformat(),
-        "data": dict(EXAMPLE_DATA[VISIT_MISSED]),
-    } | changes
+    return example_body(VISIT_MISSED, NUMBER, **changes)
 
 
 def refused(raw) -> InvalidEvent:
-    with pytest.raises(InvalidEvent) as exc_info:
-        parse_event(raw, sender=REGION)
-    return exc_info.value
+    return refused_from(raw, REGION)
 
 
 def assert_not_echoed(text: str) -> None:

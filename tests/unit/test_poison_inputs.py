@@ -3,7 +3,6 @@ where they come in, naming the field and never repeating the value."""
 
 import asyncio
 import json
-import uuid
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
@@ -18,6 +17,8 @@ from services.consent.consents import ConsentRequest
 from services.gateway.inbox import parse_delivery
 from services.gateway.subscriptions_api import NewSubscription
 from services.runtime.consuming import describe_unstorable, handle_isolating
+from tests.support.events import example_body
+from tests.support.events import refused as refused_from
 
 PERSON = "19121212-1212"
 REGION = "region-14"
@@ -28,21 +29,11 @@ SELFRATING = "se.samordna.joint.selfrating.recorded.v1"
 
 
 def body(event_type=VISIT_MISSED, **changes) -> dict:
-    return {
-        "specversion": "1.0",
-        "id": str(uuid.uuid4()),
-        "source": "/journal",
-        "type": event_type,
-        "subject": PERSON,
-        "time": datetime.now(UTC).isoformat(),
-        "data": dict(EXAMPLE_DATA[event_type]),
-    } | changes
+    return example_body(event_type, PERSON, **changes)
 
 
 def refused(raw) -> InvalidEvent:
-    with pytest.raises(InvalidEvent) as exc_info:
-        parse_event(raw, sender=REGION)
-    return exc_info.value
+    return refused_from(raw, REGION)
 
 
 def fields(exc: InvalidEvent) -> set[str]:
