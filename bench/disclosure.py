@@ -47,26 +47,18 @@ def own_stack() -> Stack:
 
 
 def start(stack: Stack) -> dict:
-    """A fresh stack, the way tests/conftest.py starts the test suite's."""
+    """A fresh stack, the way tests/conftest.py starts the test suite's: leftovers of a run killed
+    mid-way stopped, the state wiped, then `Stack.up`."""
     for pid_file in (stack.state_dir / "run").glob("*.pid"):
         stack.stop_service(pid_file.stem, signal.SIGKILL)
     if stack.state_dir.exists():
         stack.infrastructure("stop")
     shutil.rmtree(stack.state_dir, ignore_errors=True)
-    stack.infrastructure("start")
-    stack.create_topics()
-    stack.grant_access()
-    for service in stack.services():
-        stack.start_service(service.name)
-    for service in stack.services():
-        stack.wait_ready(stack.url(service.name))
-    return stack.write_stack_json()
+    return stack.up()
 
 
 def stop(stack: Stack) -> None:
-    for pid_file in (stack.state_dir / "run").glob("*.pid"):
-        stack.stop_service(pid_file.stem)
-    stack.infrastructure("stop")
+    stack.down()
 
 
 async def run(info: dict, args: argparse.Namespace) -> list[Report]:
