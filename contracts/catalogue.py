@@ -3,6 +3,7 @@
 import difflib
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 from enum import StrEnum
 
 from pydantic import BaseModel
@@ -49,28 +50,57 @@ class EventSpec:
     sender: SenderKind
     payload: type[BaseModel]
     label_sv: str
-    needs_action: bool = False
+    # How soon the recipient must acknowledge it (kvittens), by default; None: no receipt is asked.
+    receipt_deadline: timedelta | None = None
     addressed: bool = False  # goes only to the principal named in data.addressee, never to every party
+
+    @property
+    def needs_action(self) -> bool:
+        return self.receipt_deadline is not None
 
 
 class UnknownEventType(ValueError):
     """The type is not in the v1 catalogue."""
 
 
+class ConsentChange(StrEnum):
+    """The consent service's lifecycle events on consent.changes, by kind."""
+
+    GRANTED = "granted"
+    REVOKED = "revoked"
+    EXPIRING = "expiring"
+    EXPIRED = "expired"
+
+    @property
+    def event_type(self) -> str:
+        return f"{NAMESPACES[SenderKind.CONSENT]}.consent.{self.value}.v1"
+
+
 def _spec(
-    sender: SenderKind, name: str, category: Category, payload, label_sv: str, needs_action=False, addressed=False
+    sender: SenderKind,
+    name: str,
+    category: Category,
+    payload,
+    label_sv: str,
+    receipt_deadline: timedelta | None = None,
+    addressed=False,
 ) -> EventSpec:
     return EventSpec(
-        f"{NAMESPACES[sender]}.{name}.v1", name, category, sender, payload, label_sv, needs_action, addressed
+        f"{NAMESPACES[sender]}.{name}.v1", name, category, sender, payload, label_sv, receipt_deadline, addressed
     )
+
+
+# The receipt deadlines of the routines: an admission notice and a planned discharge within
+# 24 hours, a discharge-group referral and a SIP request within 3 days (docs/sources.md).
+DAY, THREE_DAYS = timedelta(hours=24), timedelta(days=3)
 
 
 R, M, J, C, G = SenderKind.REGION, SenderKind.MUNICIPALITY, SenderKind.EITHER, SenderKind.CONSENT, SenderKind.GATEWAY
 _SPECS = [
     _spec(R, "visit.missed", Category.ATTENDANCE, p.VisitMissed, "Uteblivet besök"),
     _spec(R, "sample.positive", Category.TEST_RESULTS, p.SamplePositive, "Positivt prov"),
-    _spec(R, "admission.notified", Category.CARE_TRANSITIONS, p.AdmissionNotified, "Inskrivningsmeddelande", True),
-    _spec(R, "discharge.planned", Category.CARE_TRANSITIONS, p.DischargePlanned, "Planerad utskrivning", True),
+    _spec(R, "admission.notified", Category.CARE_TRANSITIONS, p.AdmissionNotified, "Inskrivningsmeddelande", DAY),
+    _spec(R, "discharge.planned", Category.CARE_TRANSITIONS, p.DischargePlanned, "Planerad utskrivning", DAY),
     _spec(R, "discharge.ready", Category.CARE_TRANSITIONS, p.DischargeReady, "Utskrivningsklar"),
     _spec(R, "discharge.completed", Category.CARE_TRANSITIONS, p.DischargeCompleted, "Utskriven"),
     _spec(R, "treatment.started", Category.TREATMENT, p.TreatmentStarted, "Behandling påbörjad"),
@@ -82,23 +112,28 @@ _SPECS = [
         Category.TREATMENT,
         p.DischargeGroupReferral,
         "Anmälan till utskrivningsgruppen",
-        True,
+        THREE_DAYS,
     ),
     _spec(R, "assessment.recorded", Category.TEST_RESULTS, p.AssessmentRecorded, "Skattning"),
     _spec(M, "intervention.missed", Category.ATTENDANCE, p.InterventionMissed, "Uteblivet deltagande i insats"),
     _spec(M, "intervention.decided", Category.INTERVENTIONS, p.InterventionDecided, "Beslut om insats"),
     _spec(M, "intervention.ending", Category.INTERVENTIONS, p.InterventionEnding, "Insats upphör"),
     _spec(M, "intervention.ended", Category.INTERVENTIONS, p.InterventionEnded, "Insats avslutad"),
-    _spec(J, "sip.requested", Category.COORDINATION, p.SipRequested, "Kallelse till SIP", True),
+    _spec(J, "sip.requested", Category.COORDINATION, p.SipRequested, "Kallelse till SIP", THREE_DAYS),
     _spec(J, "sip.plan_updated", Category.COORDINATION, p.SipPlanUpdated, "SIP upprättad/reviderad"),
     _spec(J, "careplanning.requested", Category.COORDINATION, p.CareplanningRequested, "Begäran om vårdplaneringsmöte"),
     _spec(J, "selfrating.recorded", Category.COORDINATION, p.SelfratingRecorded, "Självskattning"),
     _spec(J, "contact.opened", Category.COORDINATION, p.ContactOpened, "Kontakt inledd"),
     _spec(J, "contact.closed", Category.COORDINATION, p.ContactClosed, "Avslut"),
-    _spec(C, "consent.granted", Category.CONSENT, p.ConsentChanged, "Samtycke lämnat"),
-    _spec(C, "consent.revoked", Category.CONSENT, p.ConsentChanged, "Samtycke återkallat"),
-    _spec(C, "consent.expiring", Category.CONSENT, p.ConsentChanged, "Samtycke löper ut"),
-    _spec(C, "consent.expired", Category.CONSENT, p.ConsentChanged, "Samtycke har löpt ut"),
+    *(
+        _spec(C, f"consent.{kind.value}", Category.CONSENT, p.ConsentChanged, label)
+        for kind, label in {
+            ConsentChange.GRANTED: "Samtycke lämnat",
+            ConsentChange.REVOKED: "Samtycke återkallat",
+            ConsentChange.EXPIRING: "Samtycke löper ut",
+            ConsentChange.EXPIRED: "Samtycke har löpt ut",
+        }.items()
+    ),
     # kvittens: the recipient's answer to a delivered event, back to its sender only
     _spec(G, "receipt.acknowledged", Category.COORDINATION, p.ReceiptAcknowledged, "Kvittens", addressed=True),
     _spec(G, "receipt.overdue", Category.COORDINATION, p.ReceiptOverdue, "Kvittens försenad", addressed=True),

@@ -1,8 +1,7 @@
 """Receipts (kvittens): which delivered events need one, and by when.
 
-The deadlines are deployment policy, kept in one place: these defaults (from the routines:
-an admission notice and a planned discharge within 24 hours, a discharge-group referral and
-a SIP request within 3 days), overridden per type by the setting SAMORDNA_RECEIPT_DEADLINES,
+The deadlines are deployment policy: the defaults are the catalogue's (each event spec's
+`receipt_deadline`), overridden per type by the setting SAMORDNA_RECEIPT_DEADLINES,
 e.g. '{"se.samordna.joint.sip.requested.v1": "P2D"}'. The clock starts when the event
 reaches the recipient's gateway.
 """
@@ -13,10 +12,7 @@ from datetime import timedelta
 from contracts.catalogue import CATALOGUE
 
 DEFAULT_DEADLINES: dict[str, timedelta] = {
-    "se.samordna.region.admission.notified.v1": timedelta(hours=24),
-    "se.samordna.region.discharge.planned.v1": timedelta(hours=24),
-    "se.samordna.region.treatment.discharge_group_referral.v1": timedelta(days=3),
-    "se.samordna.joint.sip.requested.v1": timedelta(days=3),
+    spec.type: spec.receipt_deadline for spec in CATALOGUE.values() if spec.receipt_deadline is not None
 }
 
 ACKNOWLEDGED = "se.samordna.receipt.acknowledged.v1"

@@ -6,7 +6,7 @@ within one partition of each topic.
 
 from dataclasses import dataclass, field
 
-from contracts.principals import is_principal
+from contracts.principals import PRINCIPAL_PATTERN, is_principal
 
 SHARED_EVENTS = "shared.events"
 GATE_DECISIONS = "gate.decisions"
@@ -21,7 +21,7 @@ DELIVERY_SEQ_HEADER = "samordna-delivery-seq"
 
 EVENTS_PREFIX = "events."
 DELIVERIES_PREFIX = "deliveries."
-EVENTS_TOPIC_PATTERN = r"^events\.(region-\d{2}|kommun-\d{4})$"
+EVENTS_TOPIC_PATTERN = r"^events\." + PRINCIPAL_PATTERN.removeprefix("^")
 
 PER_PERSON_PARTITIONS = 6
 CONSENT_CHANGES_PARTITIONS = 3

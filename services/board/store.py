@@ -13,14 +13,15 @@ from datetime import datetime
 import asyncpg
 
 from contracts import CloudEvent, ForwardedEvent
+from contracts.catalogue import ConsentChange
 from services.board.alerts import ConsentFacts
 from services.board.domain import BoardEvent
 from services.runtime.pseudonym import Pseudonymizer
 
-CONSENT_GRANTED = "se.samordna.consent.granted.v1"
-CONSENT_EXPIRING = "se.samordna.consent.expiring.v1"
-CONSENT_EXPIRED = "se.samordna.consent.expired.v1"
-CONSENT_REVOKED = "se.samordna.consent.revoked.v1"
+CONSENT_GRANTED = ConsentChange.GRANTED.event_type
+CONSENT_EXPIRING = ConsentChange.EXPIRING.event_type
+CONSENT_EXPIRED = ConsentChange.EXPIRED.event_type
+CONSENT_REVOKED = ConsentChange.REVOKED.event_type
 
 
 @dataclass

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 import asyncpg
 
 from contracts import CloudEvent, parse_event
+from contracts.catalogue import ConsentChange
 from services.consent import repository
 from services.runtime.outbox import Relay
 
@@ -28,7 +29,7 @@ def lifecycle_event(kind: str, consent: asyncpg.Record, principal: str, at: date
             "specversion": "1.0",
             "id": f"consent-{consent['id']}-{kind}",
             "source": "/samordna/consent",
-            "type": f"se.samordna.consent.{kind}.v1",
+            "type": ConsentChange(kind).event_type,
             "subject": consent["person_id"],
             "time": at.isoformat(),
             "principal": principal,

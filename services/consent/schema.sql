@@ -20,17 +20,9 @@ CREATE INDEX IF NOT EXISTS consents_by_person ON consents (person_pseudonym);
 
 -- The history of every consent — granted, revoked, expiring, expired — and the outbox that
 -- publishes it to consent.changes. Nothing in a row changes but published_at.
-CREATE TABLE IF NOT EXISTS consent_events (
-    seq          bigserial PRIMARY KEY,
-    event_id     text NOT NULL UNIQUE,
-    consent_id   uuid NOT NULL REFERENCES consents (id),
-    kind         text NOT NULL,
-    event        text NOT NULL,
-    kafka_key    text NOT NULL,
-    occurred_at  timestamptz NOT NULL DEFAULT now(),
-    published_at timestamptz
+SELECT create_outbox_table(
+    'consent_events', 'occurred_at', 'consent_id uuid NOT NULL REFERENCES consents (id), kind text NOT NULL'
 );
-CREATE INDEX IF NOT EXISTS consent_events_unpublished ON consent_events (seq) WHERE published_at IS NULL;
 CREATE INDEX IF NOT EXISTS consent_events_by_consent ON consent_events (consent_id, seq);
 
 -- The last delivery sequence number given to each recipient. The gate takes the next numbers

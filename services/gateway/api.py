@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
 from contracts import MAX_EVENT_BYTES, InvalidEvent, parse_event
-from contracts.envelope import PRINTABLE_ASCII
+from contracts.envelope import PRINTABLE_ASCII, FieldError
 from contracts.payloads import Unit
 from contracts.principals import PrincipalId
 from contracts.text import MAX_INT64
@@ -16,6 +16,7 @@ from services.gateway import dead_letters, inbox, outbox, receipts
 from services.gateway.errors import EventIdConflict
 from services.runtime.auth import Caller, Role, require
 from services.runtime.metrics import EVENTS_ACCEPTED
+from services.runtime.problems import Problem, problem_response
 
 
 class Acknowledgement(BaseModel):
@@ -37,20 +38,20 @@ def build_router(principal: str) -> APIRouter:
         if len(raw) > MAX_EVENT_BYTES:
             return _error(
                 413,
-                "event_too_large",
+                "event-too-large",
                 [{"field": "body", "message": f"event is {len(raw)} bytes; the limit is {MAX_EVENT_BYTES}"}],
             )
         try:
             event = parse_event(raw, sender=caller.principal)
         except InvalidEvent as exc:
-            return _error(422, "invalid_event", [dict(e) for e in exc.errors])
+            return _error(422, "invalid-event", [dict(e) for e in exc.errors])
         gateway = request.app.state.gateway
         try:
             accepted = await outbox.accept(gateway.pool, event, gateway.pseudonyms.of(event.subject))
         except EventIdConflict:
             return _error(
                 409,
-                "event_id_conflict",
+                "event-id-conflict",
                 [{"field": "id", "message": f"event {event.id} was accepted before with a different body"}],
             )
         gateway.relay.notify()
@@ -95,10 +96,10 @@ def build_router(principal: str) -> APIRouter:
                 gateway.pool, gateway.pseudonyms, principal, event_id, details.sender, details.unit
             )
         except receipts.NotInInbox:
-            return _error(404, "not_in_inbox", [{"field": "event_id", "message": "no delivered event has this id"}])
+            return _error(404, "not-in-inbox", [{"field": "event_id", "message": "no delivered event has this id"}])
         except receipts.AmbiguousEventId as exc:
             message = f"events from {', '.join(exc.senders)} have this id: name the sender"
-            return _error(409, "ambiguous_event_id", [{"field": "sender", "message": message}])
+            return _error(409, "ambiguous-event-id", [{"field": "sender", "message": message}])
         gateway.relay.notify()
         return {
             "event_id": receipt.event_id,
@@ -126,8 +127,10 @@ def build_router(principal: str) -> APIRouter:
     return router
 
 
-def _error(status_code: int, error: str, errors: list[dict]) -> JSONResponse:
-    return JSONResponse({"error": error, "errors": errors}, status_code=status_code)
+def _error(status_code: int, slug: str, errors: list[dict]) -> JSONResponse:
+    fields = [FieldError(**error) for error in errors]
+    detail = fields[0].message if len(fields) == 1 else "; ".join(f"{e.field}: {e.message}" for e in fields)
+    return problem_response(Problem(detail, fields, slug=slug, status=status_code))
 
 
 def _iso(value) -> str | None:

@@ -19,11 +19,11 @@ from services.runtime.consuming import restart_dead_consumers
 from services.runtime.db import create_pool, database_ready
 from services.runtime.http import service_app
 from services.runtime.kafka import kafka_broker
-from services.runtime.outbox import Relay
+from services.runtime.outbox import OUTBOX_SQL, Relay
 from services.runtime.producers import idempotent_producer
 from services.runtime.pseudonym import Pseudonymizer
 
-SCHEMA_SQL = Path(__file__).with_name("schema.sql").read_text()
+SCHEMA_SQL = OUTBOX_SQL + Path(__file__).with_name("schema.sql").read_text()
 WEBHOOKS_SQL = Path(__file__).with_name("webhooks.sql").read_text()  # after schema.sql: it reads the inbox
 
 

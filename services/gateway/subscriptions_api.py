@@ -12,10 +12,12 @@ from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from contracts.catalogue import CATALOGUE, UnknownEventType, spec_for
+from contracts.envelope import FieldError
 from contracts.person import refuse_person_id
 from contracts.text import MAX_INT64, refuse_unstorable
 from services.gateway import webhooks
 from services.runtime.auth import Caller, Role, require
+from services.runtime.problems import Problem, problem_response
 
 
 def _known_type(event_type: str) -> str:
@@ -58,7 +60,7 @@ def build_subscriptions_router(principal: str, environment: str) -> APIRouter:
     @router.post("", status_code=status.HTTP_201_CREATED)
     async def subscribe(request: Request, new: NewSubscription, caller: Caller = Depends(own_system)):
         if environment == "production" and urlsplit(new.url).scheme != "https":
-            return _error(422, "invalid_request", [{"field": "url", "message": "must be an https URL in production"}])
+            return _error(422, "invalid-request", [{"field": "url", "message": "must be an https URL in production"}])
         event_types = list(dict.fromkeys(new.event_types))
         created = await webhooks.subscribe(_pool(request), new.url, new.secret, event_types, new.from_seq)
         return _subscription(created)
@@ -110,7 +112,7 @@ def build_subscriptions_router(principal: str, environment: str) -> APIRouter:
         except webhooks.SubscriptionNotFound:
             return _not_found()
         except webhooks.DeliveryNotFound:
-            return _error(404, "not_found", [{"field": "seq", "message": "the subscription has no such delivery"}])
+            return _error(404, "not-found", [{"field": "seq", "message": "the subscription has no such delivery"}])
 
     @router.post("/{subscription_id}/resend-parked")
     async def resend_parked(request: Request, subscription_id: str, caller: Caller = Depends(own_system)):
@@ -135,8 +137,10 @@ def _delivery(row: dict) -> dict:
 
 
 def _not_found() -> JSONResponse:
-    return _error(404, "not_found", [{"field": "subscription_id", "message": "no subscription has this id"}])
+    return _error(404, "not-found", [{"field": "subscription_id", "message": "no subscription has this id"}])
 
 
-def _error(status_code: int, error: str, errors: list[dict]) -> JSONResponse:
-    return JSONResponse({"error": error, "errors": errors}, status_code=status_code)
+def _error(status_code: int, slug: str, errors: list[dict]) -> JSONResponse:
+    fields = [FieldError(**error) for error in errors]
+    detail = fields[0].message if len(fields) == 1 else "; ".join(f"{e.field}: {e.message}" for e in fields)
+    return problem_response(Problem(detail, fields, slug=slug, status=status_code))

@@ -1,15 +1,15 @@
-"""What every service's HTTP app has: health, readiness and uniform JSON errors."""
+"""What every service's HTTP app has: health, readiness, metrics and errors as problem details."""
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
-from fastapi import APIRouter, FastAPI, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
 
 from services.runtime.auth import load_jwt_verifier, load_tokens
 from services.runtime.metrics import metrics_router
+from services.runtime.problems import Answer, install_problem_handlers
 
 log = logging.getLogger(__name__)
 
@@ -40,21 +40,11 @@ async def _passes(check: ReadinessCheck) -> bool:
         return False
 
 
-def field_errors(errors) -> list[dict]:
-    """Pydantic/FastAPI errors as [{"field": "a.b", "message": ...}], without echoing input."""
-    return [
-        {"field": ".".join(str(part) for part in err["loc"] if part != "body"), "message": err["msg"]} for err in errors
-    ]
-
-
-def install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(RequestValidationError)
-    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse({"error": "invalid_request", "errors": field_errors(exc.errors())}, status_code=422)
-
-
-def service_app(title: str, lifespan, router: APIRouter, settings) -> FastAPI:
-    """A service's HTTP app: its routes, /healthz, /readyz and /metrics, token and JWT auth and JSON errors.
+def service_app(
+    title: str, lifespan, router: APIRouter, settings, errors: Mapping[type[Exception], Answer] | None = None
+) -> FastAPI:
+    """A service's HTTP app: its routes, /healthz, /readyz and /metrics, token and JWT auth, and
+    errors as problem details (`errors` says how the service's own domain errors are answered).
 
     The lifespan fills `app.state.checks` with the readiness checks once its connections exist.
     """
@@ -65,5 +55,5 @@ def service_app(title: str, lifespan, router: APIRouter, settings) -> FastAPI:
     app.include_router(health_router(app.state.checks))
     app.include_router(metrics_router())
     app.include_router(router)
-    install_error_handlers(app)
+    install_problem_handlers(app, errors)
     return app

@@ -10,8 +10,7 @@ from faststream.kafka import KafkaBroker
 from faststream.security import SASLScram256, SASLScram512
 
 from contracts import DeadLetter
-
-MAX_DEAD_LETTER_VALUE = 64 * 1024
+from contracts.envelope import MAX_DEAD_LETTER_BYTES
 
 
 async def kafka_ready(producer: AIOKafkaProducer) -> bool:
@@ -21,7 +20,7 @@ async def kafka_ready(producer: AIOKafkaProducer) -> bool:
 
 
 def dead_letter(record: ConsumerRecord, consumer: str, reason: str) -> DeadLetter:
-    value = (record.value or b"")[:MAX_DEAD_LETTER_VALUE]
+    value = (record.value or b"")[:MAX_DEAD_LETTER_BYTES]
     return DeadLetter(
         origin_topic=record.topic,
         origin_partition=record.partition,

@@ -13,6 +13,7 @@ a new producer: a retry repeats at most the unacknowledged part of one batch.
 
 import asyncio
 import logging
+from pathlib import Path
 
 import asyncpg
 from aiokafka.errors import KafkaError
@@ -21,6 +22,10 @@ from services.runtime.metrics import OUTBOX_BACKLOG, OUTBOX_OLDEST, OUTBOX_PUBLI
 from services.runtime.producers import Backoff, RecoveringProducer, retrieve_error
 
 log = logging.getLogger(__name__)
+
+# Defines create_outbox_table(name, age_column, extra_columns), the one definition of an outbox
+# table; a service puts it before its own schema, which calls it.
+OUTBOX_SQL = Path(__file__).with_name("outbox.sql").read_text()
 
 SEND_TIMEOUT = 30.0  # seconds for a batch's acknowledgements; after that the producer is rebuilt
 

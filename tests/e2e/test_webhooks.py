@@ -313,7 +313,7 @@ async def test_a_deleted_subscription_gets_nothing_more(client, webhooks, person
     assert not failing.of(second["event"]["id"])
     gone = await webhooks.call("GET", ALINGSAS, f"/v1/subscriptions/{doomed['id']}")
     assert gone.status_code == 404
-    assert gone.json()["error"] == "not_found"
+    assert gone.json()["type"].endswith("/not-found")
 
 
 async def test_only_the_subscribed_event_types_are_delivered(client, webhooks, person):
@@ -356,7 +356,7 @@ async def test_an_invalid_subscription_gets_422_naming_the_field(client, webhook
     response = await webhooks.call("POST", ALINGSAS, "/v1/subscriptions", json=body)
 
     assert response.status_code == 422, response.text
-    assert response.json()["error"] == "invalid_request"
+    assert response.json()["type"].endswith("/invalid-request")
     assert field in {error["field"] for error in response.json()["errors"]}
     assert SECRET not in response.text
 
@@ -388,7 +388,7 @@ async def test_unknown_ids_get_404(client, webhooks):
     ]:
         response = await webhooks.call(method, ALINGSAS, path)
         assert response.status_code == 404, (method, path, response.text)
-        assert response.json()["error"] == "not_found"
+        assert response.json()["type"].endswith("/not-found")
 
 
 async def _async(value):

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from services.gateway.subscriptions_api import build_subscriptions_router
 from services.gateway.webhooks import RetryPolicy
 from services.runtime.auth import Caller, Role, TokenRegistry, digest
-from services.runtime.http import install_error_handlers
+from services.runtime.problems import install_problem_handlers
 
 FIRST = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 POLICY = RetryPolicy(first_delay=5, max_delay=3600, retry_for=timedelta(hours=24))
@@ -52,7 +52,7 @@ def subscriptions_api(environment: str) -> httpx.AsyncClient:
     app = FastAPI()
     app.state.tokens = TokenRegistry({digest("system-token"): Caller("kommun-1489", Role.SYSTEM)})
     app.include_router(build_subscriptions_router("kommun-1489", environment))
-    install_error_handlers(app)
+    install_problem_handlers(app)
     transport = httpx.ASGITransport(app=app)
     return httpx.AsyncClient(
         transport=transport, base_url="http://gateway", headers={"Authorization": "Bearer system-token"}
@@ -66,8 +66,12 @@ async def test_production_takes_https_endpoints_only():
         response = await api.post("/v1/subscriptions", json=body)
 
     assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
     assert response.json() == {
-        "error": "invalid_request",
+        "type": "https://samordna.se/problems/invalid-request",
+        "title": "Invalid request",
+        "status": 422,
+        "detail": "must be an https URL in production",
         "errors": [{"field": "url", "message": "must be an https URL in production"}],
     }
 
