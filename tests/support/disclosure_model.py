@@ -1,4 +1,5 @@
-"""A reference model of who may see what, written from SPEC.md ("Consent", invariant 1) alone.
+"""A reference model of who may see what, written from the Samordna specification alone
+("Consent", invariant 1; docs/sources.md).
 
 Plain Python with no import from services/ or contracts/: it is the yardstick the real stack is
 held against, so it must not share the code it judges. The event catalogue's categories are
@@ -30,7 +31,7 @@ ALL_CATEGORIES = frozenset(
     {"attendance", "test_results", "care_transitions", "treatment", "interventions", "coordination"}
 )
 
-# SPEC.md "Event catalogue v1": the category of each type a principal posts.
+# The specification's "Event catalogue v1": the category of each type a principal posts.
 CATEGORY_OF = {
     "se.samordna.region.visit.missed.v1": "attendance",
     "se.samordna.region.sample.positive.v1": "test_results",

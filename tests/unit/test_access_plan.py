@@ -1,4 +1,5 @@
-"""The ACL plan of deploy/access.py, read as the rules of SPEC.md: who may read and write what."""
+"""The ACL plan of deploy/access.py, read as the rules of the Samordna specification
+(docs/sources.md): who may read and write what."""
 
 import json
 

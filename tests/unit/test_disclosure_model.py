@@ -1,5 +1,6 @@
-"""The reference model of tests/support/disclosure_model.py on its own: the rule of SPEC.md's
-"Consent" section, case by case, before it is trusted to judge the real stack."""
+"""The reference model of tests/support/disclosure_model.py on its own: the rule of the Samordna
+specification's "Consent" section (docs/sources.md), case by case, before it is trusted to judge
+the real stack."""
 
 from datetime import UTC, datetime, timedelta
 
