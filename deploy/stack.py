@@ -20,30 +20,24 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from contracts.principals import municipality, region
 from deploy import access
+from deploy.layout import (
+    DEPLOY,
+    PRINCIPALS_FILE,
+    REPO,
+    Layout,
+    Service,
+    described_kommunkoder,
+    described_lanskod,
+)
 
-REPO = Path(__file__).resolve().parent.parent
-DEPLOY = REPO / "deploy"
-# The one description of who takes part: the topics, Kafka users and ACLs and the gateways
-# of the local stack all follow from it.
-PRINCIPALS_FILE = DEPLOY / "principals.json"
+__all__ = ["ADMIN_USER", "DEPLOY", "KAFKA_MECHANISM", "PRINCIPALS_FILE", "REPO", "Service", "Stack", "main"]
+
 KAFKA_MECHANISM = "SCRAM-SHA-512"
 
 
-def _described() -> dict:
-    return json.loads(PRINCIPALS_FILE.read_text())
-
-
-@dataclass(frozen=True)
-class Service:
-    name: str  # the key in stack.json: a principal id, "consent" or "board"
-    module: str
-    port: int
-    kafka_user: str  # its own SCRAM user: the principal id for a gateway
-    env: dict[str, str] = field(default_factory=dict)
-
-
+# The Stack is what the tests and benchmarks hold; each of its parts does one job:
+#   deploy/layout.py          the repository's paths, every port and address, which service runs where
 @dataclass
 class Stack:
     state_dir: Path = REPO / ".local"
@@ -52,36 +46,43 @@ class Stack:
     http_base_port: int = 8000
     kafka_nodes: int = 1
     kafka_tls_port: int | None = None  # a SASL_SSL listener besides the SASL one (kafka.sh KAFKA_TLS_PORT)
-    lanskod: str = field(default_factory=lambda: _described()["region"]["lanskod"])
-    kommunkoder: tuple[str, ...] = field(
-        default_factory=lambda: tuple(m["kommunkod"] for m in _described()["municipalities"])
-    )
+    lanskod: str = field(default_factory=described_lanskod)
+    kommunkoder: tuple[str, ...] = field(default_factory=described_kommunkoder)
     env: dict[str, str] = field(default_factory=dict)  # extra settings for every service
 
-    # ---- what runs -------------------------------------------------------------------
+    # ---- its parts -------------------------------------------------------------------
+    @property
+    def layout(self) -> Layout:
+        return Layout(
+            kafka_port=self.kafka_port,
+            pg_port=self.pg_port,
+            http_base_port=self.http_base_port,
+            kafka_nodes=self.kafka_nodes,
+            kafka_tls_port=self.kafka_tls_port,
+            lanskod=self.lanskod,
+            kommunkoder=tuple(self.kommunkoder),
+        )
+
+    # ---- what runs where (deploy/layout.py) ------------------------------------------
     @property
     def region(self) -> str:
-        return region(self.lanskod)
+        return self.layout.region
 
     @property
     def municipalities(self) -> list[str]:
-        return [municipality(code) for code in self.kommunkoder]
+        return self.layout.municipalities
 
     @property
     def principals(self) -> list[str]:
-        return [self.region, *self.municipalities]
+        return self.layout.principals
 
     @property
     def bootstrap(self) -> str:
-        """Every node's client listener (kafka.sh: node N on kafka_port + 2(N-1))."""
-        return ",".join(f"127.0.0.1:{self.kafka_port + 2 * i}" for i in range(self.kafka_nodes))
+        return self.layout.bootstrap
 
     @property
     def tls_bootstrap(self) -> str | None:
-        """Every node's SASL_SSL listener (kafka.sh: node N on kafka_tls_port + N - 1), if there is one."""
-        if self.kafka_tls_port is None:
-            return None
-        return ",".join(f"127.0.0.1:{self.kafka_tls_port + i}" for i in range(self.kafka_nodes))
+        return self.layout.tls_bootstrap
 
     @property
     def kafka_ca_file(self) -> Path:
@@ -90,46 +91,16 @@ class Stack:
 
     @property
     def dsn(self) -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.pg_port}/samordna"
+        return self.layout.dsn
 
     def services(self) -> list[Service]:
-        base = self.http_base_port
-        gateways = [Service(self.region, "services.region", base + 1, self.region, {"SAMORDNA_LANSKOD": self.lanskod})]
-        gateways += [
-            Service(
-                municipality(code),
-                "services.municipality",
-                base + 2 + i,
-                municipality(code),
-                {"SAMORDNA_KOMMUNKOD": code},
-            )
-            for i, code in enumerate(self.kommunkoder)
-        ]
-        return [
-            Service(
-                "consent", "services.consent", base + 10, access.GATE_USER, {"SAMORDNA_GATE_INSTANCE_ID": "gate-0"}
-            ),
-            *gateways,
-            Service(
-                "board",
-                "services.board",
-                base + 20,
-                access.BOARD_USER,
-                {"SAMORDNA_METRICS_TARGETS": self._metrics_targets()},
-            ),
-        ]
-
-    def _metrics_targets(self) -> str:
-        base = self.http_base_port
-        ports = {self.region: base + 1, "consent": base + 10, "board": base + 20}
-        ports |= {municipality(code): base + 2 + i for i, code in enumerate(self.kommunkoder)}
-        return json.dumps({name: f"http://127.0.0.1:{port}" for name, port in ports.items()})
+        return self.layout.services()
 
     def service(self, name: str) -> Service:
-        return next(s for s in self.services() if s.name == name)
+        return self.layout.service(name)
 
     def url(self, name: str) -> str:
-        return f"http://127.0.0.1:{self.service(name).port}"
+        return self.layout.url(name)
 
     # ---- infrastructure --------------------------------------------------------------
     def _script_env(self) -> dict[str, str]:
