@@ -11,7 +11,6 @@ import argparse
 import asyncio
 import json
 import os
-import secrets
 import signal
 import subprocess
 import sys
@@ -21,6 +20,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from deploy import access
+from deploy.credentials import (
+    ADMIN_USER,
+    KAFKA_MECHANISM,
+    KAFKA_PROTOCOL,
+    Credentials,
+    kafka_client_env,
+    kafka_client_options,
+    settings_from_env,
+)
 from deploy.layout import (
     DEPLOY,
     PRINCIPALS_FILE,
@@ -33,11 +41,10 @@ from deploy.layout import (
 
 __all__ = ["ADMIN_USER", "DEPLOY", "KAFKA_MECHANISM", "PRINCIPALS_FILE", "REPO", "Service", "Stack", "main"]
 
-KAFKA_MECHANISM = "SCRAM-SHA-512"
-
 
 # The Stack is what the tests and benchmarks hold; each of its parts does one job:
 #   deploy/layout.py          the repository's paths, every port and address, which service runs where
+#   deploy/credentials.py     tokens, Kafka passwords, the pseudonym key, JWT issuers; Kafka client settings
 @dataclass
 class Stack:
     state_dir: Path = REPO / ".local"
@@ -63,6 +70,10 @@ class Stack:
             kommunkoder=tuple(self.kommunkoder),
         )
 
+    @property
+    def credentials(self) -> Credentials:
+        return Credentials(self.state_dir, self.principals)
+
     # ---- what runs where (deploy/layout.py) ------------------------------------------
     @property
     def region(self) -> str:
@@ -83,11 +94,6 @@ class Stack:
     @property
     def tls_bootstrap(self) -> str | None:
         return self.layout.tls_bootstrap
-
-    @property
-    def kafka_ca_file(self) -> Path:
-        """The local CA that signed the brokers' TLS certificate (kafka.sh)."""
-        return self.state_dir / "kafka" / "tls" / "ca.crt"
 
     @property
     def dsn(self) -> str:
@@ -156,87 +162,39 @@ class Stack:
                 finally:
                     await producer.stop()
 
-    # ---- Kafka identities ------------------------------------------------------------
-    def kafka_password(self, user: str) -> str:
-        if user == ADMIN_USER:  # made by kafka.sh when it formats the storage
-            lines = (self.state_dir / "kafka" / "credentials.env").read_text().splitlines()
-            return dict(line.split("=", 1) for line in lines if "=" in line)["KAFKA_ADMIN_PASSWORD"]
-        return self.ensure_secrets()["kafka"][user]
-
-    def kafka_env(self, user: str) -> dict[str, str]:
-        """The SAMORDNA_KAFKA_* settings that connect as `user`."""
-        return {
-            "SAMORDNA_KAFKA_BOOTSTRAP": self.bootstrap,
-            "SAMORDNA_KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT",
-            "SAMORDNA_KAFKA_SASL_MECHANISM": KAFKA_MECHANISM,
-            "SAMORDNA_KAFKA_USERNAME": user,
-            "SAMORDNA_KAFKA_PASSWORD": self.kafka_password(user),
-        }
-
-    def kafka_settings(self, user: str = "samordna-admin"):
-        """ServiceSettings that connect to Kafka as `user` (the administrator by default)."""
-        from services.runtime.settings import ServiceSettings
-
-        return ServiceSettings(**_settings_fields(self.kafka_env(user)))
-
-    def kafka_options(self, user: str = "samordna-admin") -> dict:
-        """aiokafka keyword arguments that connect as `user` (the administrator by default)."""
-        return {
-            "bootstrap_servers": self.bootstrap.split(","),
-            "security_protocol": "SASL_PLAINTEXT",
-            "sasl_mechanism": KAFKA_MECHANISM,
-            "sasl_plain_username": user,
-            "sasl_plain_password": self.kafka_password(user),
-        }
-
-    # ---- secrets ---------------------------------------------------------------------
+    # ---- secrets and Kafka identities (deploy/credentials.py) ------------------------
     @property
     def secrets_file(self) -> Path:
-        return self.state_dir / "secrets.json"
+        return self.credentials.secrets_file
 
     @property
     def tokens_file(self) -> Path:
-        return self.state_dir / "tokens.json"
+        return self.credentials.tokens_file
+
+    @property
+    def kafka_ca_file(self) -> Path:
+        return self.credentials.kafka_ca_file
 
     def ensure_secrets(self) -> dict:
-        """Development tokens, Kafka passwords and the pseudonym key, made once and kept across restarts."""
-        data = json.loads(self.secrets_file.read_text()) if self.secrets_file.exists() else {}
-        if "tokens" in data and set(data.get("kafka", ())) == set(access.users(self.principals)):
-            return data
-        tokens = data.get("tokens") or {
-            principal: {role: secrets.token_urlsafe(24) for role in ("system", "coordinator")}
-            for principal in self.principals
-        }
-        tokens.setdefault("ops", {"ops": secrets.token_urlsafe(24)})
-        kafka = {
-            user: data.get("kafka", {}).get(user) or secrets.token_urlsafe(24) for user in access.users(self.principals)
-        }
-        data = {
-            "pseudonym_secret": data.get("pseudonym_secret") or secrets.token_hex(32),
-            "tokens": tokens,
-            "kafka": kafka,
-        }
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        self.secrets_file.touch(mode=0o600)
-        self.secrets_file.write_text(json.dumps(data, indent=2))
-        self._write_token_digests(tokens)
-        return data
-
-    def _write_token_digests(self, tokens: dict) -> None:
-        from services.runtime.auth import digest
-
-        entries = [
-            {"sha256": digest(token), "principal": principal, "role": role}
-            for principal, roles in tokens.items()
-            for role, token in roles.items()
-        ]
-        self.tokens_file.write_text(json.dumps({"tokens": entries}, indent=2))
+        return self.credentials.ensure_secrets()
 
     def ensure_jwt_issuers(self) -> Path:
-        """The local JWT key (made once), its JWKS and one issuer per principal; see deploy/jwt.py."""
-        from deploy.jwt import write_issuers
+        return self.credentials.ensure_jwt_issuers()
 
-        return write_issuers(self.state_dir, [*self.principals, "ops"])
+    def kafka_password(self, user: str) -> str:
+        return self.credentials.kafka_password(user)
+
+    def kafka_env(self, user: str) -> dict[str, str]:
+        """The SAMORDNA_KAFKA_* settings that connect as `user`."""
+        return kafka_client_env(self.bootstrap, user, self.kafka_password(user))
+
+    def kafka_settings(self, user: str = ADMIN_USER):
+        """ServiceSettings that connect to Kafka as `user` (the administrator by default)."""
+        return settings_from_env(self.kafka_env(user))
+
+    def kafka_options(self, user: str = ADMIN_USER) -> dict:
+        """aiokafka keyword arguments that connect as `user` (the administrator by default)."""
+        return kafka_client_options(self.bootstrap, user, self.kafka_password(user))
 
     # ---- services --------------------------------------------------------------------
     def _pid_file(self, name: str) -> Path:
@@ -337,16 +295,16 @@ class Stack:
             subprocess.run([str(DEPLOY / script), "stop"], env=self._script_env(), check=False)
 
     def stack_info(self) -> dict:
-        tokens = self.ensure_secrets()["tokens"]
+        data = self.ensure_secrets()
         return {
             "services": {s.name: self.url(s.name) for s in self.services()},
-            "tokens": tokens,
+            "tokens": data["tokens"],
             "kafka": {
                 "bootstrap": self.bootstrap,
-                "security_protocol": "SASL_PLAINTEXT",
+                "security_protocol": KAFKA_PROTOCOL,
                 "sasl_mechanism": KAFKA_MECHANISM,
                 # each service's own user; the administrator's is in kafka/credentials.env
-                "users": self.ensure_secrets()["kafka"],
+                "users": data["kafka"],
             }
             | (
                 {"tls_bootstrap": self.tls_bootstrap, "tls_ca_file": str(self.kafka_ca_file)}
@@ -363,14 +321,6 @@ class Stack:
         path.write_text(json.dumps(info, indent=2) + "\n")
         path.chmod(0o600)
         return info
-
-
-ADMIN_USER = "samordna-admin"
-
-
-def _settings_fields(env: dict[str, str]) -> dict[str, str]:
-    """SAMORDNA_KAFKA_USERNAME=x -> kafka_username=x, for building settings from an env dict."""
-    return {name.removeprefix("SAMORDNA_").lower(): value for name, value in env.items()}
 
 
 def _alive(pid: int) -> bool:
