@@ -15,7 +15,6 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,6 +37,7 @@ from deploy.layout import (
     described_kommunkoder,
     described_lanskod,
 )
+from deploy.processes import Processes
 
 __all__ = ["ADMIN_USER", "DEPLOY", "KAFKA_MECHANISM", "PRINCIPALS_FILE", "REPO", "Service", "Stack", "main"]
 
@@ -45,6 +45,7 @@ __all__ = ["ADMIN_USER", "DEPLOY", "KAFKA_MECHANISM", "PRINCIPALS_FILE", "REPO",
 # The Stack is what the tests and benchmarks hold; each of its parts does one job:
 #   deploy/layout.py          the repository's paths, every port and address, which service runs where
 #   deploy/credentials.py     tokens, Kafka passwords, the pseudonym key, JWT issuers; Kafka client settings
+#   deploy/processes.py       service processes: started, found by pid file, stopped, waited for
 @dataclass
 class Stack:
     state_dir: Path = REPO / ".local"
@@ -73,6 +74,10 @@ class Stack:
     @property
     def credentials(self) -> Credentials:
         return Credentials(self.state_dir, self.principals)
+
+    @property
+    def processes(self) -> Processes:
+        return Processes(self.state_dir)
 
     # ---- what runs where (deploy/layout.py) ------------------------------------------
     @property
@@ -196,10 +201,7 @@ class Stack:
         """aiokafka keyword arguments that connect as `user` (the administrator by default)."""
         return kafka_client_options(self.bootstrap, user, self.kafka_password(user))
 
-    # ---- services --------------------------------------------------------------------
-    def _pid_file(self, name: str) -> Path:
-        return self.state_dir / "run" / f"{name}.pid"
-
+    # ---- services (deploy/processes.py) ----------------------------------------------
     def service_env(self, service: Service, extra: dict[str, str] | None = None) -> dict[str, str]:
         data = self.ensure_secrets()
         return {
@@ -221,59 +223,19 @@ class Stack:
         """Start one service process (or another instance of it) in the background; returns its pid."""
         service = self.service(name)
         key = instance or name
-        if self.running(key):
-            return int(self._pid_file(key).read_text())
+        if self.processes.running(key):
+            return self.processes.pid(key)
         env = self.service_env(service, {**({"SAMORDNA_HTTP_PORT": str(port)} if port else {}), **(extra_env or {})})
-        log_dir = self.state_dir / "logs"
-        log_dir.mkdir(parents=True, exist_ok=True)
-        self._pid_file(key).parent.mkdir(parents=True, exist_ok=True)
-        with open(log_dir / f"{key}.log", "ab") as log:
-            process = subprocess.Popen(
-                [sys.executable, "-m", service.module],
-                cwd=REPO,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        self._pid_file(key).write_text(str(process.pid))
-        return process.pid
+        return self.processes.start(key, service.module, env)
 
     def running(self, key: str) -> bool:
-        pid_file = self._pid_file(key)
-        if not pid_file.exists():
-            return False
-        try:
-            os.kill(int(pid_file.read_text()), 0)
-        except (ProcessLookupError, ValueError):
-            return False
-        return True
+        return self.processes.running(key)
 
     def stop_service(self, key: str, sig: int = signal.SIGTERM, timeout: float = 20) -> None:
-        pid_file = self._pid_file(key)
-        if not self.running(key):
-            pid_file.unlink(missing_ok=True)
-            return
-        pid = int(pid_file.read_text())
-        os.kill(pid, sig)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and _alive(pid):
-            time.sleep(0.1)
-        if _alive(pid):
-            os.kill(pid, signal.SIGKILL)
-        pid_file.unlink(missing_ok=True)
+        self.processes.stop(key, sig, timeout)
 
     def wait_ready(self, url: str, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"{url}/readyz", timeout=2) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                pass
-            time.sleep(0.25)
-        raise TimeoutError(f"{url} was not ready within {timeout:.0f} s (see {self.state_dir / 'logs'})")
+        self.processes.wait_ready(url, timeout)
 
     # ---- the whole -------------------------------------------------------------------
     def up(self) -> dict:
@@ -289,8 +251,8 @@ class Stack:
     def down(self) -> None:
         for service in reversed(self.services()):
             self.stop_service(service.name)
-        for pid_file in (self.state_dir / "run").glob("*.pid"):
-            self.stop_service(pid_file.stem)
+        for key in self.processes.keys():
+            self.stop_service(key)
         for script in ("kafka.sh", "postgres.sh"):
             subprocess.run([str(DEPLOY / script), "stop"], env=self._script_env(), check=False)
 
@@ -321,18 +283,6 @@ class Stack:
         path.write_text(json.dumps(info, indent=2) + "\n")
         path.chmod(0o600)
         return info
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:  # reap our own child so that it does not linger as a zombie
-        done, _ = os.waitpid(pid, os.WNOHANG)
-        return done == 0
-    except ChildProcessError:
-        return True
 
 
 def main() -> None:
