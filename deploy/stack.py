@@ -12,9 +12,6 @@ import asyncio
 import json
 import os
 import signal
-import subprocess
-import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +25,7 @@ from deploy.credentials import (
     kafka_client_options,
     settings_from_env,
 )
+from deploy.infrastructure import Infrastructure, run_topics_script, until_users_authenticate
 from deploy.layout import (
     DEPLOY,
     PRINCIPALS_FILE,
@@ -45,6 +43,7 @@ __all__ = ["ADMIN_USER", "DEPLOY", "KAFKA_MECHANISM", "PRINCIPALS_FILE", "REPO",
 # The Stack is what the tests and benchmarks hold; each of its parts does one job:
 #   deploy/layout.py          the repository's paths, every port and address, which service runs where
 #   deploy/credentials.py     tokens, Kafka passwords, the pseudonym key, JWT issuers; Kafka client settings
+#   deploy/infrastructure.py  Kafka and PostgreSQL by their scripts, topics, users that authenticate
 #   deploy/processes.py       service processes: started, found by pid file, stopped, waited for
 @dataclass
 class Stack:
@@ -78,6 +77,10 @@ class Stack:
     @property
     def processes(self) -> Processes:
         return Processes(self.state_dir)
+
+    @property
+    def infrastructure_scripts(self) -> Infrastructure:
+        return Infrastructure(self.state_dir, self.layout)
 
     # ---- what runs where (deploy/layout.py) ------------------------------------------
     @property
@@ -113,59 +116,24 @@ class Stack:
     def url(self, name: str) -> str:
         return self.layout.url(name)
 
-    # ---- infrastructure --------------------------------------------------------------
-    def _script_env(self) -> dict[str, str]:
-        return {
-            **os.environ,
-            "SAMORDNA_STATE_DIR": str(self.state_dir),
-            "KAFKA_PORT": str(self.kafka_port),
-            "KAFKA_NODES": str(self.kafka_nodes),
-            "KAFKA_TLS_PORT": str(self.kafka_tls_port or ""),
-            "PG_PORT": str(self.pg_port),
-        }
-
+    # ---- infrastructure (deploy/infrastructure.py) ----------------------------------
     def infrastructure(self, action: str) -> None:
         """start, stop, kill or reset Kafka and PostgreSQL with the deploy scripts."""
-        for script in ("postgres.sh", "kafka.sh"):
-            subprocess.run([str(DEPLOY / script), action], env=self._script_env(), check=True)
+        self.infrastructure_scripts.run(action)
 
     def kafka(self, action: str, *nodes: int) -> None:
         """start, stop, kill or status of Kafka: every node, or these (start and kill)."""
-        subprocess.run([str(DEPLOY / "kafka.sh"), action, *map(str, nodes)], env=self._script_env(), check=True)
+        self.infrastructure_scripts.kafka(action, *nodes)
 
     def create_topics(self) -> None:
-        subprocess.run(
-            [sys.executable, "-m", "deploy.topics", "--principals", ",".join(self.principals)],
-            cwd=REPO,
-            env={**os.environ, **self.kafka_env(ADMIN_USER)},
-            check=True,
-        )
+        run_topics_script(self.principals, self.kafka_env(ADMIN_USER))
 
     def grant_access(self) -> dict:
         """Kafka users and ACLs for every service (deploy/access.py), as the administrator."""
         settings = self.kafka_settings(ADMIN_USER)
         done = access.apply(access.admin_client(settings), self.principals, self.ensure_secrets()["kafka"])
-        asyncio.run(self._until_users_authenticate())
+        asyncio.run(until_users_authenticate(access.users(self.principals), self.kafka_options))
         return done
-
-    async def _until_users_authenticate(self, timeout: float = 30) -> None:
-        """New SCRAM users reach the brokers' authenticators a moment after the controller has
-        them: wait for that, so that nothing started next is refused by the broker."""
-        from aiokafka import AIOKafkaProducer
-
-        deadline = time.monotonic() + timeout
-        for user in access.users(self.principals):
-            while True:
-                producer = AIOKafkaProducer(**self.kafka_options(user), request_timeout_ms=5000)
-                try:
-                    await producer.start()
-                    break
-                except Exception:
-                    if time.monotonic() > deadline:
-                        raise
-                    await asyncio.sleep(0.2)
-                finally:
-                    await producer.stop()
 
     # ---- secrets and Kafka identities (deploy/credentials.py) ------------------------
     @property
@@ -253,8 +221,7 @@ class Stack:
             self.stop_service(service.name)
         for key in self.processes.keys():
             self.stop_service(key)
-        for script in ("kafka.sh", "postgres.sh"):
-            subprocess.run([str(DEPLOY / script), "stop"], env=self._script_env(), check=False)
+        self.infrastructure_scripts.stop_all()
 
     def stack_info(self) -> dict:
         data = self.ensure_secrets()
