@@ -88,7 +88,7 @@ class Layout:
         }
 
     def services(self) -> list[Service]:
-        """Every service in the order it is started: the gate, the gateways, the board."""
+        """Every service in the order it is started: consent (with the gate), the gateways, the board."""
         ports = self.ports()
         gateways = [
             Service(self.region, "services.region", ports[self.region], self.region, {"SAMORDNA_LANSKOD": self.lanskod})
