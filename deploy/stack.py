@@ -11,39 +11,40 @@ import argparse
 import asyncio
 import json
 import os
-import secrets
 import signal
-import subprocess
-import sys
-import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from contracts.principals import municipality, region
 from deploy import access
+from deploy.credentials import (
+    ADMIN_USER,
+    KAFKA_MECHANISM,
+    KAFKA_PROTOCOL,
+    Credentials,
+    kafka_client_env,
+    kafka_client_options,
+    settings_from_env,
+)
+from deploy.infrastructure import Infrastructure, run_topics_script, until_users_authenticate
+from deploy.layout import (
+    DEPLOY,
+    PRINCIPALS_FILE,
+    REPO,
+    Layout,
+    Service,
+    described_kommunkoder,
+    described_lanskod,
+)
+from deploy.processes import Processes
 
-REPO = Path(__file__).resolve().parent.parent
-DEPLOY = REPO / "deploy"
-# The one description of who takes part: the topics, Kafka users and ACLs and the gateways
-# of the local stack all follow from it.
-PRINCIPALS_FILE = DEPLOY / "principals.json"
-KAFKA_MECHANISM = "SCRAM-SHA-512"
+__all__ = ["ADMIN_USER", "DEPLOY", "KAFKA_MECHANISM", "PRINCIPALS_FILE", "REPO", "Service", "Stack", "main"]
 
 
-def _described() -> dict:
-    return json.loads(PRINCIPALS_FILE.read_text())
-
-
-@dataclass(frozen=True)
-class Service:
-    name: str  # the key in stack.json: a principal id, "consent" or "board"
-    module: str
-    port: int
-    kafka_user: str  # its own SCRAM user: the principal id for a gateway
-    env: dict[str, str] = field(default_factory=dict)
-
-
+# The Stack is what the tests and benchmarks hold; each of its parts does one job:
+#   deploy/layout.py          the repository's paths, every port and address, which service runs where
+#   deploy/credentials.py     tokens, Kafka passwords, the pseudonym key, JWT issuers; Kafka client settings
+#   deploy/infrastructure.py  Kafka and PostgreSQL by their scripts, topics, users that authenticate
+#   deploy/processes.py       service processes: started, found by pid file, stopped, waited for
 @dataclass
 class Stack:
     state_dir: Path = REPO / ".local"
@@ -52,225 +53,123 @@ class Stack:
     http_base_port: int = 8000
     kafka_nodes: int = 1
     kafka_tls_port: int | None = None  # a SASL_SSL listener besides the SASL one (kafka.sh KAFKA_TLS_PORT)
-    lanskod: str = field(default_factory=lambda: _described()["region"]["lanskod"])
-    kommunkoder: tuple[str, ...] = field(
-        default_factory=lambda: tuple(m["kommunkod"] for m in _described()["municipalities"])
-    )
+    lanskod: str = field(default_factory=described_lanskod)
+    kommunkoder: tuple[str, ...] = field(default_factory=described_kommunkoder)
     env: dict[str, str] = field(default_factory=dict)  # extra settings for every service
 
-    # ---- what runs -------------------------------------------------------------------
+    # ---- its parts -------------------------------------------------------------------
+    @property
+    def layout(self) -> Layout:
+        return Layout(
+            kafka_port=self.kafka_port,
+            pg_port=self.pg_port,
+            http_base_port=self.http_base_port,
+            kafka_nodes=self.kafka_nodes,
+            kafka_tls_port=self.kafka_tls_port,
+            lanskod=self.lanskod,
+            kommunkoder=tuple(self.kommunkoder),
+        )
+
+    @property
+    def credentials(self) -> Credentials:
+        return Credentials(self.state_dir, self.principals)
+
+    @property
+    def processes(self) -> Processes:
+        return Processes(self.state_dir)
+
+    @property
+    def infrastructure_scripts(self) -> Infrastructure:
+        return Infrastructure(self.state_dir, self.layout)
+
+    # ---- what runs where (deploy/layout.py) ------------------------------------------
     @property
     def region(self) -> str:
-        return region(self.lanskod)
+        return self.layout.region
 
     @property
     def municipalities(self) -> list[str]:
-        return [municipality(code) for code in self.kommunkoder]
+        return self.layout.municipalities
 
     @property
     def principals(self) -> list[str]:
-        return [self.region, *self.municipalities]
+        return self.layout.principals
 
     @property
     def bootstrap(self) -> str:
-        """Every node's client listener (kafka.sh: node N on kafka_port + 2(N-1))."""
-        return ",".join(f"127.0.0.1:{self.kafka_port + 2 * i}" for i in range(self.kafka_nodes))
+        return self.layout.bootstrap
 
     @property
     def tls_bootstrap(self) -> str | None:
-        """Every node's SASL_SSL listener (kafka.sh: node N on kafka_tls_port + N - 1), if there is one."""
-        if self.kafka_tls_port is None:
-            return None
-        return ",".join(f"127.0.0.1:{self.kafka_tls_port + i}" for i in range(self.kafka_nodes))
-
-    @property
-    def kafka_ca_file(self) -> Path:
-        """The local CA that signed the brokers' TLS certificate (kafka.sh)."""
-        return self.state_dir / "kafka" / "tls" / "ca.crt"
+        return self.layout.tls_bootstrap
 
     @property
     def dsn(self) -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.pg_port}/samordna"
+        return self.layout.dsn
 
     def services(self) -> list[Service]:
-        base = self.http_base_port
-        gateways = [Service(self.region, "services.region", base + 1, self.region, {"SAMORDNA_LANSKOD": self.lanskod})]
-        gateways += [
-            Service(
-                municipality(code),
-                "services.municipality",
-                base + 2 + i,
-                municipality(code),
-                {"SAMORDNA_KOMMUNKOD": code},
-            )
-            for i, code in enumerate(self.kommunkoder)
-        ]
-        return [
-            Service(
-                "consent", "services.consent", base + 10, access.GATE_USER, {"SAMORDNA_GATE_INSTANCE_ID": "gate-0"}
-            ),
-            *gateways,
-            Service(
-                "board",
-                "services.board",
-                base + 20,
-                access.BOARD_USER,
-                {"SAMORDNA_METRICS_TARGETS": self._metrics_targets()},
-            ),
-        ]
-
-    def _metrics_targets(self) -> str:
-        base = self.http_base_port
-        ports = {self.region: base + 1, "consent": base + 10, "board": base + 20}
-        ports |= {municipality(code): base + 2 + i for i, code in enumerate(self.kommunkoder)}
-        return json.dumps({name: f"http://127.0.0.1:{port}" for name, port in ports.items()})
+        return self.layout.services()
 
     def service(self, name: str) -> Service:
-        return next(s for s in self.services() if s.name == name)
+        return self.layout.service(name)
 
     def url(self, name: str) -> str:
-        return f"http://127.0.0.1:{self.service(name).port}"
+        return self.layout.url(name)
 
-    # ---- infrastructure --------------------------------------------------------------
-    def _script_env(self) -> dict[str, str]:
-        return {
-            **os.environ,
-            "SAMORDNA_STATE_DIR": str(self.state_dir),
-            "KAFKA_PORT": str(self.kafka_port),
-            "KAFKA_NODES": str(self.kafka_nodes),
-            "KAFKA_TLS_PORT": str(self.kafka_tls_port or ""),
-            "PG_PORT": str(self.pg_port),
-        }
-
+    # ---- infrastructure (deploy/infrastructure.py) ----------------------------------
     def infrastructure(self, action: str) -> None:
         """start, stop, kill or reset Kafka and PostgreSQL with the deploy scripts."""
-        for script in ("postgres.sh", "kafka.sh"):
-            subprocess.run([str(DEPLOY / script), action], env=self._script_env(), check=True)
+        self.infrastructure_scripts.run(action)
 
     def kafka(self, action: str, *nodes: int) -> None:
         """start, stop, kill or status of Kafka: every node, or these (start and kill)."""
-        subprocess.run([str(DEPLOY / "kafka.sh"), action, *map(str, nodes)], env=self._script_env(), check=True)
+        self.infrastructure_scripts.kafka(action, *nodes)
 
     def create_topics(self) -> None:
-        subprocess.run(
-            [sys.executable, "-m", "deploy.topics", "--principals", ",".join(self.principals)],
-            cwd=REPO,
-            env={**os.environ, **self.kafka_env(ADMIN_USER)},
-            check=True,
-        )
+        run_topics_script(self.principals, self.kafka_env(ADMIN_USER))
 
     def grant_access(self) -> dict:
         """Kafka users and ACLs for every service (deploy/access.py), as the administrator."""
         settings = self.kafka_settings(ADMIN_USER)
         done = access.apply(access.admin_client(settings), self.principals, self.ensure_secrets()["kafka"])
-        asyncio.run(self._until_users_authenticate())
+        asyncio.run(until_users_authenticate(access.users(self.principals), self.kafka_options))
         return done
 
-    async def _until_users_authenticate(self, timeout: float = 30) -> None:
-        """New SCRAM users reach the brokers' authenticators a moment after the controller has
-        them: wait for that, so that nothing started next is refused by the broker."""
-        from aiokafka import AIOKafkaProducer
-
-        deadline = time.monotonic() + timeout
-        for user in access.users(self.principals):
-            while True:
-                producer = AIOKafkaProducer(**self.kafka_options(user), request_timeout_ms=5000)
-                try:
-                    await producer.start()
-                    break
-                except Exception:
-                    if time.monotonic() > deadline:
-                        raise
-                    await asyncio.sleep(0.2)
-                finally:
-                    await producer.stop()
-
-    # ---- Kafka identities ------------------------------------------------------------
-    def kafka_password(self, user: str) -> str:
-        if user == ADMIN_USER:  # made by kafka.sh when it formats the storage
-            lines = (self.state_dir / "kafka" / "credentials.env").read_text().splitlines()
-            return dict(line.split("=", 1) for line in lines if "=" in line)["KAFKA_ADMIN_PASSWORD"]
-        return self.ensure_secrets()["kafka"][user]
-
-    def kafka_env(self, user: str) -> dict[str, str]:
-        """The SAMORDNA_KAFKA_* settings that connect as `user`."""
-        return {
-            "SAMORDNA_KAFKA_BOOTSTRAP": self.bootstrap,
-            "SAMORDNA_KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT",
-            "SAMORDNA_KAFKA_SASL_MECHANISM": KAFKA_MECHANISM,
-            "SAMORDNA_KAFKA_USERNAME": user,
-            "SAMORDNA_KAFKA_PASSWORD": self.kafka_password(user),
-        }
-
-    def kafka_settings(self, user: str = "samordna-admin"):
-        """ServiceSettings that connect to Kafka as `user` (the administrator by default)."""
-        from services.runtime.settings import ServiceSettings
-
-        return ServiceSettings(**_settings_fields(self.kafka_env(user)))
-
-    def kafka_options(self, user: str = "samordna-admin") -> dict:
-        """aiokafka keyword arguments that connect as `user` (the administrator by default)."""
-        return {
-            "bootstrap_servers": self.bootstrap.split(","),
-            "security_protocol": "SASL_PLAINTEXT",
-            "sasl_mechanism": KAFKA_MECHANISM,
-            "sasl_plain_username": user,
-            "sasl_plain_password": self.kafka_password(user),
-        }
-
-    # ---- secrets ---------------------------------------------------------------------
+    # ---- secrets and Kafka identities (deploy/credentials.py) ------------------------
     @property
     def secrets_file(self) -> Path:
-        return self.state_dir / "secrets.json"
+        return self.credentials.secrets_file
 
     @property
     def tokens_file(self) -> Path:
-        return self.state_dir / "tokens.json"
+        return self.credentials.tokens_file
+
+    @property
+    def kafka_ca_file(self) -> Path:
+        return self.credentials.kafka_ca_file
 
     def ensure_secrets(self) -> dict:
-        """Development tokens, Kafka passwords and the pseudonym key, made once and kept across restarts."""
-        data = json.loads(self.secrets_file.read_text()) if self.secrets_file.exists() else {}
-        if "tokens" in data and set(data.get("kafka", ())) == set(access.users(self.principals)):
-            return data
-        tokens = data.get("tokens") or {
-            principal: {role: secrets.token_urlsafe(24) for role in ("system", "coordinator")}
-            for principal in self.principals
-        }
-        tokens.setdefault("ops", {"ops": secrets.token_urlsafe(24)})
-        kafka = {
-            user: data.get("kafka", {}).get(user) or secrets.token_urlsafe(24) for user in access.users(self.principals)
-        }
-        data = {
-            "pseudonym_secret": data.get("pseudonym_secret") or secrets.token_hex(32),
-            "tokens": tokens,
-            "kafka": kafka,
-        }
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        self.secrets_file.touch(mode=0o600)
-        self.secrets_file.write_text(json.dumps(data, indent=2))
-        self._write_token_digests(tokens)
-        return data
-
-    def _write_token_digests(self, tokens: dict) -> None:
-        from services.runtime.auth import digest
-
-        entries = [
-            {"sha256": digest(token), "principal": principal, "role": role}
-            for principal, roles in tokens.items()
-            for role, token in roles.items()
-        ]
-        self.tokens_file.write_text(json.dumps({"tokens": entries}, indent=2))
+        return self.credentials.ensure_secrets()
 
     def ensure_jwt_issuers(self) -> Path:
-        """The local JWT key (made once), its JWKS and one issuer per principal; see deploy/jwt.py."""
-        from deploy.jwt import write_issuers
+        return self.credentials.ensure_jwt_issuers()
 
-        return write_issuers(self.state_dir, [*self.principals, "ops"])
+    def kafka_password(self, user: str) -> str:
+        return self.credentials.kafka_password(user)
 
-    # ---- services --------------------------------------------------------------------
-    def _pid_file(self, name: str) -> Path:
-        return self.state_dir / "run" / f"{name}.pid"
+    def kafka_env(self, user: str) -> dict[str, str]:
+        """The SAMORDNA_KAFKA_* settings that connect as `user`."""
+        return kafka_client_env(self.bootstrap, user, self.kafka_password(user))
 
+    def kafka_settings(self, user: str = ADMIN_USER):
+        """ServiceSettings that connect to Kafka as `user` (the administrator by default)."""
+        return settings_from_env(self.kafka_env(user))
+
+    def kafka_options(self, user: str = ADMIN_USER) -> dict:
+        """aiokafka keyword arguments that connect as `user` (the administrator by default)."""
+        return kafka_client_options(self.bootstrap, user, self.kafka_password(user))
+
+    # ---- services (deploy/processes.py) ----------------------------------------------
     def service_env(self, service: Service, extra: dict[str, str] | None = None) -> dict[str, str]:
         data = self.ensure_secrets()
         return {
@@ -292,59 +191,19 @@ class Stack:
         """Start one service process (or another instance of it) in the background; returns its pid."""
         service = self.service(name)
         key = instance or name
-        if self.running(key):
-            return int(self._pid_file(key).read_text())
+        if self.processes.running(key):
+            return self.processes.pid(key)
         env = self.service_env(service, {**({"SAMORDNA_HTTP_PORT": str(port)} if port else {}), **(extra_env or {})})
-        log_dir = self.state_dir / "logs"
-        log_dir.mkdir(parents=True, exist_ok=True)
-        self._pid_file(key).parent.mkdir(parents=True, exist_ok=True)
-        with open(log_dir / f"{key}.log", "ab") as log:
-            process = subprocess.Popen(
-                [sys.executable, "-m", service.module],
-                cwd=REPO,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        self._pid_file(key).write_text(str(process.pid))
-        return process.pid
+        return self.processes.start(key, service.module, env)
 
     def running(self, key: str) -> bool:
-        pid_file = self._pid_file(key)
-        if not pid_file.exists():
-            return False
-        try:
-            os.kill(int(pid_file.read_text()), 0)
-        except (ProcessLookupError, ValueError):
-            return False
-        return True
+        return self.processes.running(key)
 
     def stop_service(self, key: str, sig: int = signal.SIGTERM, timeout: float = 20) -> None:
-        pid_file = self._pid_file(key)
-        if not self.running(key):
-            pid_file.unlink(missing_ok=True)
-            return
-        pid = int(pid_file.read_text())
-        os.kill(pid, sig)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and _alive(pid):
-            time.sleep(0.1)
-        if _alive(pid):
-            os.kill(pid, signal.SIGKILL)
-        pid_file.unlink(missing_ok=True)
+        self.processes.stop(key, sig, timeout)
 
     def wait_ready(self, url: str, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"{url}/readyz", timeout=2) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                pass
-            time.sleep(0.25)
-        raise TimeoutError(f"{url} was not ready within {timeout:.0f} s (see {self.state_dir / 'logs'})")
+        self.processes.wait_ready(url, timeout)
 
     # ---- the whole -------------------------------------------------------------------
     def up(self) -> dict:
@@ -360,22 +219,21 @@ class Stack:
     def down(self) -> None:
         for service in reversed(self.services()):
             self.stop_service(service.name)
-        for pid_file in (self.state_dir / "run").glob("*.pid"):
-            self.stop_service(pid_file.stem)
-        for script in ("kafka.sh", "postgres.sh"):
-            subprocess.run([str(DEPLOY / script), "stop"], env=self._script_env(), check=False)
+        for key in self.processes.keys():
+            self.stop_service(key)
+        self.infrastructure_scripts.stop_all()
 
     def stack_info(self) -> dict:
-        tokens = self.ensure_secrets()["tokens"]
+        data = self.ensure_secrets()
         return {
             "services": {s.name: self.url(s.name) for s in self.services()},
-            "tokens": tokens,
+            "tokens": data["tokens"],
             "kafka": {
                 "bootstrap": self.bootstrap,
-                "security_protocol": "SASL_PLAINTEXT",
+                "security_protocol": KAFKA_PROTOCOL,
                 "sasl_mechanism": KAFKA_MECHANISM,
                 # each service's own user; the administrator's is in kafka/credentials.env
-                "users": self.ensure_secrets()["kafka"],
+                "users": data["kafka"],
             }
             | (
                 {"tls_bootstrap": self.tls_bootstrap, "tls_ca_file": str(self.kafka_ca_file)}
@@ -392,26 +250,6 @@ class Stack:
         path.write_text(json.dumps(info, indent=2) + "\n")
         path.chmod(0o600)
         return info
-
-
-ADMIN_USER = "samordna-admin"
-
-
-def _settings_fields(env: dict[str, str]) -> dict[str, str]:
-    """SAMORDNA_KAFKA_USERNAME=x -> kafka_username=x, for building settings from an env dict."""
-    return {name.removeprefix("SAMORDNA_").lower(): value for name, value in env.items()}
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:  # reap our own child so that it does not linger as a zombie
-        done, _ = os.waitpid(pid, os.WNOHANG)
-        return done == 0
-    except ChildProcessError:
-        return True
 
 
 def main() -> None:
