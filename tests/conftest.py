@@ -8,11 +8,14 @@ tests do not ask for them and run without them.
 import os
 import shutil
 import signal
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from deploy.stack import REPO, Stack
+from tests.support.client import StackClient
+from tests.support.personnummer import random_person_id
 
 # Overridable so that two test sessions (say, two branches) can run side by side on other ports.
 TEST_STATE = Path(os.environ.get("SAMORDNA_TEST_STATE_DIR", REPO / ".local" / "test"))
@@ -78,6 +81,20 @@ def running_stack(infra: Stack) -> Stack:
         infra.wait_ready(infra.url(service.name))
     infra.write_stack_json()
     return infra
+
+
+@pytest.fixture(scope="session")
+async def client(running_stack: Stack) -> AsyncIterator[StackClient]:
+    """The services' HTTP APIs with the stack's development tokens, as a partner's system calls them."""
+    client = StackClient(running_stack.stack_info())
+    yield client
+    await client.close()
+
+
+@pytest.fixture
+def person() -> str:
+    """A fresh, valid personnummer of a fictional person."""
+    return random_person_id()
 
 
 def log_of(stack: Stack, name: str) -> Path:

@@ -13,7 +13,6 @@ import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 
 from tests.support.client import StackClient
-from tests.support.personnummer import random_person_id
 
 CHROMIUM = Path(os.environ.get("SAMORDNA_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_FLAGS = [
@@ -28,18 +27,6 @@ WAIT_MS = 30_000  # a shared two-core machine: Playwright waits this long for wh
 expect.set_options(timeout=WAIT_MS)
 
 LogIn = Callable[[str, str], Awaitable[Page]]
-
-
-@pytest.fixture(scope="session")
-async def client(running_stack) -> AsyncIterator[StackClient]:
-    client = StackClient(running_stack.stack_info())
-    yield client
-    await client.close()
-
-
-@pytest.fixture
-def person() -> str:
-    return random_person_id()
 
 
 @pytest.fixture(scope="session")

@@ -8,21 +8,7 @@ import asyncio
 
 import pytest
 
-from tests.support.client import StackClient
 from tests.support.faults import heal
-from tests.support.personnummer import random_person_id
-
-
-@pytest.fixture(scope="session")
-async def client(running_stack) -> StackClient:
-    client = StackClient(running_stack.stack_info())
-    yield client
-    await client.close()
-
-
-@pytest.fixture
-def person() -> str:
-    return random_person_id()
 
 
 @pytest.fixture(autouse=True)
