@@ -40,6 +40,10 @@ class Infrastructure:
         """start, stop, kill or status of Kafka: every node, or these (start and kill)."""
         subprocess.run([str(DEPLOY / "kafka.sh"), action, *map(str, nodes)], env=self.script_env(), check=True)
 
+    def postgres(self, action: str) -> None:
+        """start, stop or kill PostgreSQL alone."""
+        subprocess.run([str(DEPLOY / "postgres.sh"), action], env=self.script_env(), check=True)
+
     def stop_all(self) -> None:
         """Stop Kafka, then PostgreSQL, each whether or not the other stopped."""
         for script in reversed(SCRIPTS):

@@ -125,6 +125,10 @@ class Stack:
         """start, stop, kill or status of Kafka: every node, or these (start and kill)."""
         self.infrastructure_scripts.kafka(action, *nodes)
 
+    def postgres(self, action: str) -> None:
+        """start, stop or kill PostgreSQL alone."""
+        self.infrastructure_scripts.postgres(action)
+
     def create_topics(self) -> None:
         run_topics_script(self.principals, self.kafka_env(ADMIN_USER))
 

@@ -11,7 +11,6 @@ from tests.support.faults import (
     log_tail,
     pid_of,
     post_until_accepted,
-    postgres,
 )
 from tests.support.personnummer import random_person_id
 
@@ -45,9 +44,9 @@ async def test_a_database_restart_loses_nothing_and_needs_no_service_restart(hea
 
     async def restart_database() -> None:
         await asyncio.sleep(2)
-        await asyncio.to_thread(postgres, stack, "stop")
+        await asyncio.to_thread(stack.postgres, "stop")
         await asyncio.sleep(DOWN_SECONDS)
-        await asyncio.to_thread(postgres, stack, "start")
+        await asyncio.to_thread(stack.postgres, "start")
         await asyncio.sleep(4)
         done.set()
 

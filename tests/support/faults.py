@@ -2,9 +2,7 @@
 processes, posting until accepted, and counting what arrived."""
 
 import asyncio
-import os
 import signal
-import subprocess
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,21 +10,10 @@ from pathlib import Path
 import asyncpg
 import httpx
 
-from deploy.stack import DEPLOY, Stack
+from deploy.stack import Stack
 from tests.support.client import StackClient, eventually
 
 READY_TIMEOUT = 120  # after a broker restart the consumers may take a while to rejoin their groups
-
-
-def postgres(stack: Stack, action: str) -> None:
-    """start, stop or kill the stack's PostgreSQL with deploy/postgres.sh (the Stack has no method for it)."""
-    env = {
-        **os.environ,
-        "SAMORDNA_STATE_DIR": str(stack.state_dir),
-        "KAFKA_PORT": str(stack.kafka_port),
-        "PG_PORT": str(stack.pg_port),
-    }
-    subprocess.run([str(DEPLOY / "postgres.sh"), action], env=env, check=True)
 
 
 def pid_of(stack: Stack, key: str) -> int | None:
@@ -66,7 +53,7 @@ def heal(stack: Stack) -> None:
     """Broker and database running, every service process alive and ready."""
     stack.kafka("resume")  # a paused broker counts as running
     stack.kafka("start")
-    postgres(stack, "start")
+    stack.postgres("start")
     for service in stack.services():
         if not alive(pid_of(stack, service.name)):
             stack.stop_service(service.name, signal.SIGKILL)
