@@ -53,6 +53,7 @@ import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from contracts.examples import EXAMPLE_DATA
+from contracts.principals import is_municipality, is_principal, is_region
 from contracts.topics import PER_PERSON_PARTITIONS, deliveries_topic
 from tests.support.client import StackClient, event
 from tests.support.disclosure_model import ALL_CATEGORIES, CATEGORY_OF, Consent, Event, Model, may_send
@@ -137,9 +138,9 @@ class Scenario:
     def __init__(self, info: dict, seed: int, persons: int = 5, events_per_principal: int = 3) -> None:
         self.rng = random.Random(seed)
         self.fresh = random.SystemRandom()
-        self.principals = tuple(name for name in info["services"] if name.startswith(("region-", "kommun-")))
-        self.region = next(p for p in self.principals if p.startswith("region-"))
-        self.municipalities = [p for p in self.principals if p.startswith("kommun-")][:2]
+        self.principals = tuple(name for name in info["services"] if is_principal(name))
+        self.region = next(p for p in self.principals if is_region(p))
+        self.municipalities = [p for p in self.principals if is_municipality(p)][:2]
         self.persons = [random_person_id(self.fresh).replace("-", "") for _ in range(persons)]
         self.events_per_principal = events_per_principal
         self.model = Model(self.principals)
