@@ -3,17 +3,14 @@
 from datetime import datetime
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict
 
 from contracts import PersonId
-from services.consent import preview
 from services.consent.consents import ConsentRequest, ConsentView
-from services.consent.errors import ConsentNotFound, NotAParty
-from services.runtime.auth import Caller, Role, require
+from services.consent.deps import AuditDep, ConsentsDep, Coordinator, PreviewsDep
 
 router = APIRouter(prefix="/v1")
-coordinator = require(Role.COORDINATOR)
 
 
 class PersonQuery(BaseModel):
@@ -47,16 +44,13 @@ class AuditList(BaseModel):
 
 
 @router.post("/consents", status_code=status.HTTP_201_CREATED, response_model=ConsentView)
-async def record_consent(body: ConsentRequest, request: Request, caller: Caller = Depends(coordinator)):
-    try:
-        return await request.app.state.consents.record(caller, body)
-    except NotAParty as exc:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, detail=str(exc)) from None
+async def record_consent(body: ConsentRequest, consents: ConsentsDep, caller: Coordinator):
+    return await consents.record(caller, body)
 
 
 @router.post("/consents/search", response_model=ConsentList)
-async def search_consents(body: PersonQuery, request: Request, caller: Caller = Depends(coordinator)):
-    return ConsentList(consents=await request.app.state.consents.of_person(caller, body.person))
+async def search_consents(body: PersonQuery, consents: ConsentsDep, caller: Coordinator):
+    return ConsentList(consents=await consents.of_person(caller, body.person))
 
 
 class PreviewItem(BaseModel):
@@ -74,21 +68,15 @@ class Preview(BaseModel):
 
 
 @router.post("/consents/preview", response_model=Preview)
-async def preview_consent(body: ConsentRequest, request: Request, caller: Caller = Depends(coordinator)):
+async def preview_consent(body: ConsentRequest, previews: PreviewsDep, caller: Coordinator):
     """Which of the person's recent events (sent or received by the caller's principal) would
     have crossed under this proposed consent, and to whom. Nothing is recorded."""
-    items = await preview.preview(request.app.state.pool, request.app.state.pseudonyms, caller, body)
-    return Preview(events=sorted(items, key=lambda item: item["event_time"]))
+    return Preview(events=await previews.preview(caller, body))
 
 
 @router.post("/consents/{consent_id}/revoke", response_model=ConsentView)
-async def revoke_consent(consent_id: UUID, request: Request, caller: Caller = Depends(coordinator)):
-    try:
-        return await request.app.state.consents.revoke(caller, consent_id)
-    except ConsentNotFound:
-        raise HTTPException(
-            status.HTTP_404_NOT_FOUND, detail=f"no consent {consent_id} names {caller.principal}"
-        ) from None
+async def revoke_consent(consent_id: UUID, consents: ConsentsDep, caller: Coordinator):
+    return await consents.revoke(caller, consent_id)
 
 
 class HistoryEntry(BaseModel):
@@ -103,18 +91,12 @@ class ConsentHistory(BaseModel):
 
 
 @router.get("/consents/{consent_id}/history", response_model=ConsentHistory)
-async def consent_history(consent_id: UUID, request: Request, caller: Caller = Depends(coordinator)):
+async def consent_history(consent_id: UUID, consents: ConsentsDep, caller: Coordinator):
     """Every version of the consent, oldest first: granted, then revoked, expiring or expired."""
-    try:
-        entries = await request.app.state.consents.history(caller, consent_id)
-    except ConsentNotFound:
-        raise HTTPException(
-            status.HTTP_404_NOT_FOUND, detail=f"no consent {consent_id} names {caller.principal}"
-        ) from None
-    return ConsentHistory(consent_id=consent_id, history=entries)
+    return ConsentHistory(consent_id=consent_id, history=await consents.history(caller, consent_id))
 
 
 @router.post("/audit/search", response_model=AuditList)
-async def search_audit(body: PersonQuery, request: Request, caller: Caller = Depends(coordinator)):
-    rows = await request.app.state.audit.of_person(caller, body.person)
+async def search_audit(body: PersonQuery, audit: AuditDep, caller: Coordinator):
+    rows = await audit.of_person(caller, body.person)
     return AuditList(entries=[AuditEntry(**dict(row)) for row in rows])

@@ -13,6 +13,7 @@ from contracts import DecisionBatch
 from contracts.topics import AUDIT_CHECKPOINTS, GATE_DECISIONS
 from services.consent import checkpoint, repository
 from services.consent.chain import derive_key
+from services.consent.ports import AuditStore, Row
 from services.runtime.auth import Caller
 from services.runtime.consuming import batch_consumer, from_value
 from services.runtime.producers import RecoveringProducer
@@ -140,10 +141,9 @@ class AuditTrail:
     empty answer, so the answer discloses nothing about what others exchanged.
     """
 
-    def __init__(self, pool: asyncpg.Pool, pseudonyms: Pseudonymizer) -> None:
-        self._pool = pool
+    def __init__(self, store: AuditStore, pseudonyms: Pseudonymizer) -> None:
+        self._store = store
         self._pseudonyms = pseudonyms
 
-    async def of_person(self, caller: Caller, person: str) -> list[asyncpg.Record]:
-        async with self._pool.acquire() as conn:
-            return await repository.audit_visible_to(conn, self._pseudonyms.of(person), caller.principal)
+    async def of_person(self, caller: Caller, person: str) -> list[Row]:
+        return await self._store.visible_to(self._pseudonyms.of(person), caller.principal)

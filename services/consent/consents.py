@@ -7,7 +7,6 @@ from typing import Annotated, Literal
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-import asyncpg
 from dateutil.relativedelta import relativedelta
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
@@ -16,9 +15,9 @@ from contracts.catalogue import Category
 from contracts.person import contains_person_id
 from contracts.principals import PrincipalId
 from contracts.text import LATEST_YEAR, refuse_implausible_date, refuse_unstorable
-from services.consent import lifecycle, repository
 from services.consent.domain import SHAREABLE_CATEGORIES, Form
 from services.consent.errors import ConsentNotFound, NotAParty
+from services.consent.ports import ConsentStore, Row
 from services.runtime.auth import Caller
 from services.runtime.pseudonym import Pseudonymizer
 
@@ -125,7 +124,7 @@ class ConsentView(BaseModel):
     status: Literal["active", "pending", "expired", "revoked"]
 
     @classmethod
-    def of(cls, row: asyncpg.Record, now: datetime) -> "ConsentView":
+    def of(cls, row: Row, now: datetime) -> "ConsentView":
         return cls(
             id=row["id"],
             person=row["person_id"],
@@ -144,7 +143,7 @@ class ConsentView(BaseModel):
         )
 
 
-def _status(row: asyncpg.Record, now: datetime) -> str:
+def _status(row: Row, now: datetime) -> str:
     if row["revoked_at"] is not None:
         return "revoked"
     if now < row["valid_from"]:
@@ -153,14 +152,23 @@ def _status(row: asyncpg.Record, now: datetime) -> str:
 
 
 class Consents:
-    def __init__(self, pool: asyncpg.Pool, pseudonyms: Pseudonymizer, changed: Callable[[], None]) -> None:
-        self._pool = pool
+    """Recording, finding and revoking consents, as far as the caller's principal may."""
+
+    def __init__(
+        self,
+        store: ConsentStore,
+        pseudonyms: Pseudonymizer,
+        changed: Callable[[], None],
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._store = store
         self._pseudonyms = pseudonyms
         self._changed = changed  # wakes the relay that publishes consent.changes
+        self._clock = clock
 
     async def record(self, caller: Caller, request: ConsentRequest) -> ConsentView:
         if caller.principal not in request.parties:
-            raise NotAParty(f"a consent recorded by {caller.principal} must name {caller.principal}")
+            raise NotAParty(caller.principal)
         record = {
             "id": uuid.uuid4(),
             "person_id": request.person,
@@ -175,39 +183,29 @@ class Consents:
             "recorded_by": request.recorded_by,
             "recorded_by_principal": caller.principal,
         }
-        async with self._pool.acquire() as conn, conn.transaction():
-            row = await repository.insert_consent(conn, record)
-            await lifecycle.append(conn, "granted", row, caller.principal, row["recorded_at"])
+        row = await self._store.grant(record, caller.principal)
         self._changed()
-        return ConsentView.of(row, _now())
+        return ConsentView.of(row, self._clock())
 
     async def of_person(self, caller: Caller, person: str) -> list[ConsentView]:
-        async with self._pool.acquire() as conn:
-            rows = await repository.consents_of_person(conn, self._pseudonyms.of(person))
-        now = _now()
+        rows = await self._store.of_person(self._pseudonyms.of(person))
+        now = self._clock()
         return [ConsentView.of(row, now) for row in rows if caller.principal in row["parties"]]
 
     async def history(self, caller: Caller, consent_id: UUID) -> list[dict]:
-        async with self._pool.acquire() as conn:
-            row = await repository.consent_by_id(conn, consent_id)
-            if row is None or caller.principal not in row["parties"]:
-                raise ConsentNotFound(str(consent_id))
-            rows = await repository.history_of(conn, consent_id)
+        await self._named(caller, consent_id)
+        rows = await self._store.history(consent_id)
         return [{"kind": r["kind"], "occurred_at": r["occurred_at"], "event_id": r["event_id"]} for r in rows]
 
     async def revoke(self, caller: Caller, consent_id: UUID) -> ConsentView:
         """Returns only once the revocation is committed, so no later decision can miss it."""
-        async with self._pool.acquire() as conn:
-            row = await repository.consent_by_id(conn, consent_id)
-            if row is None or caller.principal not in row["parties"]:
-                raise ConsentNotFound(str(consent_id))
-            async with conn.transaction():
-                revoked = await repository.revoke(conn, consent_id, caller.principal)
-                if revoked is not None:
-                    await lifecycle.append(conn, "revoked", revoked, caller.principal, revoked["revoked_at"])
+        row = await self._named(caller, consent_id)
+        revoked = await self._store.revoke(consent_id, caller.principal)
         self._changed()
-        return ConsentView.of(revoked or row, _now())
+        return ConsentView.of(revoked or row, self._clock())
 
-
-def _now() -> datetime:
-    return datetime.now(UTC)
+    async def _named(self, caller: Caller, consent_id: UUID) -> Row:
+        row = await self._store.by_id(consent_id)
+        if row is None or caller.principal not in row["parties"]:
+            raise ConsentNotFound(consent_id, caller.principal)
+        return row

@@ -2,10 +2,11 @@
 
 Per batch, in this order:
 1. open a PostgreSQL transaction and share-lock the consents of every person in the batch;
-2. decide each event with the pure `decide`, and take each recipient's next delivery numbers;
-3. in one Kafka transaction, write the deliveries (each with its recipient's number in the
-   `samordna-delivery-seq` header), the shared copy for the board, one
-   decision record per decision, dead letters, and the consumed offsets; commit it;
+2. take each recipient's next delivery numbers, and ask the pure `plan_batch`
+   (services/consent/plan.py) for every record the batch writes;
+3. in one Kafka transaction, write them — the deliveries (each with its recipient's number in
+   the `samordna-delivery-seq` header), the shared copy for the board, the decision records,
+   dead letters — and the consumed offsets; commit it;
 4. end the PostgreSQL transaction, releasing the locks.
 
 A revocation updates the consent row, so it waits for every batch that read the consent
@@ -28,41 +29,37 @@ then the next batch hands the same numbers out again, and a subscriber sees a nu
 import asyncio
 import functools
 import logging
-import uuid
-from collections import Counter
 from collections.abc import Callable
-from datetime import datetime
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
 from aiokafka.partitioner import murmur2
 
-from contracts import CloudEvent, DecisionBatch, ForwardedEvent, GateDecision, InvalidEvent, parse_event
-from contracts.topics import (
-    DELIVERY_SEQ_HEADER,
-    EVENTS_TOPIC_PATTERN,
-    GATE_DECISIONS,
-    SHARED_EVENTS,
-    dead_letters_for,
-    deliveries_topic,
-    sender_of,
-)
+from contracts.topics import EVENTS_TOPIC_PATTERN
 from services.consent import repository
-from services.consent.domain import Decision, StatutoryBasis, decide
+from services.consent.domain import StatutoryBasis
+from services.consent.plan import (
+    CONSUMER_NAME,
+    DECISIONS_PER_RECORD,
+    BatchPlan,
+    Outgoing,
+    deliveries_needed,
+    plan_batch,
+    read_batch,
+)
 from services.runtime.consuming import coordination_ended
-from services.runtime.kafka import dead_letter
 from services.runtime.metrics import CONSUMER_RESTARTS, OldestUncommitted
 from services.runtime.metrics import DEAD_LETTERS as DEAD_LETTER_COUNT
 from services.runtime.metrics import GATE_DECISIONS as DECISION_COUNT
 from services.runtime.producers import Backoff, RecoveringProducer, retrieve_error
 from services.runtime.pseudonym import Pseudonymizer
 
+__all__ = ["CONSUMER_NAME", "DECISIONS_PER_RECORD", "GROUP_ID", "Gate"]
+
 log = logging.getLogger(__name__)
 
 GROUP_ID = "samordna-gate"
-CONSUMER_NAME = "gate"
-DECISIONS_PER_RECORD = 1000
 TRANSACTION_TIMEOUT = 30.0  # seconds for one batch's Kafka transaction, commit included
 
 
@@ -123,61 +120,43 @@ class Gate:
                 self._oldest.committed(tp.topic)
 
     async def process(self, batch: dict[TopicPartition, list[ConsumerRecord]]) -> None:
-        records = [record for partition in batch.values() for record in partition]
-        events, rejects = _parse(records)
-        pseudonyms = [self._pseudonyms.of(event.subject) for _, event in events]
+        read = read_batch([record for partition in batch.values() for record in partition], self._pseudonyms.of)
+        offsets = {tp: records[-1].offset + 1 for tp, records in batch.items()}
         async with self._pool.acquire() as conn, conn.transaction():
-            consents = await repository.lock_consents_of(conn, sorted(set(pseudonyms)))
+            consents = await repository.lock_consents_of(conn, read.persons)
             now = await repository.database_now(conn)
-            outcomes = [
-                (event, pseudonym, decide(event, consents[pseudonym], self._statutory, now))
-                for (_, event), pseudonym in zip(events, pseudonyms, strict=True)
-            ]
-            deliveries = Counter(d.recipient for *_, decisions in outcomes for d in decisions if d.forwarded)
-            next_seq = await repository.take_delivery_numbers(conn, deliveries) if deliveries else {}
-            offsets = {tp: records[-1].offset + 1 for tp, records in batch.items()}
+            needed = deliveries_needed(read, consents, self._statutory, now)
+            next_numbers = await repository.take_delivery_numbers(conn, needed) if needed else {}
+            plan = plan_batch(read, consents, self._statutory, now, next_numbers)
             try:
                 async with asyncio.timeout(TRANSACTION_TIMEOUT):
-                    decided = await self._write(outcomes, rejects, now, next_seq, offsets)
+                    await self._write(plan, offsets)
             except Exception:
                 await self._fence()
                 raise
-        self.decided += len(events)
-        for d in decided:
+        self.decided += len(read.arrivals)
+        for d in plan.decisions:
             DECISION_COUNT.labels(d.sender, d.recipient or "-", str(d.forwarded).lower(), d.reason).inc()
-        for record, _ in rejects:
-            DEAD_LETTER_COUNT.labels(CONSUMER_NAME, record.topic).inc()
-        forwarded = sum(d.forwarded for d in decided)
+        for reject in read.rejects:
+            DEAD_LETTER_COUNT.labels(CONSUMER_NAME, reject.record.topic).inc()
         log.info(
             "batch decided",
             extra={
-                "events": len(events),
-                "decisions": len(decided),
-                "forwarded": forwarded,
-                "dead_letters": len(rejects),
+                "events": len(read.arrivals),
+                "decisions": len(plan.decisions),
+                "forwarded": sum(d.forwarded for d in plan.decisions),
+                "dead_letters": len(read.rejects),
             },
         )
 
-    async def _write(self, outcomes, rejects, now: datetime, next_seq: dict[str, int], offsets) -> list[GateDecision]:
-        """One Kafka transaction: deliveries, shared copies, decisions, dead letters, offsets."""
+    async def _write(self, plan: BatchPlan, offsets: dict[TopicPartition, int]) -> None:
+        """One Kafka transaction: the plan's records (deliveries, shared copies, decisions, dead
+        letters) and the consumed offsets."""
         producer = await self._producer.get()
         async with producer.transaction():
-            decided: list[GateDecision] = []
-            for event, pseudonym, decisions in outcomes:
-                await self._forward(producer, event, pseudonym, decisions, now, next_seq)
-                decided += [_decision_record(event, pseudonym, d, now) for d in decisions]
-            for start in range(0, len(decided), DECISIONS_PER_RECORD):
-                chunk = DecisionBatch(decisions=decided[start : start + DECISIONS_PER_RECORD])
-                sent = await producer.send(GATE_DECISIONS, chunk.model_dump_json().encode())
-                sent.add_done_callback(retrieve_error)
-            for record, reason in rejects:
-                letter = dead_letter(record, CONSUMER_NAME, reason)
-                sent = await producer.send(
-                    dead_letters_for(record.topic), letter.model_dump_json().encode(), key=record.key
-                )
-                sent.add_done_callback(retrieve_error)
+            for record in plan.records:
+                await self._send(producer, record)
             await producer.send_offsets_to_transaction(offsets, self._group_id)
-        return decided
 
     async def _fence(self) -> None:
         """Discard the producer and start a new one with the same transactional id, retrying until
@@ -194,42 +173,18 @@ class Gate:
             backoff.succeeded()
             return
 
-    async def _forward(
-        self,
-        producer: AIOKafkaProducer,
-        event: CloudEvent,
-        pseudonym: str,
-        decisions: list[Decision],
-        now: datetime,
-        next_seq: dict[str, int],
-    ) -> None:
-        forwarded = [d for d in decisions if d.forwarded]
-        if not forwarded:
-            return
-        key = pseudonym.encode()
-        value = event.to_json()
-        for decision in forwarded:
-            seq = next_seq[decision.recipient]
-            next_seq[decision.recipient] = seq + 1
-            headers = [(DELIVERY_SEQ_HEADER, str(seq).encode())]
-            await self._send(producer, deliveries_topic(decision.recipient), value, key, headers)
-        shared = ForwardedEvent.model_construct(
-            event=event,
-            parties=[event.principal, *(d.recipient for d in forwarded)],
-            consent_ids=sorted({str(d.consent_id) for d in forwarded if d.consent_id}),
-            decided_at=now,
+    async def _send(self, producer: AIOKafkaProducer, record: Outgoing) -> None:
+        partition = None
+        if record.by_key:
+            # the partition the default partitioner would pick, with the key's hash cached
+            # (aiokafka would hash it again for every record, in pure Python)
+            partitions = self._partition_counts.get(record.topic)
+            if partitions is None:
+                partitions = self._partition_counts[record.topic] = len(await producer.partitions_for(record.topic))
+            partition = _key_hash(record.key) % partitions
+        sent = await producer.send(
+            record.topic, record.value, key=record.key, partition=partition, headers=list(record.headers) or None
         )
-        await self._send(producer, SHARED_EVENTS, shared.model_dump_json().encode(), key)
-
-    async def _send(
-        self, producer: AIOKafkaProducer, topic: str, value: bytes, key: bytes, headers: list | None = None
-    ) -> None:
-        """Send keyed by the pseudonym, to the partition the default partitioner would pick, with the
-        key's hash cached (aiokafka would hash it again for every record, in pure Python)."""
-        partitions = self._partition_counts.get(topic)
-        if partitions is None:
-            partitions = self._partition_counts[topic] = len(await producer.partitions_for(topic))
-        sent = await producer.send(topic, value, key=key, partition=_key_hash(key) % partitions, headers=headers)
         sent.add_done_callback(retrieve_error)  # the transaction's commit reports a failed send
 
     async def _restart_consumer(self) -> None:
@@ -277,40 +232,3 @@ async def _stop_quietly(consumer: AIOKafkaConsumer) -> None:
 def _key_hash(key: bytes) -> int:
     """The Java client's (and aiokafka's) default partitioning hash, so a key lands where theirs would."""
     return murmur2(key) & 0x7FFFFFFF
-
-
-def _parse(
-    records: list[ConsumerRecord],
-) -> tuple[list[tuple[ConsumerRecord, CloudEvent]], list[tuple[ConsumerRecord, str]]]:
-    events, rejects = [], []
-    for record in records:
-        try:
-            event = parse_event(record.value or b"")
-        except InvalidEvent as exc:
-            rejects.append((record, str(exc)))
-            continue
-        owner = sender_of(record.topic)
-        if event.principal != owner:
-            rejects.append((record, f"principal {event.principal} does not own {record.topic}"))
-        else:
-            events.append((record, event))
-    return events, rejects
-
-
-def _decision_record(event: CloudEvent, pseudonym: str, decision: Decision, now: datetime) -> GateDecision:
-    return GateDecision.model_construct(  # our own values, already valid: no second validation
-        decision_id=str(uuid.uuid4()),
-        event_id=event.id,
-        event_type=event.type,
-        category=event.category,
-        sender=event.principal,
-        recipient=decision.recipient,
-        person_pseudonym=pseudonym,
-        forwarded=decision.forwarded,
-        reason=decision.reason,
-        basis=decision.basis,
-        consent_id=str(decision.consent_id) if decision.consent_id else None,
-        legal_reference=decision.legal_reference,
-        decided_at=now,
-        event_time=event.time,
-    )

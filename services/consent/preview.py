@@ -8,12 +8,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import asyncpg
-
 from contracts import spec_for
-from services.consent import repository
 from services.consent.consents import ConsentRequest
 from services.consent.domain import Consent, decide
+from services.consent.ports import AuditStore
 from services.runtime.auth import Caller
 from services.runtime.pseudonym import Pseudonymizer
 
@@ -29,13 +27,22 @@ class PastEvent:
     time: datetime
 
 
-async def preview(
-    pool: asyncpg.Pool, pseudonyms: Pseudonymizer, caller: Caller, proposal: ConsentRequest
-) -> list[dict]:
-    pseudonym = pseudonyms.of(proposal.person)
-    async with pool.acquire() as conn:
-        now = await repository.database_now(conn)
-        rows = await repository.events_seen_by(conn, pseudonym, caller.principal, now - LOOKBACK)
+class Previews:
+    def __init__(self, audit: AuditStore, pseudonyms: Pseudonymizer) -> None:
+        self._audit = audit
+        self._pseudonyms = pseudonyms
+
+    async def preview(self, caller: Caller, proposal: ConsentRequest) -> list[dict]:
+        """What would have crossed under `proposal`, oldest event first. Nothing is recorded."""
+        pseudonym = self._pseudonyms.of(proposal.person)
+        now, rows = await self._audit.seen_by(pseudonym, caller.principal, LOOKBACK)
+        items = outcomes(proposal, pseudonym, [PastEvent(**dict(row)) for row in rows], now)
+        return sorted(items, key=lambda item: item["event_time"])
+
+
+def outcomes(proposal: ConsentRequest, pseudonym: str, events: list[PastEvent], now: datetime) -> list[dict]:
+    """For each past event, to whom it would have crossed under `proposal`, decided at `now` (or
+    the nearest moment within the proposed validity)."""
     consent = Consent(
         id=uuid.uuid4(),
         person_pseudonym=pseudonym,
@@ -47,7 +54,7 @@ async def preview(
         valid_until=proposal.ends,
     )
     decide_at = max(proposal.starts, min(now, proposal.ends - timedelta(microseconds=1)))
-    return [_outcome(PastEvent(**dict(row)), consent, decide_at) for row in rows]
+    return [_outcome(event, consent, decide_at) for event in events]
 
 
 def _outcome(event: PastEvent, consent: Consent, decide_at: datetime) -> dict:

@@ -21,6 +21,7 @@ import asyncpg
 from contracts.topics import AUDIT_CHECKPOINTS
 from services.consent import checkpoint
 from services.consent.audit import chain_key, checkpoints_on_topic
+from services.consent.bootstrap import audit_connection
 from services.consent.chain import ChainCheck
 from services.consent.repository import audit_as_stored
 from services.consent.settings import ConsentSettings
@@ -34,15 +35,9 @@ async def walk_chain(settings: ConsentSettings, remember: int | None) -> ChainCh
     check = ChainCheck(chain_key(settings.audit_secret))
     if remember is not None:
         check.remember(remember)
-    conn = await asyncpg.connect(
-        settings.database_url,
-        server_settings={"search_path": settings.db_schema, "DateStyle": "ISO", "TimeZone": "UTC"},
-    )
-    try:
+    async with audit_connection(settings) as conn:
         async for row in audit_as_stored(conn):
             check.add(dict(row))
-    finally:
-        await conn.close()
     return check
 
 

@@ -19,7 +19,8 @@ async def kafka_ready(producer: AIOKafkaProducer) -> bool:
     return bool(metadata.brokers())
 
 
-def dead_letter(record: ConsumerRecord, consumer: str, reason: str) -> DeadLetter:
+def dead_letter(record: ConsumerRecord, consumer: str, reason: str, at: datetime | None = None) -> DeadLetter:
+    """The dead letter of `record`; `at` (default: now) is when the consumer gave up on it."""
     value = (record.value or b"")[:MAX_DEAD_LETTER_BYTES]
     return DeadLetter(
         origin_topic=record.topic,
@@ -29,7 +30,7 @@ def dead_letter(record: ConsumerRecord, consumer: str, reason: str) -> DeadLette
         reason=reason,
         key=record.key.decode(errors="replace") if record.key else None,
         value=value.decode(errors="replace"),
-        failed_at=datetime.now(UTC),
+        failed_at=at or datetime.now(UTC),
     )
 
 

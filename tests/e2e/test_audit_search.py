@@ -77,14 +77,3 @@ async def test_all_withheld_and_no_consent_at_all_give_the_outsider_the_same_ans
         answers.append((response.status_code, response.headers["content-type"], response.json()))
 
     assert answers[0] == answers[1] == (200, "application/json", {"entries": []})
-
-
-async def test_only_coordinators_search_the_audit(client, person):
-    for principal, role in ((REGION, "system"), ("ops", "ops")):
-        token = client.info["tokens"][principal][role]
-        response = await client.http.post(
-            client.url("consent", "/v1/audit/search"),
-            json={"person": person},
-            headers={"Authorization": f"Bearer {token}"},
-        )
-        assert response.status_code == 403, (principal, role)

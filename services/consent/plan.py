@@ -1,0 +1,199 @@
+"""The gate's batch as one value: every record a batch writes, worked out with no I/O.
+
+    read_batch(records, pseudonym_of) -> Batch          each consumed record parsed, or rejected
+    deliveries_needed(batch, consents, policy, now)     how many delivery numbers each recipient needs
+    plan_batch(batch, consents, policy, now, next_numbers) -> BatchPlan
+
+The shell (`services/consent/gate.py`) locks the batch's consents, reserves the numbers that
+`deliveries_needed` asks for, and sends exactly what `plan_batch` returns in one Kafka
+transaction. Both run the pure `decide`, so they agree on every decision; deciding twice costs a
+few microseconds an event, against a plan that is one value a test can compare.
+"""
+
+import uuid
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from aiokafka import ConsumerRecord
+
+from contracts import CloudEvent, DecisionBatch, ForwardedEvent, GateDecision, InvalidEvent, parse_event
+from contracts.topics import (
+    DELIVERY_SEQ_HEADER,
+    GATE_DECISIONS,
+    SHARED_EVENTS,
+    dead_letters_for,
+    deliveries_topic,
+    sender_of,
+)
+from services.consent.domain import Consent, Decision, StatutoryBasis, decide
+from services.runtime.kafka import dead_letter
+
+CONSUMER_NAME = "gate"
+DECISIONS_PER_RECORD = 1000
+# Decision ids are derived from the record, the recipient and the batch's moment, so the same
+# inputs give the same plan; a record decided again (after a rewind) is decided at a later moment.
+_DECISION_IDS = uuid.UUID("5a3d0f52-8f0e-4c5e-9b1e-6d1c2a7e4b90")
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """A consumed record that is a valid event of the topic's owner."""
+
+    record: ConsumerRecord
+    event: CloudEvent
+    pseudonym: str
+
+
+@dataclass(frozen=True)
+class Reject:
+    """A consumed record that is no event, or not one its topic's owner may send."""
+
+    record: ConsumerRecord
+    reason: str
+
+
+@dataclass(frozen=True)
+class Batch:
+    arrivals: tuple[Arrival, ...]
+    rejects: tuple[Reject, ...]
+
+    @property
+    def persons(self) -> list[str]:
+        """The pseudonyms whose consents the batch reads, sorted (the order they are locked in)."""
+        return sorted({a.pseudonym for a in self.arrivals})
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One record to send. `by_key`: to the partition the default partitioner picks for the key."""
+
+    topic: str
+    value: bytes
+    key: bytes | None = None
+    headers: tuple[tuple[str, bytes], ...] = ()
+    by_key: bool = False
+
+
+@dataclass(frozen=True)
+class BatchPlan:
+    forwards: tuple[Outgoing, ...]  # per event: its deliveries, then the shared copy for the board
+    decision_records: tuple[Outgoing, ...]  # gate.decisions, DECISIONS_PER_RECORD decisions each
+    dead_letters: tuple[Outgoing, ...]
+    decisions: tuple[GateDecision, ...]  # every decision, in the order of the records
+    last_numbers: Mapping[str, int]  # per recipient, the last delivery number this plan hands out
+
+    @property
+    def records(self) -> tuple[Outgoing, ...]:
+        """Everything to send, in the order it is sent."""
+        return self.forwards + self.decision_records + self.dead_letters
+
+
+def read_batch(records: Sequence[ConsumerRecord], pseudonym_of: Callable[[str], str]) -> Batch:
+    arrivals, rejects = [], []
+    for record in records:
+        try:
+            event = parse_event(record.value or b"")
+        except InvalidEvent as exc:
+            rejects.append(Reject(record, str(exc)))
+            continue
+        owner = sender_of(record.topic)
+        if event.principal != owner:
+            rejects.append(Reject(record, f"principal {event.principal} does not own {record.topic}"))
+        else:
+            arrivals.append(Arrival(record, event, pseudonym_of(event.subject)))
+    return Batch(tuple(arrivals), tuple(rejects))
+
+
+def _decided(
+    batch: Batch, consents: Mapping[str, list[Consent]], policy: Mapping[str, StatutoryBasis], now: datetime
+) -> list[tuple[Arrival, list[Decision]]]:
+    return [(a, decide(a.event, consents.get(a.pseudonym, []), policy, now)) for a in batch.arrivals]
+
+
+def deliveries_needed(
+    batch: Batch, consents: Mapping[str, list[Consent]], policy: Mapping[str, StatutoryBasis], now: datetime
+) -> dict[str, int]:
+    decided = _decided(batch, consents, policy, now)
+    return dict(Counter(d.recipient for _, decisions in decided for d in decisions if d.forwarded))
+
+
+def plan_batch(
+    batch: Batch,
+    consents: Mapping[str, list[Consent]],
+    policy: Mapping[str, StatutoryBasis],
+    now: datetime,
+    next_numbers: Mapping[str, int],
+) -> BatchPlan:
+    """Every record the batch writes. `next_numbers[recipient]` is the first delivery number
+    reserved for the recipient (each recipient of `deliveries_needed` must have one)."""
+    numbers = dict(next_numbers)
+    last: dict[str, int] = {}
+    forwards: list[Outgoing] = []
+    decided: list[GateDecision] = []
+    for arrival, decisions in _decided(batch, consents, policy, now):
+        forwards += _forwards(arrival, decisions, now, numbers, last)
+        decided += [_decision_record(arrival, d, now) for d in decisions]
+    chunks = tuple(
+        Outgoing(GATE_DECISIONS, _decision_batch(decided[i : i + DECISIONS_PER_RECORD]))
+        for i in range(0, len(decided), DECISIONS_PER_RECORD)
+    )
+    letters = tuple(
+        Outgoing(
+            dead_letters_for(r.record.topic),
+            dead_letter(r.record, CONSUMER_NAME, r.reason, at=now).model_dump_json().encode(),
+            key=r.record.key,
+        )
+        for r in batch.rejects
+    )
+    return BatchPlan(tuple(forwards), chunks, letters, tuple(decided), last)
+
+
+def _forwards(
+    arrival: Arrival, decisions: list[Decision], now: datetime, numbers: dict[str, int], last: dict[str, int]
+) -> list[Outgoing]:
+    forwarded = [d for d in decisions if d.forwarded]
+    if not forwarded:
+        return []
+    event, key = arrival.event, arrival.pseudonym.encode()
+    value = event.to_json()
+    records = []
+    for decision in forwarded:
+        seq = last[decision.recipient] = numbers[decision.recipient]
+        numbers[decision.recipient] = seq + 1
+        headers = ((DELIVERY_SEQ_HEADER, str(seq).encode()),)
+        records.append(Outgoing(deliveries_topic(decision.recipient), value, key, headers, by_key=True))
+    shared = ForwardedEvent.model_construct(
+        event=event,
+        parties=[event.principal, *(d.recipient for d in forwarded)],
+        consent_ids=sorted({str(d.consent_id) for d in forwarded if d.consent_id}),
+        decided_at=now,
+    )
+    records.append(Outgoing(SHARED_EVENTS, shared.model_dump_json().encode(), key, by_key=True))
+    return records
+
+
+def _decision_batch(decisions: list[GateDecision]) -> bytes:
+    return DecisionBatch(decisions=decisions).model_dump_json().encode()
+
+
+def _decision_record(arrival: Arrival, decision: Decision, now: datetime) -> GateDecision:
+    event, record = arrival.event, arrival.record
+    name = f"{record.topic}/{record.partition}/{record.offset}/{decision.recipient}/{now.isoformat()}"
+    return GateDecision.model_construct(  # our own values, already valid: no second validation
+        decision_id=str(uuid.uuid5(_DECISION_IDS, name)),
+        event_id=event.id,
+        event_type=event.type,
+        category=event.category,
+        sender=event.principal,
+        recipient=decision.recipient,
+        person_pseudonym=arrival.pseudonym,
+        forwarded=decision.forwarded,
+        reason=decision.reason,
+        basis=decision.basis,
+        consent_id=str(decision.consent_id) if decision.consent_id else None,
+        legal_reference=decision.legal_reference,
+        decided_at=now,
+        event_time=event.time,
+    )
