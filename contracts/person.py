@@ -24,6 +24,13 @@ _WRITTEN = re.compile(r"(\d{2})?\d{6}[-+]?\d{4}", re.ASCII)
 # run ("e2604809166b"), and refusing those would refuse ordinary event ids.
 _CANDIDATE = re.compile(r"(?<![0-9A-Za-z])(\d{8}|\d{6})\s*([-+]?)\s*(\d{4})(?![0-9A-Za-z])", re.ASCII)
 _MINUS_SIGN = "\u2212"
+# A UUID as systems write it (RFC 9562: 8-4-4-4-12 hex, a version and a variant): its first
+# groups are a date-and-serial-shaped run of digits in about one random UUID in 28 000
+# ("99130272-3851-4fde-…"), so it is set aside before the search, not read as a number.
+_UUID = re.compile(
+    r"(?<![0-9A-Za-z-])[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}(?![0-9A-Za-z-])",
+    re.ASCII | re.IGNORECASE,
+)
 
 
 def normalize_person_id(value: object) -> str:
@@ -108,7 +115,7 @@ def _plain(text: str) -> str:
 
 
 def _candidates(plain: str) -> Iterator[str]:
-    for match in _CANDIDATE.finditer(plain):
+    for match in _CANDIDATE.finditer(_UUID.sub("<uuid>", plain)):
         birth, separator, serial = match.groups()
         yield f"{birth}{separator or '-'}{serial}"
 

@@ -1,6 +1,8 @@
 """A personnummer or samordningsnummer appears nowhere but in `subject`, however it is written;
 ordinary numbers (that are not valid person ids) are kept."""
 
+import random
+import uuid
 from datetime import date
 
 import pydantic
@@ -174,3 +176,29 @@ def test_a_digit_run_inside_a_word_is_not_a_written_number_so_uuid_ids_pass():
     into hex. About one random UUID in 7 000 holds such a run; refusing them refuses ids."""
     body_ = body(id="b49e5f48-a78f-4e17-889b-e2604809166b")
     assert parse_event(body_, sender="region-14").id == body_["id"]
+
+
+@pytest.mark.parametrize(
+    "uuid_id",
+    [
+        "99130272-3851-4fde-9131-df28c05585a8",  # first groups read as YYMMDD-NNNN before
+        "48540381-4261-43d3-9900-f3080343c4ae",
+        "01990606-8698-43df-9b6b-0e14ff76f491",
+    ],
+)
+def test_a_uuid_whose_first_groups_look_like_a_person_id_is_an_id_not_a_number(uuid_id):
+    """About one random UUID in 28 000 starts with digits shaped like a valid number; a partner's
+    uuid4 event ids, and the consent service's own ids, must not be refused for it."""
+    assert not contains_person_id(uuid_id)
+    assert parse_event(body(id=uuid_id), sender="region-14").id == uuid_id
+
+
+def test_no_random_uuid_holds_a_person_id():
+    seeded = random.Random(2026)
+    ids = [str(uuid.UUID(int=seeded.getrandbits(128), version=4)) for _ in range(100_000)]
+    assert [i for i in ids if contains_person_id(i)] == []
+
+
+def test_a_person_id_beside_a_uuid_is_still_found():
+    assert contains_person_id(f"{NUMBER} 99130272-3851-4fde-9131-df28c05585a8")
+    assert contains_person_id(f"99130272-3851-4fde-9131-df28c05585a8/{NUMBER}")
