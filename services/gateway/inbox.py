@@ -14,6 +14,7 @@ from faststream.kafka import KafkaBroker
 from contracts import CloudEvent, parse_event
 from contracts.text import MAX_INT64
 from contracts.topics import DELIVERY_SEQ_HEADER, deliveries_topic
+from services.gateway.receipts.decisions import receipt_due_at
 from services.runtime.consuming import batch_consumer
 from services.runtime.metrics import DELIVERED
 
@@ -68,28 +69,36 @@ async def store_delivered(conn: asyncpg.Connection, items: list[Delivered], dead
     async with conn.transaction():
         # Serialises writers so that seq stays gapless even if two consumers overlap in a rebalance.
         await conn.execute("SELECT pg_advisory_xact_lock($1)", _INBOX_LOCK)
+        now = await conn.fetchval("SELECT now()")
         for item in items:
             event = item.event
             status = await conn.execute(
-                """INSERT INTO inbox (seq, event_id, sender, event_type, event, delivery_seq, receipt_due_at)
-                   SELECT coalesce(max(seq), 0) + 1, $1, $2, $3, $4, $5, now() + $6 FROM inbox
+                """INSERT INTO inbox (seq, event_id, sender, event_type, event, delivery_seq, received_at,
+                                      receipt_due_at)
+                   SELECT coalesce(max(seq), 0) + 1, $1, $2, $3, $4, $5, $6, $7 FROM inbox
                    ON CONFLICT (sender, event_id) DO NOTHING""",
                 event.id,
                 event.principal,
                 event.type,
                 event.to_json().decode(),
                 item.delivery_seq,
-                deadlines.get(event.type),
+                now,
+                receipt_due_at(event.type, now, deadlines),
             )
             stored += status == "INSERT 0 1"
     return stored
 
 
-async def read(pool: asyncpg.Pool, after: int, limit: int) -> list[InboxItem]:
-    rows = await pool.fetch(
-        """SELECT seq, delivery_seq, event, received_at, receipt_due_at, acknowledged_at
-           FROM inbox WHERE seq > $1 ORDER BY seq LIMIT $2""",
-        after,
-        limit,
-    )
-    return [InboxItem(**dict(row)) for row in rows]
+class PgInbox:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def read(self, after: int, limit: int) -> list[InboxItem]:
+        """Up to `limit` items after the cursor `after` (an inbox seq), in seq order."""
+        rows = await self._pool.fetch(
+            """SELECT seq, delivery_seq, event, received_at, receipt_due_at, acknowledged_at
+               FROM inbox WHERE seq > $1 ORDER BY seq LIMIT $2""",
+            after,
+            limit,
+        )
+        return [InboxItem(**dict(row)) for row in rows]

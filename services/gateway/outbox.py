@@ -1,6 +1,7 @@
 """The gateway's outbox: an event answered with 202 is a committed row; the relay publishes it."""
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -8,6 +9,7 @@ import asyncpg
 
 from contracts import CloudEvent
 from services.gateway.errors import EventIdConflict
+from services.runtime.pseudonym import Pseudonymizer
 
 TABLE = "outbox"
 
@@ -37,3 +39,18 @@ async def accept(db: asyncpg.Pool | asyncpg.Connection, event: CloudEvent, kafka
         if row["body_sha256"] != body_sha256:
             raise EventIdConflict(event.id)
     return Accepted(event.id, row["accepted_at"])
+
+
+class PgOutbox:
+    """The outbox of the principal's own events: stored keyed by the subject's pseudonym, and the
+    relay woken (`notify`) to publish them."""
+
+    def __init__(self, pool: asyncpg.Pool, pseudonyms: Pseudonymizer, notify: Callable[[], None]) -> None:
+        self._pool = pool
+        self._pseudonyms = pseudonyms
+        self._notify = notify
+
+    async def accept(self, event: CloudEvent) -> Accepted:
+        accepted = await accept(self._pool, event, self._pseudonyms.of(event.subject))
+        self._notify()
+        return accepted

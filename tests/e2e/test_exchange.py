@@ -122,14 +122,3 @@ async def test_the_same_event_posted_twice_is_accepted_once(client, person):
     await client.post_event(REGION, later)
     inbox = await eventually(lambda: client.inbox_ids(ALINGSAS), lambda ids: later["id"] in ids)
     assert inbox.count(body["id"]) == 1
-
-
-async def test_the_same_id_with_another_body_is_a_conflict(client, person):
-    body = event(VISIT_MISSED, person)
-    await client.post_event(REGION, body)
-
-    changed = {**body, "source": "/test/another-system"}
-    response = await client.post_event(REGION, changed)
-
-    assert response.status_code == 409
-    assert response.json()["errors"][0]["field"] == "id"

@@ -1,0 +1,189 @@
+"""The webhook deliveries: one row per (subscription, inbox row) to send, in webhook_deliveries.
+
+The dispatcher queues new inbox rows (`enqueue_new`), claims what is due under a lease
+(`claim_due`) and records each outcome (`record_delivered`, `record_failed`); the API lists
+and resends them (`PgDeliveries`).
+"""
+
+from __future__ import annotations  # `list` is also a method name here
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+import asyncpg
+
+from services.gateway.errors import DeliveryNotFound, SubscriptionNotFound
+from services.gateway.webhooks.subscriptions import subscription_uuid
+
+Status = Literal["pending", "delivered", "parked"]
+_ENQUEUE_BATCH = 1000
+_DELIVERY_COLUMNS = "seq, event_id, event_type, status, attempts, last_error, next_attempt_at, delivered_at"
+_RESET = """status = 'pending', attempts = 0, first_attempt_at = NULL, next_attempt_at = now(),
+            last_error = NULL, delivered_at = NULL"""
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A delivery taken to be sent now: its attempt is counted and it is leased."""
+
+    seq: int
+    event_id: str
+    attempts: int
+    first_attempt_at: datetime
+    body: bytes
+
+
+class PgDeliveries:
+    """A subscription's deliveries as the API shows and resends them."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def list(self, subscription_id: str, status: Status | None, after: int, limit: int) -> list[dict]:
+        sub_id = await self._existing(subscription_id)
+        rows = await self._pool.fetch(
+            f"""SELECT {_DELIVERY_COLUMNS} FROM webhook_deliveries
+                WHERE subscription_id = $1 AND seq > $2 AND ($3::text IS NULL OR status = $3)
+                ORDER BY seq LIMIT $4""",
+            sub_id,
+            after,
+            status,
+            limit,
+        )
+        return [dict(row) for row in rows]
+
+    async def resend(self, subscription_id: str, seq: int) -> dict:
+        """Puts one delivery, in whatever state, back to pending with its attempts reset."""
+        sub_id = await self._existing(subscription_id)
+        row = await self._pool.fetchrow(
+            f"""UPDATE webhook_deliveries SET {_RESET} WHERE subscription_id = $1 AND seq = $2
+                RETURNING {_DELIVERY_COLUMNS}""",
+            sub_id,
+            seq,
+        )
+        if row is None:
+            raise DeliveryNotFound(seq)
+        return dict(row)
+
+    async def resend_parked(self, subscription_id: str) -> int:
+        """Puts every parked delivery of the subscription back to pending; returns how many."""
+        sub_id = await self._existing(subscription_id)
+        status = await self._pool.execute(
+            f"UPDATE webhook_deliveries SET {_RESET} WHERE subscription_id = $1 AND status = 'parked'", sub_id
+        )
+        return int(status.split()[-1])
+
+    async def _existing(self, subscription_id: str) -> uuid.UUID:
+        sub_id = subscription_uuid(subscription_id)
+        if not await self._pool.fetchval("SELECT true FROM webhook_subscriptions WHERE id = $1", sub_id):
+            raise SubscriptionNotFound(subscription_id)
+        return sub_id
+
+
+async def backlog(pool: asyncpg.Pool) -> dict[str, int]:
+    """Deliveries waiting to be sent and deliveries parked, over every subscription."""
+    rows = await pool.fetch(
+        """SELECT status, count(*) AS n FROM webhook_deliveries
+           WHERE status IN ('pending', 'parked') GROUP BY status"""
+    )
+    return {"pending": 0, "parked": 0} | {row["status"]: row["n"] for row in rows}
+
+
+async def enqueue_new(pool: asyncpg.Pool, subscription_id: uuid.UUID) -> int:
+    """Queues the inbox rows after the subscription's cursor that it asked for; moves the cursor.
+
+    The inbox writer numbers rows under a lock, so no row can commit behind one already seen:
+    a cursor never skips a row. The subscription row is locked while its cursor moves, so two
+    replicas do not queue the same range (and the primary key would drop a duplicate anyway).
+    """
+    behind = await pool.fetchval(
+        "SELECT last_seq < (SELECT coalesce(max(seq), 0) FROM inbox) FROM webhook_subscriptions WHERE id = $1",
+        subscription_id,
+    )
+    if not behind:
+        return 0
+    async with pool.acquire() as conn, conn.transaction():
+        sub = await conn.fetchrow(
+            "SELECT last_seq, event_types FROM webhook_subscriptions WHERE id = $1 FOR UPDATE SKIP LOCKED",
+            subscription_id,
+        )
+        if sub is None:
+            return 0
+        upto = await conn.fetchval(
+            "SELECT max(seq) FROM (SELECT seq FROM inbox WHERE seq > $1 ORDER BY seq LIMIT $2) AS batch",
+            sub["last_seq"],
+            _ENQUEUE_BATCH,
+        )
+        if upto is None:
+            return 0
+        status = await conn.execute(
+            """INSERT INTO webhook_deliveries (subscription_id, seq, event_id, event_type)
+               SELECT $1, seq, event_id, event_type FROM inbox
+               WHERE seq > $2 AND seq <= $3 AND (cardinality($4::text[]) = 0 OR event_type = ANY($4::text[]))
+               ON CONFLICT DO NOTHING""",
+            subscription_id,
+            sub["last_seq"],
+            upto,
+            sub["event_types"],
+        )
+        await conn.execute("UPDATE webhook_subscriptions SET last_seq = $2 WHERE id = $1", subscription_id, upto)
+    return int(status.split()[-1])
+
+
+async def claim_due(pool: asyncpg.Pool, subscription_id: uuid.UUID, limit: int, lease: float) -> list[Claimed]:
+    """Takes up to `limit` due deliveries, counting the attempt and leasing them for `lease` seconds."""
+    rows = await pool.fetch(
+        """WITH due AS (
+               SELECT seq FROM webhook_deliveries
+               WHERE subscription_id = $1 AND status = 'pending' AND next_attempt_at <= now()
+               ORDER BY seq LIMIT $2 FOR UPDATE SKIP LOCKED)
+           UPDATE webhook_deliveries AS d
+           SET attempts = d.attempts + 1, first_attempt_at = coalesce(d.first_attempt_at, now()),
+               next_attempt_at = now() + make_interval(secs => $3)
+           FROM due, inbox AS i
+           WHERE d.subscription_id = $1 AND d.seq = due.seq AND i.seq = due.seq
+           RETURNING d.seq, d.event_id, d.attempts, d.first_attempt_at, i.received_at, i.event""",
+        subscription_id,
+        limit,
+        lease,
+    )
+    return [
+        Claimed(row["seq"], row["event_id"], row["attempts"], row["first_attempt_at"], _body(row))
+        for row in sorted(rows, key=lambda row: row["seq"])
+    ]
+
+
+def _body(row) -> bytes:
+    record = {"seq": row["seq"], "received_at": row["received_at"].isoformat(), "event": json.loads(row["event"])}
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+async def record_delivered(pool: asyncpg.Pool, subscription_id: uuid.UUID, claimed: Claimed) -> None:
+    await pool.execute(
+        """UPDATE webhook_deliveries SET status = 'delivered', delivered_at = now(), last_error = NULL
+           WHERE subscription_id = $1 AND seq = $2 AND attempts = $3 AND status = 'pending'""",
+        subscription_id,
+        claimed.seq,
+        claimed.attempts,
+    )
+
+
+async def record_failed(
+    pool: asyncpg.Pool, subscription_id: uuid.UUID, claimed: Claimed, error: str, retry_at: datetime | None
+) -> None:
+    """Schedules the retry, or parks the delivery when `retry_at` is None. The `attempts` guard
+    ignores an outcome that arrives after the delivery was resent."""
+    await pool.execute(
+        """UPDATE webhook_deliveries
+           SET last_error = $4, status = CASE WHEN $5::timestamptz IS NULL THEN 'parked' ELSE 'pending' END,
+               next_attempt_at = coalesce($5, next_attempt_at)
+           WHERE subscription_id = $1 AND seq = $2 AND attempts = $3 AND status = 'pending'""",
+        subscription_id,
+        claimed.seq,
+        claimed.attempts,
+        error,
+        retry_at,
+    )

@@ -1,0 +1,59 @@
+"""One webhook delivery sent: a signed POST, and in words without personal data why it failed."""
+
+import asyncio
+import socket
+import ssl
+import time
+
+import httpx
+
+from contracts import webhooks as signing
+from services.gateway.webhooks.queue import Claimed
+from services.gateway.webhooks.subscriptions import Endpoint
+
+
+def signed_headers(endpoint: Endpoint, claimed: Claimed, timestamp: int) -> dict[str, str]:
+    return {
+        "Content-Type": "application/json",
+        signing.EVENT_ID_HEADER: claimed.event_id,
+        signing.SEQ_HEADER: str(claimed.seq),
+        signing.SUBSCRIPTION_HEADER: str(endpoint.subscription_id),
+        signing.TIMESTAMP_HEADER: str(timestamp),
+        signing.SIGNATURE_HEADER: signing.sign(endpoint.secret, timestamp, claimed.body),
+    }
+
+
+async def send(http: httpx.AsyncClient, endpoint: Endpoint, claimed: Claimed, timeout: float) -> str | None:
+    """None if the endpoint answered 2xx, else why not, in words that hold no personal data."""
+    headers = signed_headers(endpoint, claimed, int(time.time()))
+    try:
+        # The whole exchange is bounded too: httpx's timeout is per read, and an endpoint
+        # that trickles its answer would otherwise hold a slot for ever. The response body
+        # is never read: it could hold personal data and we do not keep it.
+        async with asyncio.timeout(timeout):
+            async with http.stream("POST", endpoint.url, content=claimed.body, headers=headers) as response:
+                status = response.status_code
+    except (TimeoutError, httpx.TimeoutException):
+        return f"timeout after {timeout:g} s"
+    except httpx.ConnectError as exc:
+        return connect_failure(exc)
+    except httpx.HTTPError as exc:
+        return f"request failed ({type(exc).__name__})"
+    return None if 200 <= status < 300 else f"HTTP {status}"
+
+
+def connect_failure(exc: BaseException) -> str:
+    """Why a connection failed, from the causes httpx wraps (its own message is often just
+    "All connection attempts failed")."""
+    causes: list[BaseException] = []
+    cause: BaseException | None = exc
+    while cause is not None and len(causes) < 10:
+        causes.append(cause)
+        cause = cause.__cause__ or cause.__context__
+    if any(isinstance(c, ConnectionRefusedError) for c in causes):
+        return "connection refused"
+    if any(isinstance(c, socket.gaierror) for c in causes):
+        return "host name not resolved"
+    if any(isinstance(c, ssl.SSLError) for c in causes):
+        return "TLS handshake failed"
+    return "connection failed"
