@@ -12,10 +12,16 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from deploy.stack import REPO, Stack
 from tests.support.client import StackClient
 from tests.support.personnummer import random_person_id
+
+# Property-based tests (Hypothesis) on a shared two-core machine: no per-example time limit
+# (a slow example is not a failure), and a failure prints what reproduces it.
+hypothesis_settings.register_profile("samordna", deadline=None, print_blob=True)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "samordna"))
 
 # Overridable so that two test sessions (say, two branches) can run side by side on other ports.
 TEST_STATE = Path(os.environ.get("SAMORDNA_TEST_STATE_DIR", REPO / ".local" / "test"))
