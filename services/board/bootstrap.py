@@ -4,12 +4,14 @@ alert rules, the statistics' record keys and the clock. `app.py` enters `bootstr
 lifespan; the rebuild (`rebuild.py`) enters the smaller `projection_feed`.
 """
 
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from pathlib import Path
 
-from services.board.alerts import AlertRules, load_rules
+from services.board.alerts import AlertRules
 from services.board.consumers import Feed, subscribe
 from services.board.live import Changes
 from services.board.ops import OpsMonitor
@@ -26,6 +28,12 @@ from services.runtime.kafka import client_options, kafka_broker
 from services.runtime.pseudonym import Pseudonymizer
 
 Clock = Callable[[], datetime]
+DEFAULT_RULES_FILE = Path(__file__).with_name("alert_rules.json")
+
+
+def load_rules(path: Path | None) -> AlertRules:
+    """The alerts' thresholds, from `path` or the shipped file."""
+    return AlertRules.model_validate(json.loads((path or DEFAULT_RULES_FILE).read_text()))
 
 
 def utc_now() -> datetime:
