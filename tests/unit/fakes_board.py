@@ -1,6 +1,7 @@
 """In-memory fakes of the board's ports, and a board app over them with one token per role:
 the service layer and the routes in milliseconds, with no Kafka and no PostgreSQL."""
 
+import random
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -22,6 +23,7 @@ from services.board.settings import BoardSettings
 from services.board.statistics import record_keys
 from services.runtime.auth import Caller, Role, TokenRegistry, digest
 from services.runtime.pseudonym import Pseudonymizer
+from tests.support.personnummer import random_person_id
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 REGION, ALINGSAS, LERUM = "region-14", "kommun-1489", "kommun-1441"
@@ -167,3 +169,18 @@ def consent(
         valid_from=NOW - timedelta(days=60) if validity else None,
         valid_until=NOW - timedelta(days=60) + valid_for if validity else None,
     )
+
+
+SEEDED_PERSON = "199001012385"
+
+
+async def seeded_store(persons: int = 1) -> InMemoryBoardStore:
+    """`persons` persons shared by the region with Alingsås, each with a positive sample."""
+    store, rng = InMemoryBoardStore(), random.Random(persons)
+    for n in range(persons):
+        person = random_person_id(rng) if persons > 1 else SEEDED_PERSON
+        consent_id = f"00000000-0000-0000-0000-{n:012d}"
+        await store.apply_consent_changes([consent(ConsentChange.GRANTED, consent_id, person, (REGION, ALINGSAS))])
+        sample = crossed("se.samordna.region.sample.positive.v1", person, (REGION, ALINGSAS), event_id=f"sample-{n}")
+        await store.record_forwarded([forwarded(sample, consent_id)])
+    return store

@@ -1,44 +1,28 @@
 """The board's JSON API over ASGI with the in-memory store: who may call what, the parameters
 refused, a person not on the caller's board as problem details, and the statistics' CSV."""
 
-import random
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
-from contracts.catalogue import ConsentChange
-from tests.support.personnummer import random_person_id
 from tests.unit.fakes_board import (
     ALINGSAS,
     LERUM,
     REGION,
+    SEEDED_PERSON,
     FakeOps,
     InMemoryBoardStore,
     board_app,
-    consent,
-    crossed,
+    seeded_store,
     served,
 )
-from tests.unit.fakes_board import forwarded as forwarded_on
 
 SAMPLE = "se.samordna.region.sample.positive.v1"
 VISIT = "se.samordna.region.visit.missed.v1"
-PERSON = random_person_id(random.Random(14))
+PERSON = SEEDED_PERSON
 C1 = "00000000-0000-0000-0000-000000000001"
 PROBLEM = "application/problem+json"
-
-
-async def seeded_store(persons: int = 1) -> InMemoryBoardStore:
-    """`persons` persons shared by the region with Alingsås, each with a positive sample."""
-    store, rng = InMemoryBoardStore(), random.Random(persons)
-    for n in range(persons):
-        person = random_person_id(rng) if persons > 1 else PERSON
-        consent_id = f"00000000-0000-0000-0000-{n:012d}"
-        await store.apply_consent_changes([consent(ConsentChange.GRANTED, consent_id, person, (REGION, ALINGSAS))])
-        sample = crossed(SAMPLE, person, (REGION, ALINGSAS), event_id=f"sample-{n}")
-        await store.record_forwarded([forwarded_on(sample, consent_id)])
-    return store
 
 
 @pytest.fixture

@@ -7,8 +7,7 @@ import httpx
 import pytest
 
 from services.board.deps import COOKIE
-from tests.unit.fakes_board import board_app, served
-from tests.unit.test_board_api import seeded_store
+from tests.unit.fakes_board import board_app, seeded_store, served
 
 HTML = "text/html; charset=utf-8"
 
