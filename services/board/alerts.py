@@ -1,11 +1,12 @@
-"""Alerts on the samordningstavla, from the seeds' routines. Pure: events, consents, rules and
-the time in; alerts out. The thresholds are data (alert_rules.json, or SAMORDNA_ALERT_RULES_FILE).
+"""Alerts on the samordningstavla, from the routines of the region's and the municipalities'
+joint work (docs/sources.md). Pure: events, consents, rules and the time in; alerts out. The
+thresholds are data (alert_rules.json, or SAMORDNA_ALERT_RULES_FILE, read by `bootstrap.py`).
 
 - missed visits and missed interventions, positive samples ("avsteg ska rapporteras skyndsamt",
-  seed 003): shown for `recent_days`;
+  docs/sources.md): shown for `recent_days`;
 - a planned discharge with no SIP requested or revised from `sip_before_discharge_days` before it;
 - a SIP follow-up overdue: at least every `sip_follow_up_months` during the first
-  `sip_follow_up_first_months` of a treatment (seed 003), or past the follow-up date the SIP set;
+  `sip_follow_up_first_months` of a treatment (docs/sources.md), or past the follow-up date the SIP set;
 - a referral to the discharge group (utskrivningsgruppen), for `recent_days`;
 - an intervention ending within `intervention_ending_days`;
 - an action event not acknowledged in time (receipt.overdue), until its receipt comes;
@@ -13,10 +14,8 @@ the time in; alerts out. The thresholds are data (alert_rules.json, or SAMORDNA_
 - a deviation made visible: an intervention ended without an `intervention.ending` before it.
 """
 
-import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from pathlib import Path
 
 from dateutil.relativedelta import relativedelta
 from pydantic import BaseModel, ConfigDict, Field
@@ -24,8 +23,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from contracts import spec_for
 from contracts.principals import display_name
 from services.board.domain import BoardEvent, human_kind
-
-DEFAULT_RULES_FILE = Path(__file__).with_name("alert_rules.json")
 
 LABELS = {
     "missed_visit": "Uteblivet besök",
@@ -50,10 +47,6 @@ class AlertRules(BaseModel):
     sip_follow_up_first_months: int = Field(12, ge=1)
     sip_before_discharge_days: int = Field(30, ge=0)
     consent_expiring_days: int = Field(30, ge=1)
-
-
-def load_rules(path: Path | None) -> AlertRules:
-    return AlertRules.model_validate(json.loads((path or DEFAULT_RULES_FILE).read_text()))
 
 
 @dataclass(frozen=True)

@@ -3,14 +3,14 @@
 Persons are named by their handle (a pseudonym) in URLs, never by personnummer.
 """
 
-from datetime import UTC, datetime
 from typing import Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import PlainTextResponse
 
 from services.board import views
 from services.board.alerts import LABELS
+from services.board.deps import OpsDep, ViewsDep
 from services.board.statistics import as_csv
 from services.runtime.auth import Caller, Role, require
 
@@ -50,26 +50,20 @@ def row_json(view: views.RowView) -> dict:
 
 @router.get("/board")
 async def board(
-    request: Request,
+    views: ViewsDep,
     alert: AlertKind | None = Query(None, description="only rows with this alert"),
     party: str | None = Query(None, description="only persons shared with this principal"),
     sort: Literal["next_planned", "patient", "start"] = Query("next_planned"),
     caller: Caller = Depends(coordinator),
 ) -> dict:
-    async with request.app.state.pool.acquire() as conn:
-        rows = await views.board_rows(
-            conn, caller.principal, request.app.state.rules, datetime.now(UTC), alert=alert, party=party, sort=sort
-        )
+    rows = await views.board_rows(caller.principal, alert=alert, party=party, sort=sort)
     return {"columns": COLUMNS, "alert_kinds": LABELS, "rows": [row_json(v) for v in rows]}
 
 
 @router.get("/board/persons/{handle}")
-async def person_timeline(request: Request, handle: str, caller: Caller = Depends(coordinator)) -> dict:
-    async with request.app.state.pool.acquire() as conn:
-        found = await views.timeline(conn, caller.principal, handle)
-    if found is None:
-        raise HTTPException(404, detail="no such person on your board")
-    row, entries = found
+async def person_timeline(views: ViewsDep, handle: str, caller: Caller = Depends(coordinator)) -> dict:
+    """The person's timeline; PersonNotOnBoard (404) if the person is not on the caller's board."""
+    row, entries = await views.timeline(caller.principal, handle)
     return {
         "patient": row.patient,
         "timeline": [
@@ -80,30 +74,20 @@ async def person_timeline(request: Request, handle: str, caller: Caller = Depend
 
 
 @router.get("/statistics")
-async def statistics(request: Request, caller: Caller = Depends(aggregates)) -> dict:
-    return await _statistics(request, caller)
+async def statistics(views: ViewsDep, caller: Caller = Depends(aggregates)) -> dict:
+    return await views.statistics(caller)
 
 
 @router.get("/statistics.csv", response_class=PlainTextResponse)
-async def statistics_csv(request: Request, caller: Caller = Depends(aggregates)) -> PlainTextResponse:
-    stats = await _statistics(request, caller)
+async def statistics_csv(views: ViewsDep, caller: Caller = Depends(aggregates)) -> PlainTextResponse:
     return PlainTextResponse(
-        as_csv(stats),
+        as_csv(await views.statistics(caller)),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="samordna-statistik.csv"'},
     )
 
 
 @router.get("/ops")
-async def ops_dashboard(request: Request, caller: Caller = Depends(require(Role.OPS))) -> dict:
+async def ops_dashboard(ops: OpsDep, caller: Caller = Depends(require(Role.OPS))) -> dict:
     """Per service: events, gate decisions, dead letters, backlogs, overdue receipts; lag per consumer group."""
-    return request.app.state.ops.summary()
-
-
-async def _statistics(request: Request, caller: Caller) -> dict:
-    """A coordinator's statistics cover the persons shared with its principal and the events it may
-    see; ops sees the whole area."""
-    scope = None if caller.role is Role.OPS else caller.principal
-    async with request.app.state.pool.acquire() as conn:
-        stats = await views.follow_up(conn, scope, datetime.now(UTC).date(), request.app.state.record_key)
-    return {"scope": scope or "all", **stats}
+    return ops.summary()

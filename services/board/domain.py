@@ -1,4 +1,4 @@
-"""The samordningstavla (seed 004): one row per person, folded from events that passed the gate.
+"""The samordningstavla (docs/sources.md): one row per person, folded from events that passed the gate.
 
 Columns: Patient, Start, Mål/syfte, Nuläge, Pågående insatser, Planering.
 Pure functions only; the store and the API live elsewhere.

@@ -6,8 +6,8 @@ Empties the board's tables, reads consent.changes and then shared.events from th
 records up to their ends at the start of the run (read_committed), applies them with the
 same code the running board uses, and sets the board's consumer groups to those ends, so a
 board started afterwards goes on from there. Stop the board first: its consumers and the
-rebuild must not write at the same time. Reads SAMORDNA_DATABASE_URL, SAMORDNA_KAFKA_BOOTSTRAP
-and SAMORDNA_PSEUDONYM_SECRET like the board does.
+rebuild must not write at the same time. Reads the board's settings (BoardSettings: the same
+SAMORDNA_* environment) and feeds the store through the same `projection_feed` as the board.
 
 Consents are applied before events, so an event that crossed on a consent since revoked is
 dropped whatever order the live board once read them in; the revocation forgets what crossed
@@ -22,38 +22,22 @@ from aiokafka.structs import OffsetAndMetadata
 
 from contracts import ForwardedEvent, parse_event
 from contracts.topics import CONSENT_CHANGES, CONSENT_CHANGES_PARTITIONS, PER_PERSON_PARTITIONS, SHARED_EVENTS
-from services.board import store
-from services.board.app import GROUP_ID, SCHEMA_SQL
+from services.board.bootstrap import projection_feed
+from services.board.consumers import GROUPS
 from services.board.settings import BoardSettings
-from services.runtime.db import create_pool
 from services.runtime.kafka import client_options
-from services.runtime.pseudonym import Pseudonymizer
+from services.runtime.serve import load_settings
 
-GROUPS = {CONSENT_CHANGES: f"{GROUP_ID}-consents", SHARED_EVENTS: GROUP_ID}
 PARTITIONS = {CONSENT_CHANGES: CONSENT_CHANGES_PARTITIONS, SHARED_EVENTS: PER_PERSON_PARTITIONS}
 
 
 async def rebuild(settings: BoardSettings) -> dict[str, int]:
-    pool = await create_pool(settings.database_url, settings.db_schema, SCHEMA_SQL, min_size=1, max_size=2)
-    pseudonyms = Pseudonymizer(settings.pseudonym_key)
     counts: dict[str, int] = {}
-    try:
-        await pool.execute("TRUNCATE events, consents, revoked_consents")
-
-        async def consents(changes: list) -> None:
-            async with pool.acquire() as conn:
-                await store.apply_consent_changes(conn, pseudonyms, changes)
-
-        async def events(items: list) -> None:
-            async with pool.acquire() as conn:
-                await store.record_forwarded(conn, pseudonyms, items)
-
-        counts[CONSENT_CHANGES] = await _replay(client_options(settings), CONSENT_CHANGES, parse_event, consents)
-        counts[SHARED_EVENTS] = await _replay(
-            client_options(settings), SHARED_EVENTS, ForwardedEvent.model_validate_json, events
-        )
-    finally:
-        await pool.close()
+    async with projection_feed(settings) as feed:
+        await feed.store.forget_everything()
+        kafka = client_options(settings)
+        counts[CONSENT_CHANGES] = await _replay(kafka, CONSENT_CHANGES, parse_event, feed.consents)
+        counts[SHARED_EVENTS] = await _replay(kafka, SHARED_EVENTS, ForwardedEvent.model_validate_json, feed.events)
     return counts
 
 
@@ -96,7 +80,7 @@ def _parsed(parse: Callable, value: bytes | None):
 
 
 def main() -> None:
-    counts = asyncio.run(rebuild(BoardSettings()))
+    counts = asyncio.run(rebuild(load_settings(BoardSettings)))
     print(", ".join(f"{topic}: {n} records applied" for topic, n in counts.items()))
 
 

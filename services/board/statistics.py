@@ -1,4 +1,4 @@
-"""Follow-up statistics (seed 001), protected by the cell-key method (docs/statistics.md).
+"""Follow-up statistics (docs/sources.md), protected by the cell-key method (docs/statistics.md).
 
 Persons in the model per month (a consent in force some day of the month), their age bands
 and referral sources (today), and events per type per month. Every count is published with a

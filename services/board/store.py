@@ -1,181 +1,195 @@
-"""The board's PostgreSQL store: forwarded events and consents in; a principal's persons out.
+"""The board's PostgreSQL store: the shell around `projection`.
 
-A person is on a principal's board while a consent the board knows of names the principal and
-has not ended, and only with the events that principal may see (`visibility.py`): those it
-sent or the gate forwarded to it. Writes answer which principals' views they changed, so that
-only their live pages move.
+A batch of changes is one transaction: lock the persons it touches (so that a revocation and a
+late event of the same person, read from two topics at once, are applied one after the other),
+load what the projection needs of them, `apply_all`, and write the difference. Reads are the
+projection's reads in SQL, so that what a principal may not see never leaves the database.
 """
 
 import json
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Iterable, Sequence
 
 import asyncpg
 
-from contracts import CloudEvent, ForwardedEvent
 from contracts.catalogue import ConsentChange
 from services.board.alerts import ConsentFacts
 from services.board.domain import BoardEvent
-from services.runtime.pseudonym import Pseudonymizer
+from services.board.projection import (
+    BoardState,
+    Change,
+    Consent,
+    ConsentChanged,
+    Crossed,
+    Forwarded,
+    Person,
+    Revocation,
+    Writes,
+    apply_all,
+)
+from services.board.statistics import ConsentSpan
+from services.runtime.db import database_ready
 
-CONSENT_GRANTED = ConsentChange.GRANTED.event_type
-CONSENT_EXPIRING = ConsentChange.EXPIRING.event_type
-CONSENT_EXPIRED = ConsentChange.EXPIRED.event_type
-CONSENT_REVOKED = ConsentChange.REVOKED.event_type
-
-
-@dataclass
-class Person:
-    pseudonym: str
-    events: list[BoardEvent]  # only those the principal asked for may see (all, for the whole area)
-    consents: list[ConsentFacts]  # only those naming the principal
-
-
-async def record_forwarded(
-    conn: asyncpg.Connection, pseudonyms: Pseudonymizer, items: list[ForwardedEvent]
-) -> set[str]:
-    """Idempotent: a redelivered event changes nothing. Answers the principals who see a new event."""
-    moved: set[str] = set()
-    async with conn.transaction():
-        revoked = await _revoked_among(conn, {c for item in items for c in item.consent_ids})
-        for item in items:
-            event = item.event
-            pseudonym = pseudonyms.of(event.subject)
-            if item.consent_ids and set(item.consent_ids) <= revoked:
-                continue  # crossed only on consents since revoked
-            if await _forgotten(conn, pseudonym, item.decided_at):
-                continue  # crossed before a revocation the board has already applied: forgotten with it
-            inserted = await conn.fetchval(
-                """INSERT INTO events (sender, event_id, person_pseudonym, person_id, event_type, event_time,
-                                     parties, data, decided_at)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING RETURNING 1""",
-                event.principal,
-                event.id,
-                pseudonym,
-                event.subject,
-                event.type,
-                event.time,
-                sorted(item.parties),
-                json.dumps(event.data),
-                item.decided_at,
-            )
-            if inserted:
-                moved |= {event.principal, *item.parties}
-    return moved
+_EVENT_ORDER = "ORDER BY event_time, received_at, sender, event_id"
 
 
-async def apply_consent_changes(
-    conn: asyncpg.Connection, pseudonyms: Pseudonymizer, changes: list[CloudEvent]
-) -> set[str]:
-    """Granted and expiring consents are kept; expired ones dropped; a revocation forgets the person.
+class PostgresBoardStore:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
 
-    Answers the principals whose view may have changed: the consent's parties, and on a
-    revocation everyone who saw an event the board forgot."""
-    moved: set[str] = set()
-    async with conn.transaction():
-        for change in changes:
-            pseudonym = pseudonyms.of(change.subject)
-            data = change.data
-            moved |= set(data["parties"])
-            if change.type in (CONSENT_GRANTED, CONSENT_EXPIRING):
-                if await conn.fetchval("SELECT 1 FROM revoked_consents WHERE consent_id = $1", data["consent_id"]):
-                    continue  # an old event of a consent since revoked, read again
-                await conn.execute(
-                    """INSERT INTO consents (consent_id, person_pseudonym, person_id, parties, valid_from, valid_until)
-                       VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (consent_id) DO NOTHING""",
-                    data["consent_id"],
-                    pseudonym,
-                    change.subject,
-                    sorted(data["parties"]),
-                    datetime.fromisoformat(data["valid_from"]),
-                    datetime.fromisoformat(data["valid_until"]),
-                )
-            elif change.type == CONSENT_EXPIRED:
-                await conn.execute("DELETE FROM consents WHERE consent_id = $1", data["consent_id"])
-            elif change.type == CONSENT_REVOKED:
-                moved |= await _forget(conn, pseudonym, data["consent_id"], change.time)
-    return moved
+    async def record_forwarded(self, items: Sequence[Forwarded]) -> set[str]:
+        """Idempotent: a redelivered event changes nothing. Answers the principals who see a new event."""
+        return await self._apply(items)
 
+    async def apply_consent_changes(self, changes: Sequence[ConsentChanged]) -> set[str]:
+        """Answers the principals whose view may have changed (`projection`)."""
+        return await self._apply(changes)
 
-async def _forget(conn: asyncpg.Connection, pseudonym: str, consent_id: str, revoked_at: datetime) -> set[str]:
-    """The person leaves the joint model: the board drops every row, event and trace of them."""
-    await conn.execute(
-        "INSERT INTO revoked_consents VALUES ($1, $2, $3) ON CONFLICT DO NOTHING", consent_id, pseudonym, revoked_at
-    )
-    await conn.execute("DELETE FROM consents WHERE consent_id = $1", consent_id)
-    rows = await conn.fetch(
-        """DELETE FROM events WHERE person_pseudonym = $1 AND (decided_at IS NULL OR decided_at <= $2)
-           RETURNING parties""",
-        pseudonym,
-        revoked_at,
-    )
-    return {p for row in rows for p in row["parties"]}
+    async def _apply(self, changes: Sequence[Change]) -> set[str]:
+        async with self._pool.acquire() as conn, conn.transaction():
+            persons = sorted({_pseudonym(c) for c in changes})
+            for pseudonym in persons:  # in order, so that two batches never wait on each other
+                await conn.execute("SELECT pg_advisory_xact_lock(hashtext('samordna-board'), hashtext($1))", pseudonym)
+            before = await _load(conn, persons, changes)
+            outcome = apply_all(before, changes)
+            await _write(conn, Writes.between(before, outcome.state))
+        return set(outcome.moved)
 
-
-async def _forgotten(conn: asyncpg.Connection, pseudonym: str, decided_at: datetime) -> bool:
-    """Would a revocation already applied have forgotten an event decided then? The same answer
-    whichever of the two topics the board read first — what lets a rebuild arrive at the same board."""
-    return bool(
-        await conn.fetchval(
-            "SELECT 1 FROM revoked_consents WHERE person_pseudonym = $1 AND revoked_at >= $2 LIMIT 1",
-            pseudonym,
-            decided_at,
+    async def persons_visible_to(self, principal: str | None) -> list[Person]:
+        """Every person on `principal`'s board with the events `principal` may see, in order
+        (every person and event, for None: aggregates only)."""
+        consents = await self._pool.fetch(
+            """SELECT consent_id, person_pseudonym, valid_until FROM consents
+               WHERE valid_until > now() AND ($1::text IS NULL OR $1 = ANY(parties))""",
+            principal,
         )
+        by_person: dict[str, Person] = {}
+        for row in consents:
+            person = by_person.setdefault(row["person_pseudonym"], Person(row["person_pseudonym"], [], []))
+            person.consents.append(ConsentFacts(str(row["consent_id"]), row["valid_until"]))
+        for crossed in await self._events(list(by_person), principal):
+            by_person[crossed.pseudonym].events.append(crossed.event)
+        return [person for person in by_person.values() if person.events]
+
+    async def consent_spans(self, principal: str | None) -> list[ConsentSpan]:
+        """The consents behind the statistics."""
+        rows = await self._pool.fetch(
+            """SELECT person_pseudonym, person_id, valid_from, valid_until FROM consents
+               WHERE $1::text IS NULL OR $1 = ANY(parties)""",
+            principal,
+        )
+        return [ConsentSpan(r["person_pseudonym"], r["person_id"], r["valid_from"], r["valid_until"]) for r in rows]
+
+    async def events_of(self, pseudonyms: Sequence[str], principal: str | None) -> list[BoardEvent]:
+        """The persons' events that `principal` may see (all, for None), in time order."""
+        return [c.event for c in await self._events(list(pseudonyms), principal)]
+
+    async def forget_everything(self) -> None:
+        """For a rebuild from the topics."""
+        await self._pool.execute("TRUNCATE events, consents, revoked_consents")
+
+    async def ready(self) -> bool:
+        return await database_ready(self._pool)
+
+    async def _events(self, pseudonyms: list[str], principal: str | None) -> list[Crossed]:
+        # `visibility.may_see` in SQL; views apply the rule again, and trim the parties, in Python.
+        rows = await self._pool.fetch(
+            f"""SELECT * FROM events WHERE person_pseudonym = ANY($1::text[])
+                 AND ($2::text IS NULL OR sender = $2 OR $2 = ANY(parties)) {_EVENT_ORDER}""",
+            pseudonyms,
+            principal,
+        )
+        return [_crossed(row) for row in rows]
+
+
+def _pseudonym(change: Change) -> str:
+    return change.crossed.pseudonym if isinstance(change, Forwarded) else change.pseudonym
+
+
+async def _load(conn: asyncpg.Connection, persons: list[str], changes: Sequence[Change]) -> BoardState:
+    """What the changes touch: the persons' revocations, the revocations and consents they name,
+    the events they bring that are kept already, and the persons' events if one is a revocation."""
+    forwarded = [c for c in changes if isinstance(c, Forwarded)]
+    consent_changes = [c for c in changes if isinstance(c, ConsentChanged)]
+    consent_ids = {c.consent_id for c in consent_changes} | {i for c in forwarded for i in c.consent_ids}
+    revocations = await conn.fetch(
+        """SELECT * FROM revoked_consents WHERE person_pseudonym = ANY($1::text[])
+           OR consent_id = ANY($2::uuid[])""",
+        persons,
+        list(consent_ids),
     )
-
-
-async def persons_visible_to(conn: asyncpg.Connection, principal: str | None) -> list[Person]:
-    """Every person on `principal`'s board with the events `principal` may see, in order
-    (every person and event, for None: aggregates only)."""
     consents = await conn.fetch(
-        """SELECT consent_id, person_pseudonym, valid_until FROM consents
-           WHERE valid_until > now() AND ($1::text IS NULL OR $1 = ANY(parties))""",
-        principal,
+        "SELECT * FROM consents WHERE consent_id = ANY($1::uuid[])", [c.consent_id for c in consent_changes]
     )
-    by_person: dict[str, Person] = {}
-    for row in consents:
-        person = by_person.setdefault(row["person_pseudonym"], Person(row["person_pseudonym"], [], []))
-        person.consents.append(ConsentFacts(str(row["consent_id"]), row["valid_until"]))
-    for event in await _events(conn, list(by_person), principal):
-        by_person[event.person_pseudonym].events.append(event.board_event)
-    return [person for person in by_person.values() if person.events]
-
-
-async def consents_overlapping(conn: asyncpg.Connection, principal: str | None) -> list[asyncpg.Record]:
-    """The consents behind the statistics: person, valid_from, valid_until."""
-    return await conn.fetch(
-        """SELECT person_pseudonym, person_id, valid_from, valid_until FROM consents
-           WHERE $1::text IS NULL OR $1 = ANY(parties)""",
-        principal,
+    keys = [c.crossed.key for c in forwarded]
+    revoking = sorted({c.pseudonym for c in consent_changes if c.kind is ConsentChange.REVOKED})
+    events = await conn.fetch(
+        f"""SELECT * FROM events WHERE (sender, event_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+            OR person_pseudonym = ANY($3::text[]) {_EVENT_ORDER}""",
+        [k[0] for k in keys],
+        [k[1] for k in keys],
+        revoking,
+    )
+    return BoardState(
+        events={(c := _crossed(row)).key: c for row in events},
+        consents={str(row["consent_id"]): _consent(row) for row in consents},
+        revocations={
+            str(r["consent_id"]): Revocation(str(r["consent_id"]), r["person_pseudonym"], r["revoked_at"])
+            for r in revocations
+        },
     )
 
 
-async def events_of(conn: asyncpg.Connection, pseudonyms: list[str], principal: str | None) -> list[BoardEvent]:
-    """The persons' events that `principal` may see (all, for None), in time order."""
-    return [e.board_event for e in await _events(conn, pseudonyms, principal)]
+async def _write(conn: asyncpg.Connection, writes: Writes) -> None:
+    for r in writes.revocations_added:
+        await conn.execute(
+            "INSERT INTO revoked_consents VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            r.consent_id,
+            r.pseudonym,
+            r.revoked_at,
+        )
+    await _delete(conn, "DELETE FROM consents WHERE consent_id = ANY($1::uuid[])", writes.consents_dropped)
+    for c in writes.consents_added:
+        await conn.execute(
+            """INSERT INTO consents (consent_id, person_pseudonym, person_id, parties, valid_from, valid_until)
+               VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (consent_id) DO NOTHING""",
+            c.consent_id,
+            c.pseudonym,
+            c.person_id,
+            list(c.parties),
+            c.valid_from,
+            c.valid_until,
+        )
+    if writes.events_forgotten:
+        await conn.execute(
+            "DELETE FROM events WHERE (sender, event_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))",
+            [k[0] for k in writes.events_forgotten],
+            [k[1] for k in writes.events_forgotten],
+        )
+    for crossed in writes.events_added:
+        event = crossed.event
+        await conn.execute(
+            """INSERT INTO events (sender, event_id, person_pseudonym, person_id, event_type, event_time,
+                                 parties, data, decided_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING""",
+            event.sender,
+            event.event_id,
+            crossed.pseudonym,
+            event.person_id,
+            event.type,
+            event.time,
+            list(event.parties),
+            json.dumps(event.data),
+            crossed.decided_at,
+        )
 
 
-@dataclass(frozen=True)
-class _Stored:
-    person_pseudonym: str
-    board_event: BoardEvent
+async def _delete(conn: asyncpg.Connection, sql: str, keys: Iterable[str]) -> None:
+    if keys := list(keys):
+        await conn.execute(sql, keys)
 
 
-async def _events(conn: asyncpg.Connection, pseudonyms: list[str], principal: str | None) -> list[_Stored]:
-    # The filter is `visibility.may_see` in SQL, so that what a principal may not see never
-    # leaves the database; views apply the rule again, and trim the parties, in Python.
-    rows = await conn.fetch(
-        """SELECT * FROM events WHERE person_pseudonym = ANY($1::text[])
-             AND ($2::text IS NULL OR sender = $2 OR $2 = ANY(parties))
-           ORDER BY event_time, received_at, sender, event_id""",
-        pseudonyms,
-        principal,
-    )
-    return [_Stored(row["person_pseudonym"], _event(row)) for row in rows]
-
-
-def _event(row: asyncpg.Record) -> BoardEvent:
-    return BoardEvent(
+def _crossed(row: asyncpg.Record) -> Crossed:
+    event = BoardEvent(
         type=row["event_type"],
         sender=row["sender"],
         person_id=row["person_id"],
@@ -184,10 +198,15 @@ def _event(row: asyncpg.Record) -> BoardEvent:
         event_id=row["event_id"],
         parties=tuple(row["parties"]),
     )
+    return Crossed(row["person_pseudonym"], event, row["decided_at"])
 
 
-async def _revoked_among(conn: asyncpg.Connection, consent_ids: set[str]) -> set[str]:
-    rows = await conn.fetch(
-        "SELECT consent_id FROM revoked_consents WHERE consent_id = ANY($1::uuid[])", list(consent_ids)
+def _consent(row: asyncpg.Record) -> Consent:
+    return Consent(
+        str(row["consent_id"]),
+        row["person_pseudonym"],
+        row["person_id"],
+        tuple(row["parties"]),
+        row["valid_from"],
+        row["valid_until"],
     )
-    return {str(row["consent_id"]) for row in rows}

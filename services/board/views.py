@@ -4,18 +4,21 @@ a coordinator sees the persons whose consent names the coordinator's principal, 
 only the events its principal sent or was forwarded — the row, its alerts, its parties, its
 timeline and the statistics are all folded from those alone. `ops` sees aggregates of the
 whole area (statistics), never a person.
+
+`BoardViews` is the board's service layer: the API (`api.py`) and the pages (`web.py`) both ask it.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-import asyncpg
-
-from services.board import store
 from services.board.alerts import Alert, AlertRules, alerts
-from services.board.domain import BoardRow, fold
-from services.board.statistics import ConsentSpan, RecordKey, statistics
+from services.board.domain import BoardEvent, BoardRow, fold
+from services.board.errors import PersonNotOnBoard
+from services.board.ports import BoardStore
+from services.board.statistics import RecordKey, statistics
 from services.board.visibility import row_parties, visible_events
+from services.runtime.auth import Caller, Role
 
 SORTS = ("next_planned", "patient", "start")
 
@@ -42,28 +45,56 @@ class TimelineEntry:
     details: dict
 
 
-async def board_rows(
-    conn: asyncpg.Connection,
-    principal: str,
-    rules: AlertRules,
-    now: datetime,
-    *,
-    alert: str | None = None,
-    party: str | None = None,
-    sort: str = "next_planned",
-) -> list[RowView]:
-    views = []
-    for pseudonym, events, consents in await _persons(conn, principal):
-        row = fold(events)
-        row.planning = [p for p in row.planning if p.date >= now.date()]
-        found = alerts(events, consents, rules, now)
-        parties = row_parties(principal, events)
-        if alert and not any(a.kind == alert for a in found):
-            continue
-        if party and party not in parties:
-            continue
-        views.append(RowView(pseudonym, row, found, parties, events[-1].time))
-    return sorted(views, key=_sort_key(sort))
+@dataclass(frozen=True)
+class BoardViews:
+    store: BoardStore
+    rules: AlertRules
+    record_key: RecordKey  # the statistics' secret cell keys
+    clock: Callable[[], datetime]
+
+    async def board_rows(
+        self, principal: str, *, alert: str | None = None, party: str | None = None, sort: str = "next_planned"
+    ) -> list[RowView]:
+        now = self.clock()
+        views = []
+        for pseudonym, events, consents in await self._persons(principal):
+            row = fold(events)
+            row.planning = [p for p in row.planning if p.date >= now.date()]
+            found = alerts(events, consents, self.rules, now)
+            parties = row_parties(principal, events)
+            if alert and not any(a.kind == alert for a in found):
+                continue
+            if party and party not in parties:
+                continue
+            views.append(RowView(pseudonym, row, found, parties, events[-1].time))
+        return sorted(views, key=_sort_key(sort))
+
+    async def timeline(self, principal: str, handle: str) -> tuple[BoardRow, list[TimelineEntry]]:
+        """The person's events, newest first, if the person is on the principal's board; else
+        PersonNotOnBoard."""
+        persons = await self._persons(principal)
+        events = next((events for pseudonym, events, _ in persons if pseudonym == handle), None)
+        if events is None:
+            raise PersonNotOnBoard()
+        entries = [TimelineEntry(e.time, e.label, e.sender, e.type, e.data) for e in reversed(events)]
+        return fold(events), entries
+
+    async def statistics(self, caller: Caller) -> dict:
+        """A coordinator's statistics cover the persons shared with its principal and the events it
+        may see; ops sees the whole area."""
+        scope = None if caller.role is Role.OPS else caller.principal
+        spans = await self.store.consent_spans(scope)
+        events = visible_events(scope, await self.store.events_of(sorted({s.person for s in spans}), scope))
+        return {"scope": scope or "all", **statistics(spans, events, self.clock().date(), self.record_key)}
+
+    async def _persons(self, principal: str) -> list[tuple[str, list[BoardEvent], list]]:
+        """(handle, visible events, consents naming the principal) of every person on its board."""
+        found = []
+        for person in await self.store.persons_visible_to(principal):
+            events = visible_events(principal, person.events)
+            if events:  # a person is on the board only with something the principal may see
+                found.append((person.pseudonym, events, person.consents))
+        return found
 
 
 def _sort_key(sort: str):
@@ -72,35 +103,3 @@ def _sort_key(sort: str):
     if sort == "start":
         return lambda v: (v.row.start, v.row.patient)
     return lambda v: (v.next_planned is None, v.next_planned or date.max, v.row.patient)
-
-
-async def timeline(
-    conn: asyncpg.Connection, principal: str, handle: str
-) -> tuple[BoardRow, list[TimelineEntry]] | None:
-    """The person's events, newest first, if the person is on the principal's board; else None."""
-    events = next((events for pseudonym, events, _ in await _persons(conn, principal) if pseudonym == handle), None)
-    if events is None:
-        return None
-    entries = [TimelineEntry(e.time, e.label, e.sender, e.type, e.data) for e in reversed(events)]
-    return fold(events), entries
-
-
-async def follow_up(conn: asyncpg.Connection, principal: str | None, today: date, record_key: RecordKey) -> dict:
-    """The statistics of the persons shared with `principal`, counting only the events it may see
-    (None: the whole area)."""
-    spans = [
-        ConsentSpan(r["person_pseudonym"], r["person_id"], r["valid_from"], r["valid_until"])
-        for r in await store.consents_overlapping(conn, principal)
-    ]
-    events = visible_events(principal, await store.events_of(conn, sorted({s.person for s in spans}), principal))
-    return statistics(spans, events, today, record_key)
-
-
-async def _persons(conn: asyncpg.Connection, principal: str) -> list[tuple[str, list, list]]:
-    """(handle, visible events, consents naming the principal) of every person on its board."""
-    found = []
-    for person in await store.persons_visible_to(conn, principal):
-        events = visible_events(principal, person.events)
-        if events:  # a person is on the board only with something the principal may see
-            found.append((person.pseudonym, events, person.consents))
-    return found

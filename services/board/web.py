@@ -8,7 +8,7 @@ only on changes that principal may see); the page then fetches its rows again fr
 the same filters.
 """
 
-from datetime import UTC, datetime
+from datetime import UTC
 from pathlib import Path
 from urllib.parse import parse_qs
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -20,13 +20,14 @@ from fastapi.templating import Jinja2Templates
 from starlette.responses import StreamingResponse
 
 from contracts.principals import display_name
-from services.board import api, views
+from services.board import api
 from services.board.alerts import LABELS
+from services.board.deps import COOKIE, ChangesDep, OpsDep, PageCaller, TokensDep, ViewsDep
+from services.board.errors import PersonNotOnBoard
 from services.board.statistics import SMALLEST_SHOWN, as_csv
 from services.runtime.auth import Caller, Role
 
 HERE = Path(__file__).parent
-COOKIE = "samordna_tavla"
 LIVE_WAIT_SECONDS = 15  # one wait per response, so that a stopping server never waits long on a stream
 SORTS = {"next_planned": "Nästa planerade datum", "patient": "Patient", "start": "Start"}
 HEADERS = {
@@ -54,13 +55,6 @@ def static_files() -> StaticFiles:
     return StaticFiles(directory=HERE / "static")
 
 
-def page_caller(request: Request) -> Caller | None:
-    """The coordinator or ops behind the login cookie, if any; system tokens do not log in."""
-    token = request.cookies.get(COOKIE)
-    caller = request.app.state.tokens.caller_for(token) if token else None
-    return caller if caller and caller.role in (Role.COORDINATOR, Role.OPS) else None
-
-
 def render(request: Request, name: str, status_code: int = 200, **context) -> HTMLResponse:
     response = templates.TemplateResponse(request, name, context, status_code=status_code)
     response.headers.update(HEADERS)
@@ -76,10 +70,10 @@ def not_for_ops(request: Request, caller: Caller) -> HTMLResponse:
 
 
 @router.post("/logga-in")
-async def log_in(request: Request) -> Response:
+async def log_in(request: Request, tokens: TokensDep) -> Response:
     form = parse_qs((await request.body()).decode(errors="replace"))
     token = form.get("token", [""])[0].strip()
-    caller = request.app.state.tokens.caller_for(token) if token else None
+    caller = tokens.caller_for(token) if token else None
     if caller is None or caller.role not in (Role.COORDINATOR, Role.OPS):
         return login_page(request, "Nyckeln gäller inte för tavlan. Använd din samordnarnyckel.", 401)
     response = RedirectResponse("/", status_code=303)
@@ -95,17 +89,17 @@ async def log_out() -> Response:
 
 
 @router.get("/")
-async def board_page(request: Request, alert: str = "", party: str = "", sort: str = "next_planned") -> Response:
-    caller = page_caller(request)
+async def board_page(
+    request: Request, caller: PageCaller, views: ViewsDep, changes: ChangesDep,
+    alert: str = "", party: str = "", sort: str = "next_planned",
+) -> Response:  # fmt: skip
     if caller is None:
         return login_page(request)
     if caller.role is Role.OPS:
         return RedirectResponse("/drift", status_code=303)
-    version = request.app.state.changes.version(
-        caller.principal
-    )  # read first: a change during the query shows up as a newer one
+    version = changes.version(caller.principal)  # read first: a change during the query shows up as a newer one
     filters = _filters(alert, party, sort)
-    rows = await _rows(request, caller, filters)
+    rows = await views.board_rows(caller.principal, **filters)
     parties = sorted({p for v in rows for p in v.parties} | ({filters["party"]} if filters["party"] else set()))
     return render(
         request, "board.html", caller=caller, rows=rows, version=version, filters=filters,
@@ -115,84 +109,78 @@ async def board_page(request: Request, alert: str = "", party: str = "", sort: s
 
 
 @router.get("/rader")
-async def board_fragment(request: Request, alert: str = "", party: str = "", sort: str = "next_planned") -> Response:
+async def board_fragment(
+    request: Request, caller: PageCaller, views: ViewsDep, alert: str = "", party: str = "", sort: str = "next_planned"
+) -> Response:
     """The table's rows alone, for the page to swap in when the board changes."""
-    caller = page_caller(request)
     if caller is None:
         return PlainTextResponse("Inte inloggad", status_code=401, headers=HEADERS)
     if caller.role is not Role.COORDINATOR:
         return PlainTextResponse("Personer visas inte för drift", status_code=403, headers=HEADERS)
-    rows = await _rows(request, caller, _filters(alert, party, sort))
+    rows = await views.board_rows(caller.principal, **_filters(alert, party, sort))
     return render(request, "rows.html", rows=rows, columns=api.COLUMNS.values())
 
 
 @router.get("/person/{handle}")
-async def person_page(request: Request, handle: str) -> Response:
-    caller = page_caller(request)
+async def person_page(request: Request, handle: str, caller: PageCaller, views: ViewsDep) -> Response:
     if caller is None:
         return login_page(request, status_code=401)
     if caller.role is not Role.COORDINATOR:
         return not_for_ops(request, caller)
-    async with request.app.state.pool.acquire() as conn:
-        found = await views.timeline(conn, caller.principal, handle)
-    if found is None:
+    try:
+        row, entries = await views.timeline(caller.principal, handle)
+    except PersonNotOnBoard:
         return render(request, "not_found.html", 404, caller=caller)
-    row, entries = found
     return render(request, "person.html", caller=caller, row=row, entries=entries, columns=api.COLUMNS)
 
 
 @router.get("/statistik")
-async def statistics_page(request: Request) -> Response:
-    caller = page_caller(request)
+async def statistics_page(request: Request, caller: PageCaller, views: ViewsDep) -> Response:
     if caller is None:
         return login_page(request, status_code=401)
-    stats = await api._statistics(request, caller)
+    stats = await views.statistics(caller)
     return render(request, "statistics.html", caller=caller, stats=stats, smallest_shown=SMALLEST_SHOWN)
 
 
 @router.get("/drift")
-async def ops_page(request: Request) -> Response:
+async def ops_page(request: Request, caller: PageCaller, ops: OpsDep) -> Response:
     """The ops dashboard: per service flows, decisions, dead letters, backlogs; lag per consumer group."""
-    caller = page_caller(request)
     if caller is None:
         return login_page(request, status_code=401)
     if caller.role is not Role.OPS:
         return render(request, "not_found.html", 404, caller=caller)
-    return render(request, "ops.html", caller=caller, ops=request.app.state.ops.summary())
+    return render(request, "ops.html", caller=caller, ops=ops.summary())
 
 
 @router.get("/statistik.json")
-async def statistics_json(request: Request) -> Response:
+async def statistics_json(caller: PageCaller, views: ViewsDep) -> Response:
     """What `/v1/statistics` answers, for the logged-in browser (which holds a cookie, not a bearer header)."""
-    caller = page_caller(request)
     if caller is None:
         return PlainTextResponse("Inte inloggad", status_code=401, headers=HEADERS)
-    return JSONResponse(await api._statistics(request, caller), headers=HEADERS)
+    return JSONResponse(await views.statistics(caller), headers=HEADERS)
 
 
 @router.get("/statistik.csv")
-async def statistics_csv(request: Request) -> Response:
-    caller = page_caller(request)
+async def statistics_csv(caller: PageCaller, views: ViewsDep) -> Response:
     if caller is None:
         return PlainTextResponse("Inte inloggad", status_code=401, headers=HEADERS)
     return PlainTextResponse(
-        as_csv(await api._statistics(request, caller)),
+        as_csv(await views.statistics(caller)),
         media_type="text/csv; charset=utf-8",
         headers={**HEADERS, "Content-Disposition": 'attachment; filename="samordna-statistik.csv"'},
     )
 
 
 @router.get("/live")
-async def live(request: Request, v: int | None = None) -> Response:
+async def live(request: Request, caller: PageCaller, changes: ChangesDep, v: int | None = None) -> Response:
     """Server-sent events: the board's version once it differs from the one the page has.
 
     The page names its version in `v`; on reconnecting, the browser sends the last event id instead.
     Each response waits once and ends; EventSource reconnects by itself (after `retry` ms).
     """
-    caller = page_caller(request)
     if caller is None or caller.role is not Role.COORDINATOR:
         return PlainTextResponse("Inte inloggad som samordnare", status_code=401, headers=HEADERS)
-    changes, principal = request.app.state.changes, caller.principal
+    principal = caller.principal
     seen = _int(request.headers.get("last-event-id"), v if v is not None else changes.version(principal))
 
     async def stream():
@@ -208,13 +196,8 @@ def _filters(alert: str, party: str, sort: str) -> dict:
     return {
         "alert": alert if alert in LABELS else None,
         "party": party or None,
-        "sort": sort if sort in views.SORTS else "next_planned",
+        "sort": sort if sort in SORTS else "next_planned",
     }
-
-
-async def _rows(request: Request, caller: Caller, filters: dict) -> list[views.RowView]:
-    async with request.app.state.pool.acquire() as conn:
-        return await views.board_rows(conn, caller.principal, request.app.state.rules, datetime.now(UTC), **filters)
 
 
 def _int(value: str | None, default: int) -> int:

@@ -1,4 +1,6 @@
-"""The board's API on the real stack: alerts, filters, a person's timeline, statistics, and who sees what."""
+"""The board's API on the real stack: events that crossed the gate showing up with their alerts, in
+the filters, the timeline and the statistics. What needs no stack (auth, roles, parameters refused,
+404 as problem details, the CSV's shape, small counts suppressed) is in tests/unit/test_board_api.py."""
 
 from tests.support.client import event, eventually
 
@@ -23,22 +25,18 @@ async def test_a_positive_sample_shows_as_an_alert_and_filters_find_it(client, p
     assert rows_of(with_alert.json(), person) and not rows_of(other_alert.json(), person)
     by_party = await client.get("board", "/v1/board", ALINGSAS, "coordinator", party=LERUM)
     assert not rows_of(by_party.json(), person)
-    unknown = await client.get("board", "/v1/board", ALINGSAS, "coordinator", alert="no_such_alert")
-    assert unknown.status_code == 422
 
 
-async def test_a_persons_timeline_is_reached_by_handle_and_only_where_the_person_is_shared(client, person):
+async def test_a_persons_timeline_is_reached_by_handle(client, person):
     await client.grant(REGION, person, [REGION, ALINGSAS])
     await client.post_event(REGION, event(SAMPLE_POSITIVE, person))
     board = await eventually(lambda: client.board(REGION), lambda b: rows_of(b, person))
     [row] = rows_of(board, person)
 
     mine = await client.get("board", f"/v1/board/persons/{row['handle']}", REGION, "coordinator")
-    theirs = await client.get("board", f"/v1/board/persons/{row['handle']}", LERUM, "coordinator")
 
     assert mine.status_code == 200
     assert [e["label"] for e in mine.json()["timeline"]] == ["Positivt prov"]
-    assert theirs.status_code == 404
     assert person.replace("-", "") not in row["handle"]
 
 
@@ -47,14 +45,8 @@ async def test_ops_sees_statistics_but_never_a_person(client, person):
     await client.post_event(REGION, event(SAMPLE_POSITIVE, person))
     await eventually(lambda: client.board(REGION), lambda b: rows_of(b, person))
 
-    board = await client.get("board", "/v1/board", "ops", "ops")
     stats = await client.get("board", "/v1/statistics", "ops", "ops")
     csv = await client.get("board", "/v1/statistics.csv", "ops", "ops")
 
-    assert board.status_code == 403
     assert stats.status_code == 200 and stats.json()["scope"] == "all"
     assert person.replace("-", "") not in stats.text and person not in csv.text
-    assert csv.headers["content-type"].startswith("text/csv")
-    assert csv.text.splitlines()[0] == "avsnitt,grupp,månad,antal"
-    counts = [m["persons"] for m in stats.json()["persons_per_month"]]
-    assert all(c == "<5" or c == 0 or c >= 5 for c in counts)

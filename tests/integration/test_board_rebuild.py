@@ -48,12 +48,26 @@ async def test_a_rebuild_from_the_topics_yields_the_same_board(running_stack):
     assert rebuild.returncode == 0, rebuild.stderr
     assert "shared.events:" in rebuild.stdout
     after = {p: await client.board(p) for p in (REGION, ALINGSAS, LERUM)}
-    assert after == before
+    assert settled(after, kept, revoked) == settled(before, kept, revoked)
     assert kept.replace("-", "") in patients(after[REGION])
     assert revoked.replace("-", "") not in patients(after[REGION])
     lerum = _row(after[LERUM], kept)  # rebuilt with what Lerum may see, no more: the sample stayed away
     assert [a["kind"] for a in lerum["alerts"]] == ["missed_visit"] and lerum["parties"] == [LERUM, REGION]
     await client.close()
+
+
+def settled(boards: dict[str, dict], *ours: str) -> dict[str, dict]:
+    """The boards without what may move on its own clock while the test runs: an overdue receipt of
+    an earlier test's event (the region's sweeper sends it when the deadline passes, live, between
+    the two snapshots). The persons of this test have none, and are compared whole."""
+    mine = {p.replace("-", "") for p in ours}
+
+    def row(r: dict) -> dict:
+        if r["patient"].replace("-", "") in mine:
+            return r
+        return {**r, "alerts": [a for a in r["alerts"] if a["kind"] != "receipt_overdue"]}
+
+    return {p: {**b, "rows": [row(r) for r in b["rows"]]} for p, b in boards.items()}
 
 
 def _row(board: dict, person: str) -> dict | None:

@@ -2,8 +2,12 @@
 
 from datetime import UTC, date, datetime, timedelta
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from contracts.examples import EXAMPLE_DATA
-from services.board.alerts import AlertRules, ConsentFacts, alerts, load_rules
+from services.board.alerts import AlertRules, ConsentFacts, alerts
+from services.board.bootstrap import load_rules
 from services.board.domain import BoardEvent
 from services.board.statistics import ConsentSpan, possible_outputs, record_keys, statistics
 
@@ -135,3 +139,36 @@ def test_a_month_with_few_persons_shows_zero_or_five():
 
     assert stats["persons_per_month"][-1]["persons"] in (0, 5)
     assert stats["persons_per_month"][0]["persons"] == 0
+
+
+# --- properties ---------------------------------------------------------------------------------
+
+NAMES = ["visit.missed", "sample.positive", "discharge.planned", "treatment.started", "treatment.ended",
+         "treatment.discharge_group_referral", "intervention.decided", "intervention.ending", "intervention.ended",
+         "receipt.overdue", "receipt.acknowledged", "sip.requested", "sip.plan_updated"]  # fmt: skip
+HISTORIES = st.lists(st.tuples(st.sampled_from(NAMES), st.integers(min_value=0, max_value=400)), max_size=12)
+
+
+def history(drawn) -> list[BoardEvent]:
+    return sorted((ev(name, days_ago) for name, days_ago in drawn), key=lambda e: e.time)
+
+
+@settings(max_examples=200)
+@given(HISTORIES)
+def test_every_alert_is_about_an_event_it_was_given_and_they_come_oldest_first(drawn):
+    events = history(drawn)
+    found = alerts(events, [], RULES, NOW)
+
+    named = {e.event_id for e in events} | {e.data["event_id"] for e in events if e.name.startswith("receipt.")}
+    assert all(a.event_id in named for a in found)
+    assert [a.since for a in found] == sorted(a.since for a in found)
+
+
+@settings(max_examples=200)
+@given(HISTORIES, st.integers(min_value=-10, max_value=400))
+def test_a_consent_alerts_only_in_its_last_days(drawn, days_left):
+    valid_until = NOW + timedelta(days=days_left)
+    found = alerts(history(drawn), [ConsentFacts("c", valid_until)], RULES, NOW)
+
+    expiring = [a for a in found if a.kind == "consent_expiring"]
+    assert bool(expiring) == (0 < days_left <= RULES.consent_expiring_days)

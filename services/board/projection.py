@@ -1,0 +1,258 @@
+"""The board's projection, pure: what crossed the gate and the consents' changes folded into what
+the board keeps, and who may see what of it. No I/O; the store (`store.py`) loads the part of
+the state a batch touches, calls `apply_all`, and writes `Writes.between(before, after)`.
+
+The rules, one change at a time (`apply`):
+
+- a forwarded event is kept once (a redelivery changes nothing) — unless every consent it
+  crossed on has since been revoked, or a revocation of the person at or after the moment the
+  gate decided it has already been applied: it would have been forgotten with it. Both checks
+  give the same answer whichever of the two topics the board reads first, which is what lets a
+  rebuild arrive at the same board;
+- a granted or expiring consent is kept (the first copy wins), unless it was revoked: an old
+  change read again;
+- an expired consent is dropped;
+- a revocation is remembered (the first wins), its consent dropped, and every event of the
+  person decided at or before it forgotten, whichever consent it crossed on — the person leaves
+  the joint model, and the board keeps nothing of them from before. Events decided after the
+  revocation, on another consent still in force, stay.
+
+Each change answers the principals whose view may have changed, so that only their live pages
+move: a kept event's sender and parties; a consent change's parties, always (an expiring
+consent stores nothing new but brings an alert), and on a revocation everyone who saw a
+forgotten event.
+
+Reads (`persons_visible_to`, `consent_spans`, `events_of`) are the rule of `visibility.py`: a
+person is on a principal's board while a consent naming it has not ended, with the events the
+principal sent or was forwarded. The SQL store answers the same in SQL; these serve the
+in-memory store and the properties.
+"""
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from contracts.catalogue import ConsentChange
+from services.board.alerts import ConsentFacts
+from services.board.domain import BoardEvent
+from services.board.statistics import ConsentSpan
+from services.board.visibility import may_see
+
+EventKey = tuple[str, str]  # (sender, event id): an event is kept once
+
+
+@dataclass(frozen=True)
+class Crossed:
+    """An event that crossed the gate, as the board keeps it (parties: sender and recipients)."""
+
+    pseudonym: str
+    event: BoardEvent
+    decided_at: datetime | None  # None only on rows kept before the board recorded it
+
+    @property
+    def key(self) -> EventKey:
+        return (self.event.sender, self.event.event_id)
+
+
+@dataclass(frozen=True)
+class Consent:
+    consent_id: str
+    pseudonym: str
+    person_id: str
+    parties: tuple[str, ...]
+    valid_from: datetime
+    valid_until: datetime
+
+
+@dataclass(frozen=True)
+class Revocation:
+    consent_id: str
+    pseudonym: str
+    revoked_at: datetime
+
+
+@dataclass(frozen=True)
+class Forwarded:
+    """A change from shared.events: `crossed`, on the consents `consent_ids`."""
+
+    crossed: Crossed
+    consent_ids: frozenset[str]
+
+
+@dataclass(frozen=True)
+class ConsentChanged:
+    """A change from consent.changes. `kind` None: a type the board does not act on."""
+
+    kind: ConsentChange | None
+    consent_id: str
+    pseudonym: str
+    person_id: str
+    parties: tuple[str, ...]
+    at: datetime  # the change's time: for a revocation, when it was revoked
+    valid_from: datetime | None = None  # on granted and expiring
+    valid_until: datetime | None = None
+
+
+Change = Forwarded | ConsentChanged
+
+
+@dataclass(frozen=True)
+class BoardState:
+    """What the board keeps (or the part of it a batch touches), by key. Never mutated."""
+
+    events: Mapping[EventKey, Crossed] = field(default_factory=dict)
+    consents: Mapping[str, Consent] = field(default_factory=dict)
+    revocations: Mapping[str, Revocation] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    state: BoardState
+    moved: frozenset[str] = frozenset()  # the principals whose view may have changed
+
+
+@dataclass(frozen=True)
+class Writes:
+    """What to store and delete to go from one state to the next. Keys never change their value
+    (the first copy wins), so a diff by key says it all."""
+
+    events_added: tuple[Crossed, ...] = ()
+    events_forgotten: tuple[EventKey, ...] = ()
+    consents_added: tuple[Consent, ...] = ()
+    consents_dropped: tuple[str, ...] = ()
+    revocations_added: tuple[Revocation, ...] = ()
+
+    @classmethod
+    def between(cls, before: BoardState, after: BoardState) -> "Writes":
+        return cls(
+            events_added=tuple(e for k, e in after.events.items() if k not in before.events),
+            events_forgotten=tuple(k for k in before.events if k not in after.events),
+            consents_added=tuple(c for k, c in after.consents.items() if k not in before.consents),
+            consents_dropped=tuple(k for k in before.consents if k not in after.consents),
+            revocations_added=tuple(r for k, r in after.revocations.items() if k not in before.revocations),
+        )
+
+    def __bool__(self) -> bool:
+        return any((self.events_added, self.events_forgotten, self.consents_added, self.consents_dropped,
+                    self.revocations_added))  # fmt: skip
+
+
+def apply(state: BoardState, change: Change) -> Outcome:
+    if isinstance(change, Forwarded):
+        return _forwarded(state, change)
+    return _consent_changed(state, change)
+
+
+def apply_all(state: BoardState, changes: Iterable[Change]) -> Outcome:
+    """The changes in their order; the principals any of them moved."""
+    moved: set[str] = set()
+    for change in changes:
+        outcome = apply(state, change)
+        state, moved = outcome.state, moved | outcome.moved
+    return Outcome(state, frozenset(moved))
+
+
+def _forwarded(state: BoardState, change: Forwarded) -> Outcome:
+    crossed = change.crossed
+    if change.consent_ids and change.consent_ids <= state.revocations.keys():
+        return Outcome(state)  # crossed only on consents since revoked
+    if forgotten(state, crossed.pseudonym, crossed.decided_at):
+        return Outcome(state)  # crossed before a revocation already applied: forgotten with it
+    if crossed.key in state.events:
+        return Outcome(state)
+    event = crossed.event
+    return Outcome(
+        replace(state, events={**state.events, crossed.key: crossed}), frozenset({event.sender, *event.parties})
+    )
+
+
+def forgotten(state: BoardState, pseudonym: str, decided_at: datetime | None) -> bool:
+    """Would a revocation of the person already applied have forgotten an event decided then?"""
+    return decided_at is not None and any(
+        r.pseudonym == pseudonym and r.revoked_at >= decided_at for r in state.revocations.values()
+    )
+
+
+def _consent_changed(state: BoardState, change: ConsentChanged) -> Outcome:
+    moved = frozenset(change.parties)
+    if change.kind in (ConsentChange.GRANTED, ConsentChange.EXPIRING):
+        if change.consent_id in state.revocations or change.consent_id in state.consents:
+            return Outcome(state, moved)  # an old change of a consent since revoked, or one kept already
+        return Outcome(replace(state, consents={**state.consents, change.consent_id: _consent(change)}), moved)
+    if change.kind is ConsentChange.EXPIRED:
+        return Outcome(replace(state, consents=_without(state.consents, {change.consent_id})), moved)
+    if change.kind is ConsentChange.REVOKED:
+        return _revoked(state, change, moved)
+    return Outcome(state, moved)
+
+
+def _revoked(state: BoardState, change: ConsentChanged, moved: frozenset[str]) -> Outcome:
+    revocation = Revocation(change.consent_id, change.pseudonym, change.at)
+    gone = {
+        k: e
+        for k, e in state.events.items()
+        if e.pseudonym == change.pseudonym and (e.decided_at is None or e.decided_at <= change.at)
+    }
+    return Outcome(
+        BoardState(
+            events=_without(state.events, gone.keys()),
+            consents=_without(state.consents, {change.consent_id}),
+            revocations={change.consent_id: revocation, **state.revocations},  # the first one wins
+        ),
+        moved | {p for e in gone.values() for p in e.event.parties},
+    )
+
+
+def _consent(change: ConsentChanged) -> Consent:
+    if change.valid_from is None or change.valid_until is None:
+        raise ValueError("a granted or expiring consent names its validity")
+    parties = tuple(sorted(change.parties))
+    return Consent(
+        change.consent_id, change.pseudonym, change.person_id, parties, change.valid_from, change.valid_until
+    )
+
+
+def _without(mapping: Mapping, keys: Iterable) -> dict:
+    dropped = set(keys)
+    return {k: v for k, v in mapping.items() if k not in dropped}
+
+
+# --- reads -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Person:
+    pseudonym: str
+    events: list[BoardEvent]  # only those the principal asked for may see (all, for the whole area)
+    consents: list[ConsentFacts]  # only those naming the principal
+
+
+def _names(principal: str | None, consent: Consent) -> bool:
+    return principal is None or principal in consent.parties
+
+
+def persons_visible_to(state: BoardState, principal: str | None, now: datetime) -> list[Person]:
+    """Every person on `principal`'s board with the events it may see, in order (None: everyone)."""
+    by_person: dict[str, Person] = {}
+    for consent in state.consents.values():
+        if consent.valid_until > now and _names(principal, consent):
+            person = by_person.setdefault(consent.pseudonym, Person(consent.pseudonym, [], []))
+            person.consents.append(ConsentFacts(consent.consent_id, consent.valid_until))
+    for pseudonym, person in by_person.items():
+        person.events = events_of(state, [pseudonym], principal)
+    return [person for person in by_person.values() if person.events]
+
+
+def consent_spans(state: BoardState, principal: str | None) -> list[ConsentSpan]:
+    return [
+        ConsentSpan(c.pseudonym, c.person_id, c.valid_from, c.valid_until)
+        for c in state.consents.values()
+        if _names(principal, c)
+    ]
+
+
+def events_of(state: BoardState, pseudonyms: Iterable[str], principal: str | None) -> list[BoardEvent]:
+    """The persons' events `principal` may see, in time order (then in the order they came)."""
+    wanted = set(pseudonyms)
+    found = [c.event for c in state.events.values() if c.pseudonym in wanted and may_see(principal, c.event)]
+    return sorted(found, key=lambda e: e.time)
