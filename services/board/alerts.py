@@ -150,7 +150,10 @@ def _interventions(events: list[BoardEvent], rules: AlertRules, now: datetime) -
 
 
 def _receipts(events: list[BoardEvent]) -> list[Alert]:
-    """An overdue receipt stays an alert until the receipt for the same event comes."""
+    """An overdue receipt stays an alert until the receipt for the same event comes, and only
+    while the event it is about is on the board: after a revocation has made the board forget
+    that event, a receipt of it that crossed later on another consent names nothing shown."""
+    shown = {e.event_id for e in events}
     acknowledged = {e.data["event_id"] for e in events if e.name == "receipt.acknowledged"}
     return [
         Alert(
@@ -161,5 +164,5 @@ def _receipts(events: list[BoardEvent]) -> list[Alert]:
             e.data["event_id"],
         )
         for e in events
-        if e.name == "receipt.overdue" and e.data["event_id"] not in acknowledged
+        if e.name == "receipt.overdue" and e.data["event_id"] in shown and e.data["event_id"] not in acknowledged
     ]
