@@ -10,7 +10,7 @@ class GatewaySettings(ServiceSettings):
     """Settings of one principal's gateway; the region and municipality entry points name the principal."""
 
     relay_batch_size: int = 500
-    # Receipt deadlines per event type, overriding contracts/receipts.py: JSON of ISO 8601 durations,
+    # Receipt deadlines per event type, overriding the catalogue's (contracts/receipts.py): JSON of ISO 8601 durations,
     # e.g. SAMORDNA_RECEIPT_DEADLINES='{"se.samordna.joint.sip.requested.v1": "P2D"}'.
     receipt_deadlines: dict[str, timedelta] = Field(default_factory=dict)
     receipt_scan_seconds: float = 30.0
