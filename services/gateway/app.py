@@ -2,13 +2,13 @@
 
 `create_app(settings, principal)` builds the HTTP app; its lifespan enters `bootstrap`
 (services/gateway/bootstrap.py, or a fake one in the unit tests) and keeps the yielded deps in
-`app.state.deps` for services/gateway/deps.py. The domain errors are answered here.
+`app.state.deps` for services/gateway/deps.py. How each domain error is answered is
+`ANSWERS`.
 """
 
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 
 from services.gateway.api import build_router
 from services.gateway.bootstrap import Bootstrap, bootstrap
@@ -25,9 +25,10 @@ from services.gateway.errors import (
 from services.gateway.settings import GatewaySettings
 from services.gateway.subscriptions_api import build_subscriptions_router
 from services.runtime.http import service_app
-from services.runtime.problems import Answer, Problem, problem_response
+from services.runtime.problems import Answer
 
 ANSWERS = {
+    InvalidEvent: Answer(422, "invalid-event"),  # names every field that is wrong
     EventTooLarge: Answer(413, "event-too-large", field="body"),
     EventIdConflict: Answer(409, "event-id-conflict", field="id"),
     NotInInbox: Answer(404, "not-in-inbox", field="event_id"),
@@ -36,11 +37,6 @@ ANSWERS = {
     SubscriptionNotFound: Answer(404, "not-found", field="subscription_id"),
     DeliveryNotFound: Answer(404, "not-found", field="seq"),
 }
-
-
-async def _invalid_event(request: Request, exc: InvalidEvent) -> JSONResponse:
-    """An invalid event names every field that is wrong, so it is answered with all of them."""
-    return problem_response(Problem(str(exc), exc.errors, slug="invalid-event", status=422))
 
 
 def create_app(settings: GatewaySettings, principal: str, bootstrap: Bootstrap = bootstrap) -> FastAPI:
@@ -53,5 +49,4 @@ def create_app(settings: GatewaySettings, principal: str, bootstrap: Bootstrap =
 
     app = service_app(f"Samordna gateway for {principal}", lifespan, build_router(principal), settings, ANSWERS)
     app.include_router(build_subscriptions_router(principal, settings.environment))
-    app.add_exception_handler(InvalidEvent, _invalid_event)
     return app

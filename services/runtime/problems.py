@@ -137,7 +137,12 @@ def install_problem_handlers(app: FastAPI, translations: Mapping[type[Exception]
 
 def _translator(answer: Answer):
     async def translate(request: Request, exc: Exception) -> JSONResponse:
-        errors = [FieldError(answer.field, str(exc))] if answer.field else []
+        # an error that names its fields itself (`errors`: FieldErrors) is answered with all of them
+        named = getattr(exc, "errors", None)
+        if isinstance(named, list) and named:
+            errors = named
+        else:
+            errors = [FieldError(answer.field, str(exc))] if answer.field else []
         return problem_response(Problem(str(exc), errors, slug=answer.slug, status=answer.status))
 
     return translate
