@@ -1,8 +1,8 @@
 """Load a small demo into the running stack, through the public APIs only, as partners would.
 
-Four fictional persons follow the seeds' routines: a LARO start with a SIP and deviations
-(Alingsås), a ward discharge (Lerum), a person who excluded test results, and one who has
-not consented. Running it again changes nothing (fixed event ids; existing consents kept).
+Four fictional persons follow the routines of the source documents (docs/sources.md): a LARO
+start with a SIP and deviations (Alingsås), a ward discharge (Lerum), a person who excluded
+test results, and one who has not consented. Running it again changes nothing (fixed event ids; existing consents kept).
 """
 
 import json
