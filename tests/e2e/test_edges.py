@@ -40,7 +40,10 @@ async def test_a_consent_longer_than_a_year_is_refused_naming_valid_until(client
         headers={"Authorization": f"Bearer {client.info['tokens'][REGION]['coordinator']}"},
     )
 
+    # one refusal through the running service, as a partner sees it (the rest: tests/unit/test_consent_api.py)
     assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["type"] == "https://samordna.se/problems/invalid-request"
     assert "valid_until" in fields(response)
 
 
