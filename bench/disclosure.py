@@ -5,7 +5,7 @@ surface of every principal compared with the reference model (tests/support/disc
     .venv/bin/python -m bench.disclosure --rounds 40 --stack .local/stack.json   # a running stack
 
 Without --stack it starts its own Kafka, PostgreSQL and services in .local/disclosure, on ports
-46092 / 46432 / 46000+ (SAMORDNA_DISCLOSURE_KAFKA_PORT, _PG_PORT, _HTTP_BASE override them),
+27092 / 27432 / 27000+ (SAMORDNA_DISCLOSURE_KAFKA_PORT, _PG_PORT, _HTTP_BASE override them),
 with the test suite's short timings. Rounds run in scenarios of --scenario-rounds rounds, each
 with fresh persons and seed S, S+1, …; a mismatch names its scenario's seed. Prints rounds,
 events, comparisons and mismatches; exits 1 if there was a mismatch.
@@ -39,9 +39,9 @@ ENV = {
 def own_stack() -> Stack:
     return Stack(
         state_dir=STATE,
-        kafka_port=int(os.environ.get("SAMORDNA_DISCLOSURE_KAFKA_PORT", 46092)),
-        pg_port=int(os.environ.get("SAMORDNA_DISCLOSURE_PG_PORT", 46432)),
-        http_base_port=int(os.environ.get("SAMORDNA_DISCLOSURE_HTTP_BASE", 46000)),
+        kafka_port=int(os.environ.get("SAMORDNA_DISCLOSURE_KAFKA_PORT", 27092)),
+        pg_port=int(os.environ.get("SAMORDNA_DISCLOSURE_PG_PORT", 27432)),
+        http_base_port=int(os.environ.get("SAMORDNA_DISCLOSURE_HTTP_BASE", 27000)),
         env=ENV,
     )
 

@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.gate [--events 20000] [--keep]
 
-Starts its own Kafka and PostgreSQL in .local/bench (ports 39092 / 35432), fills the registry
+Starts its own Kafka and PostgreSQL in .local/bench (ports 24092 / 24432), fills the registry
 with 10 000 and then 1 000 000 active consents, and for each size runs, over the same
 pre-filled events topic and record sizes:
   - pass-through: consume a batch, produce each record to a deliveries topic, commit offsets;
@@ -145,7 +145,7 @@ def _ms(latencies: list[float], q: float) -> float:
 
 
 async def main(events: int, keep: bool) -> None:
-    stack = Stack(state_dir=REPO / ".local" / "bench", kafka_port=39092, pg_port=35432, http_base_port=38000)
+    stack = Stack(state_dir=REPO / ".local" / "bench", kafka_port=24092, pg_port=24432, http_base_port=24000)
     stack.infrastructure("start")
     stack.create_topics()
     kafka = stack.kafka_options()  # the administrator: the benchmark plays every part
