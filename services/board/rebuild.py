@@ -14,6 +14,7 @@ dropped whatever order the live board once read them in; the revocation forgets 
 before it (decided_at), as it does live.
 """
 
+import argparse
 import asyncio
 from collections.abc import Awaitable, Callable
 
@@ -80,6 +81,11 @@ def _parsed(parse: Callable, value: bytes | None):
 
 
 def main() -> None:
+    # no options: but `--help` answers, and nothing else is mistaken for a request to rebuild
+    argparse.ArgumentParser(
+        prog="python -m services.board.rebuild",
+        description=__doc__.split("\n\n")[0] + " Stop the board service first.",
+    ).parse_args()
     counts = asyncio.run(rebuild(load_settings(BoardSettings)))
     print(", ".join(f"{topic}: {n} records applied" for topic, n in counts.items()))
 
