@@ -231,10 +231,20 @@ def _names(principal: str | None, consent: Consent) -> bool:
     return principal is None or principal in consent.parties
 
 
+def event_order(event: BoardEvent) -> tuple:
+    """The order of a person's events everywhere: time, then sender and event id (the SQL store's too)."""
+    return (event.time, event.sender, event.event_id)
+
+
+def _in_order(consents):
+    """Consents by person, then id: the order the SQL store reads them in."""
+    return sorted(consents, key=lambda c: (c.pseudonym, c.consent_id))
+
+
 def persons_visible_to(state: BoardState, principal: str | None, now: datetime) -> list[Person]:
     """Every person on `principal`'s board with the events it may see, in order (None: everyone)."""
     by_person: dict[str, Person] = {}
-    for consent in state.consents.values():
+    for consent in _in_order(state.consents.values()):
         if consent.valid_until > now and _names(principal, consent):
             person = by_person.setdefault(consent.pseudonym, Person(consent.pseudonym, [], []))
             person.consents.append(ConsentFacts(consent.consent_id, consent.valid_until))
@@ -246,13 +256,13 @@ def persons_visible_to(state: BoardState, principal: str | None, now: datetime) 
 def consent_spans(state: BoardState, principal: str | None) -> list[ConsentSpan]:
     return [
         ConsentSpan(c.pseudonym, c.person_id, c.valid_from, c.valid_until)
-        for c in state.consents.values()
+        for c in _in_order(state.consents.values())
         if _names(principal, c)
     ]
 
 
 def events_of(state: BoardState, pseudonyms: Iterable[str], principal: str | None) -> list[BoardEvent]:
-    """The persons' events `principal` may see, in time order (then in the order they came)."""
+    """The persons' events `principal` may see, in time order (then by sender and event id)."""
     wanted = set(pseudonyms)
     found = [c.event for c in state.events.values() if c.pseudonym in wanted and may_see(principal, c.event)]
-    return sorted(found, key=lambda e: e.time)
+    return sorted(found, key=event_order)

@@ -29,7 +29,9 @@ from services.board.projection import (
 from services.board.statistics import ConsentSpan
 from services.runtime.db import database_ready
 
-_EVENT_ORDER = "ORDER BY event_time, received_at, sender, event_id"
+# The projection's order (projection.event_order): time, then sender and event id, compared as
+# Python compares strings (byte order, whatever the database's locale).
+_EVENT_ORDER = 'ORDER BY event_time, sender COLLATE "C", event_id COLLATE "C"'
 
 
 class PostgresBoardStore:
@@ -59,7 +61,8 @@ class PostgresBoardStore:
         (every person and event, for None: aggregates only)."""
         consents = await self._pool.fetch(
             """SELECT consent_id, person_pseudonym, valid_until FROM consents
-               WHERE valid_until > now() AND ($1::text IS NULL OR $1 = ANY(parties))""",
+               WHERE valid_until > now() AND ($1::text IS NULL OR $1 = ANY(parties))
+               ORDER BY person_pseudonym COLLATE "C", consent_id""",
             principal,
         )
         by_person: dict[str, Person] = {}
@@ -74,7 +77,7 @@ class PostgresBoardStore:
         """The consents behind the statistics."""
         rows = await self._pool.fetch(
             """SELECT person_pseudonym, person_id, valid_from, valid_until FROM consents
-               WHERE $1::text IS NULL OR $1 = ANY(parties)""",
+               WHERE $1::text IS NULL OR $1 = ANY(parties) ORDER BY person_pseudonym COLLATE "C", consent_id""",
             principal,
         )
         return [ConsentSpan(r["person_pseudonym"], r["person_id"], r["valid_from"], r["valid_until"]) for r in rows]
