@@ -2,8 +2,8 @@
 
 Per batch, in this order:
 1. open a PostgreSQL transaction and share-lock the consents of every person in the batch;
-2. take each recipient's next delivery numbers, and ask the pure `plan_batch`
-   (services/consent/plan.py) for every record the batch writes;
+2. decide the batch with the pure `decide_batch`, take each recipient's next delivery numbers,
+   and ask the pure `plan_decided` (services/consent/plan.py) for every record the batch writes;
 3. in one Kafka transaction, write them — the deliveries (each with its recipient's number in
    the `samordna-delivery-seq` header), the shared copy for the board, the decision records,
    dead letters — and the consumed offsets; commit it;
@@ -44,8 +44,8 @@ from services.consent.plan import (
     DECISIONS_PER_RECORD,
     BatchPlan,
     Outgoing,
-    deliveries_needed,
-    plan_batch,
+    decide_batch,
+    plan_decided,
     read_batch,
 )
 from services.runtime.consuming import coordination_ended
@@ -125,9 +125,10 @@ class Gate:
         async with self._pool.acquire() as conn, conn.transaction():
             consents = await repository.lock_consents_of(conn, read.persons)
             now = await repository.database_now(conn)
-            needed = deliveries_needed(read, consents, self._statutory, now)
+            decided = decide_batch(read, consents, self._statutory, now)
+            needed = decided.needed
             next_numbers = await repository.take_delivery_numbers(conn, needed) if needed else {}
-            plan = plan_batch(read, consents, self._statutory, now, next_numbers)
+            plan = plan_decided(decided, next_numbers)
             try:
                 async with asyncio.timeout(TRANSACTION_TIMEOUT):
                     await self._write(plan, offsets)

@@ -1,13 +1,14 @@
 """The gate's batch as one value: every record a batch writes, worked out with no I/O.
 
     read_batch(records, pseudonym_of) -> Batch          each consumed record parsed, or rejected
-    deliveries_needed(batch, consents, policy, now)     how many delivery numbers each recipient needs
-    plan_batch(batch, consents, policy, now, next_numbers) -> BatchPlan
+    decide_batch(batch, consents, policy, now) -> Decided   every event decided (`.needed`: how
+                                                        many delivery numbers each recipient needs)
+    plan_decided(decided, next_numbers) -> BatchPlan    every record to write
 
-The shell (`services/consent/gate.py`) locks the batch's consents, reserves the numbers that
-`deliveries_needed` asks for, and sends exactly what `plan_batch` returns in one Kafka
-transaction. Both run the pure `decide`, so they agree on every decision; deciding twice costs a
-few microseconds an event, against a plan that is one value a test can compare.
+The shell (`services/consent/gate.py`) locks the batch's consents, decides the batch once,
+reserves the numbers `Decided.needed` asks for, and sends exactly what `plan_decided` returns in
+one Kafka transaction. `deliveries_needed` and `plan_batch(batch, consents, policy, now,
+next_numbers)` are the same two steps from the raw batch, for tests and readers.
 """
 
 import uuid
@@ -106,17 +107,31 @@ def read_batch(records: Sequence[ConsumerRecord], pseudonym_of: Callable[[str], 
     return Batch(tuple(arrivals), tuple(rejects))
 
 
-def _decided(
+@dataclass(frozen=True)
+class Decided:
+    """A batch with every event decided at one moment."""
+
+    batch: Batch
+    now: datetime
+    decisions: tuple[tuple[Arrival, tuple[Decision, ...]], ...]
+
+    @property
+    def needed(self) -> dict[str, int]:
+        """How many delivery numbers each recipient needs."""
+        return dict(Counter(d.recipient for _, decisions in self.decisions for d in decisions if d.forwarded))
+
+
+def decide_batch(
     batch: Batch, consents: Mapping[str, list[Consent]], policy: Mapping[str, StatutoryBasis], now: datetime
-) -> list[tuple[Arrival, list[Decision]]]:
-    return [(a, decide(a.event, consents.get(a.pseudonym, []), policy, now)) for a in batch.arrivals]
+) -> Decided:
+    decisions = tuple((a, tuple(decide(a.event, consents.get(a.pseudonym, []), policy, now))) for a in batch.arrivals)
+    return Decided(batch, now, decisions)
 
 
 def deliveries_needed(
     batch: Batch, consents: Mapping[str, list[Consent]], policy: Mapping[str, StatutoryBasis], now: datetime
 ) -> dict[str, int]:
-    decided = _decided(batch, consents, policy, now)
-    return dict(Counter(d.recipient for _, decisions in decided for d in decisions if d.forwarded))
+    return decide_batch(batch, consents, policy, now).needed
 
 
 def plan_batch(
@@ -126,18 +141,23 @@ def plan_batch(
     now: datetime,
     next_numbers: Mapping[str, int],
 ) -> BatchPlan:
+    return plan_decided(decide_batch(batch, consents, policy, now), next_numbers)
+
+
+def plan_decided(decided: Decided, next_numbers: Mapping[str, int]) -> BatchPlan:
     """Every record the batch writes. `next_numbers[recipient]` is the first delivery number
-    reserved for the recipient (each recipient of `deliveries_needed` must have one)."""
+    reserved for the recipient (each recipient of `decided.needed` must have one)."""
+    batch, now = decided.batch, decided.now
     numbers = dict(next_numbers)
     last: dict[str, int] = {}
     forwards: list[Outgoing] = []
-    decided: list[GateDecision] = []
-    for arrival, decisions in _decided(batch, consents, policy, now):
+    records: list[GateDecision] = []
+    for arrival, decisions in decided.decisions:
         forwards += _forwards(arrival, decisions, now, numbers, last)
-        decided += [_decision_record(arrival, d, now) for d in decisions]
+        records += [_decision_record(arrival, d, now) for d in decisions]
     chunks = tuple(
-        Outgoing(GATE_DECISIONS, _decision_batch(decided[i : i + DECISIONS_PER_RECORD]))
-        for i in range(0, len(decided), DECISIONS_PER_RECORD)
+        Outgoing(GATE_DECISIONS, _decision_batch(records[i : i + DECISIONS_PER_RECORD]))
+        for i in range(0, len(records), DECISIONS_PER_RECORD)
     )
     letters = tuple(
         Outgoing(
@@ -147,11 +167,11 @@ def plan_batch(
         )
         for r in batch.rejects
     )
-    return BatchPlan(tuple(forwards), chunks, letters, tuple(decided), last)
+    return BatchPlan(tuple(forwards), chunks, letters, tuple(records), last)
 
 
 def _forwards(
-    arrival: Arrival, decisions: list[Decision], now: datetime, numbers: dict[str, int], last: dict[str, int]
+    arrival: Arrival, decisions: Sequence[Decision], now: datetime, numbers: dict[str, int], last: dict[str, int]
 ) -> list[Outgoing]:
     forwarded = [d for d in decisions if d.forwarded]
     if not forwarded:
