@@ -3,17 +3,13 @@
 The gateway's refusals of a malformed event, a missing or foreign token and so on are unit
 tests over ASGI (tests/unit/test_gateway_events.py); what stays here crosses services."""
 
-import httpx
 import pytest
 
 from tests.support.client import event
+from tests.support.events import problem_fields as fields
 
 REGION, ALINGSAS = "region-14", "kommun-1489"
 VISIT_MISSED = "se.samordna.region.visit.missed.v1"
-
-
-def fields(response: httpx.Response) -> set[str]:
-    return {error["field"] for error in response.json()["errors"]}
 
 
 async def test_a_coordinator_cannot_post_events_and_a_system_cannot_record_consents(client, person):

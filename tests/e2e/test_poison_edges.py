@@ -6,7 +6,6 @@ test_gateway_inbox.py, test_consent_api.py)."""
 import json
 import uuid
 
-import httpx
 import pytest
 
 from contracts.examples import EXAMPLE_DATA
@@ -16,10 +15,6 @@ from tests.support.kafka import dead_letters_from, produce
 
 REGION, ALINGSAS = "region-14", "kommun-1489"
 VISIT_MISSED = "se.samordna.region.visit.missed.v1"
-
-
-def fields(response: httpx.Response) -> set[str]:
-    return {error["field"] for error in response.json()["errors"]}
 
 
 def with_data(event_type: str, **changes) -> dict:

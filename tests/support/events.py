@@ -28,3 +28,8 @@ def refused(raw, sender: str) -> InvalidEvent:
     with pytest.raises(InvalidEvent) as exc_info:
         parse_event(raw, sender=sender)
     return exc_info.value
+
+
+def problem_fields(response) -> set[str]:
+    """The fields a problem-details answer names in its `errors` (none if it names none)."""
+    return {error["field"] for error in response.json().get("errors", [])}

@@ -10,6 +10,7 @@ from asgi_lifespan import LifespanManager
 
 from services.consent.app import create_app
 from services.consent.settings import ConsentSettings
+from tests.support.events import problem_fields as fields
 from tests.unit.fakes_consent import NOW, FakeConsentService, tokens_file
 
 REGION, ALINGSAS, LERUM = "region-14", "kommun-1489", "kommun-1441"
@@ -47,10 +48,6 @@ def as_(token: str) -> dict:
 
 def proposal(**changes) -> dict:
     return {"person": PERSON, "parties": [REGION, ALINGSAS], "valid_from": "2026-11-22", "form": "written"} | changes
-
-
-def fields(response: httpx.Response) -> set[str]:
-    return {e["field"] for e in response.json().get("errors", [])}
 
 
 async def grant(api, **changes) -> dict:

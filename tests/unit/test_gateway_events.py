@@ -11,16 +11,13 @@ import pytest
 from contracts import MAX_EVENT_BYTES
 from contracts.examples import EXAMPLE_DATA
 from tests.support.client import event
+from tests.support.events import problem_fields as fields
 from tests.support.personnummer import make_person_id
 from tests.unit.fakes_gateway import ALINGSAS, REGION, FakeGateway
 
 VISIT_MISSED = "se.samordna.region.visit.missed.v1"
 TREATMENT_STARTED = "se.samordna.region.treatment.started.v1"
 PERSON = make_person_id(date(1984, 3, 17), 238)
-
-
-def fields(response: httpx.Response) -> set[str]:
-    return {error["field"] for error in response.json()["errors"]}
 
 
 def with_data(event_type: str, **changes) -> dict:

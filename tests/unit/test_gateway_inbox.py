@@ -4,19 +4,15 @@ import json
 import uuid
 from datetime import timedelta
 
-import httpx
 import pytest
 
 from contracts.text import MAX_INT64
 from services.gateway.inbox import InboxItem
+from tests.support.events import problem_fields as fields
 from tests.unit.fakes_gateway import ALINGSAS, NOW, REGION, FakeGateway, FakeInbox, FakeReceipts, delivery
 
 TOO_BIG = str(MAX_INT64 + 1)  # 9223372036854775808
 PERSON = "19121212-1212"
-
-
-def fields(response: httpx.Response) -> set[str]:
-    return {error["field"] for error in response.json()["errors"]}
 
 
 def inbox_item(seq: int) -> InboxItem:

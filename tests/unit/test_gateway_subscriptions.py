@@ -1,19 +1,15 @@
 """Webhook subscriptions over ASGI with in-memory stores: what is refused before anything is
 stored, what is never shown again, and which ids name nothing."""
 
-import httpx
 import pytest
 
 from contracts.text import MAX_INT64
+from tests.support.events import problem_fields as fields
 from tests.unit.fakes_gateway import FakeGateway
 
 VISIT_MISSED = "se.samordna.region.visit.missed.v1"
 SECRET = "webhook-secret-for-the-tests-0123"
 BODY = {"url": "http://127.0.0.1:9/hooks", "secret": SECRET}
-
-
-def fields(response: httpx.Response) -> set[str]:
-    return {error["field"] for error in response.json()["errors"]}
 
 
 async def test_production_takes_https_endpoints_only():
