@@ -21,6 +21,7 @@ from fastapi import Depends, HTTPException, Request, status
 from services.runtime.identity import Caller, Role
 from services.runtime.jwt_issuers import read_issuers
 from services.runtime.jwt_verify import InvalidToken, IssuerKeysUnavailable, JwtVerifier
+from services.runtime.openapi import documented_schemes
 
 __all__ = ["Caller", "Role", "TokenRegistry", "authenticated", "digest", "load_jwt_verifier", "load_tokens", "require"]
 
@@ -65,7 +66,7 @@ def looks_like_jwt(token: str) -> bool:
     return bool(JWT_SHAPE.match(token))
 
 
-async def authenticated(request: Request) -> Caller:
+async def authenticated(request: Request, _: None = Depends(documented_schemes)) -> Caller:
     """FastAPI dependency: the caller behind the bearer token, or 401."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token:
