@@ -11,6 +11,8 @@ know is added here, once for every service:
 - the problems a route declares itself with `problems(404, 409, ...)`.
 """
 
+from typing import Annotated
+
 from fastapi import FastAPI, Security
 from fastapi.openapi.utils import get_openapi
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -57,8 +59,8 @@ JWT = HTTPBearer(
 
 
 async def documented_schemes(
-    token: HTTPAuthorizationCredentials | None = Security(BEARER_TOKEN),
-    jwt: HTTPAuthorizationCredentials | None = Security(JWT),
+    token: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER_TOKEN)],
+    jwt: Annotated[HTTPAuthorizationCredentials | None, Security(JWT)],
 ) -> None:
     """A dependency of `authenticated` that only puts its security schemes in the document."""
 
