@@ -15,8 +15,8 @@ from contracts.person import refuse_person_id
 from contracts.text import MAX_INT64, refuse_unstorable
 from services.gateway import api_models as models
 from services.gateway.deps import DeliveriesDep, SubscriptionsDep
-from services.gateway.errors import InsecureEndpoint
 from services.gateway.webhooks.subscriptions import Subscription
+from services.gateway.webhooks.targets import TargetGuard
 from services.runtime.auth import Caller, Role, require
 from services.runtime.openapi import problems
 
@@ -56,7 +56,8 @@ class NewSubscription(BaseModel):
         return url
 
 
-def build_subscriptions_router(principal: str, environment: str) -> APIRouter:
+def build_subscriptions_router(principal: str, targets: TargetGuard) -> APIRouter:
+    """The routes; `targets` says which webhook URLs may be subscribed."""
     router = APIRouter(prefix="/v1/subscriptions", tags=["webhooks"])
     own_system = require(Role.SYSTEM, principal=principal)
 
@@ -64,11 +65,13 @@ def build_subscriptions_router(principal: str, environment: str) -> APIRouter:
         "",
         status_code=status.HTTP_201_CREATED,
         response_model=models.SubscriptionOut,
-        responses={201: {"links": _SUBSCRIPTION_LINKS}, **problems(422, 400)},
+        responses={
+            201: {"links": _SUBSCRIPTION_LINKS},
+            **problems(422, 400, s422="a field is wrong, or the URL may not be called (webhook-… problems)"),
+        },
     )
     async def subscribe(new: NewSubscription, subscriptions: SubscriptionsDep, caller: Caller = Depends(own_system)):
-        if environment == "production" and urlsplit(new.url).scheme != "https":
-            raise InsecureEndpoint()
+        await targets.admit(new.url)
         event_types = list(dict.fromkeys(new.event_types))
         return _subscription(await subscriptions.create(new.url, new.secret, event_types, new.from_seq))
 
