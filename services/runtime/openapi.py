@@ -90,6 +90,16 @@ def problems(*statuses: int, **described: str) -> dict[int | str, dict]:
     return answers
 
 
+def _not_null(schema: dict) -> dict:
+    """An optional parameter is left out, never null (a query string has no null): FastAPI's
+    `anyOf: [X, {"type": "null"}]` for `X | None` is X."""
+    choices = schema.get("anyOf")
+    if choices and {"type": "null"} in choices and len(choices) == 2:
+        [kept] = [c for c in choices if c != {"type": "null"}]
+        return {key: value for key, value in schema.items() if key != "anyOf"} | kept
+    return schema
+
+
 def _description(status: int) -> str:
     return _DESCRIPTIONS.get(status) or DEFAULT_SLUGS.get(status, "error").replace("-", " ")
 
@@ -118,6 +128,8 @@ def complete(document: dict, extra_schemes: dict[str, dict]) -> dict:
     for operations in document.get("paths", {}).values():
         for operation in operations.values():
             schemas.update(operation.pop("x-component-schemas", {}))  # named schemas a route's openapi_extra uses
+            for parameter in operation.get("parameters", []):
+                parameter["schema"] = _not_null(parameter["schema"])
             responses = operation.setdefault("responses", {})
             if "422" in responses:
                 responses["422"] = problem_response(_description(422))
