@@ -20,7 +20,7 @@ import pytest
 from deploy.stack import Stack
 
 SEED = int(os.environ.get("SAMORDNA_SCHEMATHESIS_SEED", "20261201"))
-EXAMPLES = int(os.environ.get("SAMORDNA_SCHEMATHESIS_EXAMPLES", "10"))
+EXAMPLES = int(os.environ.get("SAMORDNA_SCHEMATHESIS_EXAMPLES", "5"))
 # The coverage phase (every boundary of every parameter, thousands of cases per gateway) is for
 # a thorough run: SAMORDNA_SCHEMATHESIS_PHASES=examples,coverage,fuzzing,stateful
 PHASES = os.environ.get("SAMORDNA_SCHEMATHESIS_PHASES", "examples,fuzzing,stateful")
