@@ -29,6 +29,7 @@ from services.gateway.settings import GatewaySettings
 from services.gateway.subscriptions_api import build_subscriptions_router
 from services.gateway.webhooks.targets import Resolver, TargetGuard, TargetPolicy, resolve
 from services.runtime.http import service_app
+from services.runtime.openapi import install_openapi
 from services.runtime.problems import Answer
 
 ANSWERS = {
@@ -45,6 +46,12 @@ ANSWERS = {
     DeliveryNotFound: Answer(404, "not-found", field="seq"),
 }
 
+MUTUAL_TLS = {
+    "type": "mutualTLS",
+    "description": "A client certificate (the SITHS function certificate model) from the site's client CA, "
+    "its subject's serialNumber (HSA-id) mapped to a principal and role; no Authorization header.",
+}
+
 
 def create_app(
     settings: GatewaySettings, principal: str, bootstrap: Bootstrap = bootstrap, resolver: Resolver = resolve
@@ -59,6 +66,8 @@ def create_app(
             yield
 
     app = service_app(f"Samordna gateway for {principal}", lifespan, build_router(principal), settings, ANSWERS)
+    if settings.tls_client_ca_file is not None:
+        install_openapi(app, {"mutualTLS": MUTUAL_TLS})
     guard = TargetGuard(TargetPolicy.from_settings(settings, principal), resolver)
     app.include_router(build_subscriptions_router(principal, guard))
     return app

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from services.runtime.auth import load_jwt_verifier, load_tokens
+from services.runtime.client_certs import load_certificates
 from services.runtime.metrics import metrics_router
 from services.runtime.openapi import install_openapi
 from services.runtime.problems import Answer, install_problem_handlers
@@ -67,6 +68,7 @@ def service_app(
     app = FastAPI(title=title, lifespan=lifespan)
     app.state.tokens = load_tokens(settings)
     app.state.jwt = load_jwt_verifier(settings)
+    app.state.certificates = load_certificates(settings)
     app.state.checks = {}
     app.include_router(health_router(app.state.checks))
     app.include_router(metrics_router())
