@@ -61,6 +61,7 @@ def dns(answers: dict[str, list[list[str]]]):
         ("fd00::1", "a private address"),
         ("::ffff:10.0.0.1", "a private address"),
         ("2002:a00:1::", "a private address"),  # 6to4 of 10.0.0.1
+        ("2001:0:4136:e378:8000:63bf:f7f7:f7f7", "a private address"),  # Teredo of 8.8.8.8: refused as itself
         ("64:ff9b::a9fe:a9fe", "a link-local address"),  # NAT64 of 169.254.169.254
         ("100.64.0.1", "a reserved address"),  # shared address space (CGNAT)
         ("203.0.113.7", "a private address"),  # documentation

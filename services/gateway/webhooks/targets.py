@@ -32,6 +32,7 @@ from services.gateway.errors import AddressRefused, HostNotAllowed, HostUnresolv
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], Awaitable[list[str]]]
+RESOLVE_TIMEOUT_SECONDS = 5.0
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")  # the well-known prefix: a NAT64 gateway reaches the IPv4 inside
 
 
@@ -48,7 +49,9 @@ def refusal(address: Address, allow_loopback: bool = False) -> str | None:
         if address in _NAT64:
             wrapped = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
         if wrapped is not None:
-            return refusal(wrapped, allow_loopback)
+            why = refusal(wrapped, allow_loopback)
+            if why is not None or address.ipv4_mapped is not None:
+                return why  # a mapped address is the IPv4 address; 6to4, Teredo, NAT64 must pass as themselves too
     if address.is_loopback:
         return None if allow_loopback else "a loopback address"
     if address.is_unspecified:
@@ -126,8 +129,9 @@ class TargetGuard:
         """At connect time: resolve once, check every address, and give them to connect to."""
         self.policy.check_host(host)
         try:
-            addresses = await self.resolver(host, port)
-        except (OSError, UnicodeError):
+            async with asyncio.timeout(RESOLVE_TIMEOUT_SECONDS):
+                addresses = await self.resolver(host, port)
+        except (OSError, UnicodeError, TimeoutError):
             raise HostUnresolved(host) from None
         if not addresses:
             raise HostUnresolved(host)
