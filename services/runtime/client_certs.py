@@ -21,6 +21,7 @@ from pathlib import Path
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from contracts.principals import is_principal
 from services.runtime.identity import Caller, Role
 
 SUBJECT_STATE = "samordna_client_certificate_subject"
@@ -65,8 +66,16 @@ class CertificateRegistry:
 
     @classmethod
     def from_file(cls, path: Path) -> "CertificateRegistry":
-        entries = json.loads(path.read_text())["certificates"]
-        return cls([CertificateEntry(**(e | {"role": Role(e["role"])})) for e in entries])
+        """The mapping, or ValueError saying what is wrong with the file."""
+        try:
+            entries = json.loads(path.read_text())["certificates"]
+            registry = cls([CertificateEntry(**(e | {"role": Role(e["role"])})) for e in entries])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"not a client certificates file ({type(exc).__name__}: {exc})") from None
+        unknown = [e.principal for e in registry._entries if not is_principal(e.principal)]
+        if unknown:
+            raise ValueError(f"not principals: {', '.join(unknown)}")
+        return registry
 
     def caller_for(self, subject: dict[str, str]) -> Caller | None:
         entry = next((e for e in self._entries if e.matches(subject)), None)

@@ -6,6 +6,7 @@ from typing import ClassVar, Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.runtime.client_certs import CertificateRegistry
 from services.runtime.jwt_issuers import IssuersFileError, read_issuers
 
 DEVELOPMENT_PSEUDONYM_SECRET = "samordna-development-only-secret"  # noqa: S105 (refused in production)
@@ -106,6 +107,11 @@ class ServiceSettings(BaseSettings):
             raise ConfigurationError("SAMORDNA_TLS_CLIENT_CA_FILE needs SAMORDNA_TLS_CERT_FILE (mutual TLS is TLS)")
         if (self.tls_client_ca_file is None) != (self.client_certificates_file is None):
             raise ConfigurationError("SAMORDNA_TLS_CLIENT_CA_FILE and SAMORDNA_CLIENT_CERTIFICATES_FILE go together")
+        if self.client_certificates_file is not None:
+            try:
+                CertificateRegistry.from_file(self.client_certificates_file)
+            except ValueError as exc:
+                raise ConfigurationError(f"SAMORDNA_CLIENT_CERTIFICATES_FILE: {exc}") from None
         return self
 
     @model_validator(mode="after")

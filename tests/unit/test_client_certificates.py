@@ -17,6 +17,7 @@ from services.gateway.app import create_app
 from services.gateway.settings import GatewaySettings
 from services.runtime.auth import TokenRegistry, digest
 from services.runtime.client_certs import uvicorn_tls
+from services.runtime.settings import ConfigurationError
 from tests.unit.fakes_gateway import ALINGSAS, TOKENS, FakeGateway
 
 ALINGSAS_CASE_SYSTEM = "SE2120001470-S000000000001"  # HSA-id of a function (system) at Alingsås
@@ -143,3 +144,22 @@ def test_the_document_names_mutual_tls_beside_the_bearer_schemes(pki):
 
     assert document["components"]["securitySchemes"]["mutualTLS"]["type"] == "mutualTLS"
     assert {"mutualTLS": []} in document["paths"]["/v1/inbox"]["get"]["security"]
+
+
+@pytest.mark.parametrize(
+    ("content", "named"),
+    [
+        ("{", "JSONDecodeError"),
+        ('{"certificates": [{"serial_number": "SE1-S1", "principal": "region-14", "role": "root"}]}', "ValueError"),
+        ('{"certificates": [{"serial_number": "SE1-S1", "principal": "region-x", "role": "system"}]}', "region-x"),
+    ],
+)
+def test_a_bad_mapping_file_stops_the_service_naming_the_setting(pki, tmp_path, content, named):
+    mapping = tmp_path / "mapping.json"
+    mapping.write_text(content)
+    files = dict(tls_cert_file=pki["server"].cert, tls_key_file=pki["server"].key, tls_client_ca_file=pki["ca"].cert)
+
+    with pytest.raises(ConfigurationError, match=f"SAMORDNA_CLIENT_CERTIFICATES_FILE: .*{named}"):
+        GatewaySettings(**files, client_certificates_file=mapping)
+    with pytest.raises(ConfigurationError, match="go together"):
+        GatewaySettings(**files)
