@@ -261,7 +261,10 @@ def main() -> None:
     parser.add_argument("action", choices=["up", "down", "status"])
     args = parser.parse_args()
     tls_port = os.environ.get("KAFKA_TLS_PORT")  # e.g. 19192: also a SASL_SSL listener (README)
-    stack = Stack(kafka_tls_port=int(tls_port) if tls_port else None)
+    # a developer's webhook receiver runs on this machine (docs/integration.md#where-a-webhook-may-go)
+    development = os.environ.get("SAMORDNA_ENVIRONMENT", "development") == "development"
+    loopback = {"SAMORDNA_WEBHOOK_ALLOW_LOOPBACK": "true"} if development else {}
+    stack = Stack(kafka_tls_port=int(tls_port) if tls_port else None, env=loopback)
     if args.action == "up":
         info = stack.up()
         print(json.dumps({"services": info["services"]}, indent=2))

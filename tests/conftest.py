@@ -50,6 +50,8 @@ def _test_stack() -> Stack:
             "SAMORDNA_WEBHOOK_RETRY_HOURS": "0.003",
             "SAMORDNA_WEBHOOK_TIMEOUT_SECONDS": "20",
             "SAMORDNA_WEBHOOK_POLL_SECONDS": "0.25",
+            # the tests' webhook receivers listen on 127.0.0.1 (refusals: tests/unit/test_webhook_targets.py)
+            "SAMORDNA_WEBHOOK_ALLOW_LOOPBACK": "true",
         },
     )
 

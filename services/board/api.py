@@ -8,11 +8,13 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import PlainTextResponse
 
+from services.board import api_models as models
 from services.board import views
 from services.board.alerts import LABELS
 from services.board.deps import OpsDep, ViewsDep
 from services.board.statistics import as_csv
 from services.runtime.auth import Caller, Role, require
+from services.runtime.openapi import problems
 
 router = APIRouter(prefix="/v1")
 coordinator = require(Role.COORDINATOR)
@@ -26,6 +28,12 @@ COLUMNS = {
     "ongoing": "Pågående insatser",
     "planning": "Planering",
 }
+
+
+class CsvResponse(PlainTextResponse):
+    media_type = "text/csv"
+
+
 AlertKind = Literal[tuple(LABELS)]  # type: ignore[valid-type]
 
 
@@ -48,7 +56,7 @@ def row_json(view: views.RowView) -> dict:
     }
 
 
-@router.get("/board")
+@router.get("/board", response_model=models.Board)
 async def board(
     views: ViewsDep,
     alert: AlertKind | None = Query(None, description="only rows with this alert"),
@@ -60,7 +68,11 @@ async def board(
     return {"columns": COLUMNS, "alert_kinds": LABELS, "rows": [row_json(v) for v in rows]}
 
 
-@router.get("/board/persons/{handle}")
+@router.get(
+    "/board/persons/{handle}",
+    response_model=models.Timeline,
+    responses=problems(404, s404="the person is not on the caller's board"),
+)
 async def person_timeline(views: ViewsDep, handle: str, caller: Caller = Depends(coordinator)) -> dict:
     """The person's timeline; PersonNotOnBoard (404) if the person is not on the caller's board."""
     row, entries = await views.timeline(caller.principal, handle)
@@ -73,21 +85,21 @@ async def person_timeline(views: ViewsDep, handle: str, caller: Caller = Depends
     }
 
 
-@router.get("/statistics")
+@router.get("/statistics", response_model=models.Statistics)
 async def statistics(views: ViewsDep, caller: Caller = Depends(aggregates)) -> dict:
     return await views.statistics(caller)
 
 
-@router.get("/statistics.csv", response_class=PlainTextResponse)
-async def statistics_csv(views: ViewsDep, caller: Caller = Depends(aggregates)) -> PlainTextResponse:
-    return PlainTextResponse(
+@router.get("/statistics.csv", response_class=CsvResponse)
+async def statistics_csv(views: ViewsDep, caller: Caller = Depends(aggregates)) -> CsvResponse:
+    return CsvResponse(
         as_csv(await views.statistics(caller)),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="samordna-statistik.csv"'},
     )
 
 
-@router.get("/ops")
+@router.get("/ops", response_model=models.OpsSummary)
 async def ops_dashboard(ops: OpsDep, caller: Caller = Depends(require(Role.OPS))) -> dict:
     """Per service: events, gate decisions, dead letters, backlogs, overdue receipts; lag per consumer group."""
     return ops.summary()

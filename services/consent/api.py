@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict
 from contracts import PersonId
 from services.consent.consents import ConsentRequest, ConsentView
 from services.consent.deps import AuditDep, ConsentsDep, Coordinator, PreviewsDep
+from services.runtime.openapi import problems
 
 router = APIRouter(prefix="/v1")
 
@@ -74,7 +75,7 @@ async def preview_consent(body: ConsentRequest, previews: PreviewsDep, caller: C
     return Preview(events=await previews.preview(caller, body))
 
 
-@router.post("/consents/{consent_id}/revoke", response_model=ConsentView)
+@router.post("/consents/{consent_id}/revoke", response_model=ConsentView, responses=problems(404))
 async def revoke_consent(consent_id: UUID, consents: ConsentsDep, caller: Coordinator):
     return await consents.revoke(caller, consent_id)
 
@@ -90,7 +91,7 @@ class ConsentHistory(BaseModel):
     history: list[HistoryEntry]
 
 
-@router.get("/consents/{consent_id}/history", response_model=ConsentHistory)
+@router.get("/consents/{consent_id}/history", response_model=ConsentHistory, responses=problems(404))
 async def consent_history(consent_id: UUID, consents: ConsentsDep, caller: Coordinator):
     """Every version of the consent, oldest first: granted, then revoked, expiring or expired."""
     return ConsentHistory(consent_id=consent_id, history=await consents.history(caller, consent_id))

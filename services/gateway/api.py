@@ -14,10 +14,12 @@ from contracts.envelope import PRINTABLE_ASCII
 from contracts.payloads import Unit
 from contracts.principals import PrincipalId
 from contracts.text import MAX_INT64
+from services.gateway import api_models as models
 from services.gateway.deps import DeadLettersDep, InboxDep, OutboxDep, ReceiptsDep
 from services.gateway.intake import read_event
 from services.runtime.auth import Caller, Role, require
 from services.runtime.metrics import EVENTS_ACCEPTED
+from services.runtime.openapi import problems
 
 
 class Acknowledgement(BaseModel):
@@ -33,14 +35,20 @@ def build_router(principal: str) -> APIRouter:
     router = APIRouter(prefix="/v1")
     own_system = require(Role.SYSTEM, principal=principal)
 
-    @router.post("/events", status_code=status.HTTP_202_ACCEPTED)
+    @router.post(
+        "/events",
+        status_code=status.HTTP_202_ACCEPTED,
+        response_model=models.EventAccepted,
+        responses=problems(409, 413, 422, s409="the id was accepted before with another body", s413="over 64 KiB"),
+        openapi_extra=models.event_request_body(principal),
+    )
     async def post_event(request: Request, outbox: OutboxDep, caller: Caller = Depends(own_system)):
         event = read_event(await request.body(), sender=caller.principal)
         accepted = await outbox.accept(event)
         EVENTS_ACCEPTED.labels(principal).inc()
         return {"id": accepted.id, "accepted_at": accepted.accepted_at.isoformat()}
 
-    @router.get("/inbox")
+    @router.get("/inbox", response_model=models.Inbox)
     async def read_inbox(
         inbox: InboxDep,
         after: int = Query(0, ge=0, le=MAX_INT64, description="cursor: the next_cursor of the previous page"),
@@ -63,7 +71,13 @@ def build_router(principal: str) -> APIRouter:
             "next_cursor": str(items[-1].seq if items else after),
         }
 
-    @router.post("/inbox/{event_id}/ack")
+    @router.post(
+        "/inbox/{event_id}/ack",
+        response_model=models.Receipt,
+        responses=problems(
+            404, 409, s404="no delivered event has this id", s409="two senders used this id: name the sender"
+        ),
+    )
     async def acknowledge(
         receipts: ReceiptsDep,
         # event ids are printable ASCII (contracts.envelope): anything else is in no inbox
@@ -80,7 +94,7 @@ def build_router(principal: str) -> APIRouter:
             "acknowledged_at": receipt.acknowledged_at.isoformat(),
         }
 
-    @router.get("/dead-letters")
+    @router.get("/dead-letters", response_model=models.DeadLetters)
     async def list_dead_letters(
         dead_letters: DeadLettersDep,
         status: Literal["open", "replayed", "all"] = Query("open"),

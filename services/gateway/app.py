@@ -13,10 +13,13 @@ from fastapi import FastAPI
 from services.gateway.api import build_router
 from services.gateway.bootstrap import Bootstrap, bootstrap
 from services.gateway.errors import (
+    AddressRefused,
     AmbiguousEventId,
     DeliveryNotFound,
     EventIdConflict,
     EventTooLarge,
+    HostNotAllowed,
+    HostUnresolved,
     InsecureEndpoint,
     InvalidEvent,
     NotInInbox,
@@ -24,7 +27,9 @@ from services.gateway.errors import (
 )
 from services.gateway.settings import GatewaySettings
 from services.gateway.subscriptions_api import build_subscriptions_router
+from services.gateway.webhooks.targets import Resolver, TargetGuard, TargetPolicy, resolve
 from services.runtime.http import service_app
+from services.runtime.openapi import install_openapi
 from services.runtime.problems import Answer
 
 ANSWERS = {
@@ -33,13 +38,26 @@ ANSWERS = {
     EventIdConflict: Answer(409, "event-id-conflict", field="id"),
     NotInInbox: Answer(404, "not-in-inbox", field="event_id"),
     AmbiguousEventId: Answer(409, "ambiguous-event-id", field="sender"),
-    InsecureEndpoint: Answer(422, "invalid-request", field="url"),
+    InsecureEndpoint: Answer(422, "webhook-url-insecure", field="url"),
+    HostNotAllowed: Answer(422, "webhook-host-not-allowed", field="url"),
+    HostUnresolved: Answer(422, "webhook-host-unresolved", field="url"),
+    AddressRefused: Answer(422, "webhook-address-refused", field="url"),
     SubscriptionNotFound: Answer(404, "not-found", field="subscription_id"),
     DeliveryNotFound: Answer(404, "not-found", field="seq"),
 }
 
+MUTUAL_TLS = {
+    "type": "mutualTLS",
+    "description": "A client certificate (the SITHS function certificate model) from the site's client CA, "
+    "its subject's serialNumber (HSA-id) mapped to a principal and role; no Authorization header.",
+}
 
-def create_app(settings: GatewaySettings, principal: str, bootstrap: Bootstrap = bootstrap) -> FastAPI:
+
+def create_app(
+    settings: GatewaySettings, principal: str, bootstrap: Bootstrap = bootstrap, resolver: Resolver = resolve
+) -> FastAPI:
+    """`resolver` resolves webhook hosts when a subscription is made (the tests give their own DNS)."""
+
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         async with bootstrap(settings, principal) as deps:
@@ -48,5 +66,8 @@ def create_app(settings: GatewaySettings, principal: str, bootstrap: Bootstrap =
             yield
 
     app = service_app(f"Samordna gateway for {principal}", lifespan, build_router(principal), settings, ANSWERS)
-    app.include_router(build_subscriptions_router(principal, settings.environment))
+    if settings.tls_client_ca_file is not None:
+        install_openapi(app, {"mutualTLS": MUTUAL_TLS})
+    guard = TargetGuard(TargetPolicy.from_settings(settings, principal), resolver)
+    app.include_router(build_subscriptions_router(principal, guard))
     return app

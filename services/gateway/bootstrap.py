@@ -91,7 +91,7 @@ async def bootstrap(settings: GatewaySettings, principal: str) -> AsyncIterator[
         subscribe_inbox_writer(broker, pool, principal, settings.receipt_deadlines)
         subscribe_dead_letter_collector(broker, dead_letters, principal)
         await broker.start()
-        dispatcher = Dispatcher(pool, principal, DispatchConfig.from_settings(settings), utc_now)
+        dispatcher = Dispatcher(pool, principal, DispatchConfig.from_settings(settings, principal), utc_now)
         tasks = [
             background.supervise("outbox-relay", relay.run()),
             background.supervise("consumer-watchdog", restart_dead_consumers(broker)),

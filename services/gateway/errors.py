@@ -9,7 +9,11 @@
     │   ├── NotInInbox         no delivered event has the id
     │   └── AmbiguousEventId   two senders delivered events with the id
     └── WebhookError           a webhook subscription or delivery request cannot be served
-        ├── InsecureEndpoint   an http endpoint where only https is allowed
+        ├── TargetRefused      the URL may not be called (services/gateway/webhooks/targets.py)
+        │   ├── InsecureEndpoint   an http endpoint where only https is allowed
+        │   ├── HostNotAllowed     the host is not on the principal's allow-list
+        │   ├── HostUnresolved     the host name does not resolve
+        │   └── AddressRefused     the host resolves to a loopback, private, link-local, … address
         ├── SubscriptionNotFound
         └── DeliveryNotFound
 
@@ -79,11 +83,39 @@ class WebhookError(GatewayError):
     """Base of the reasons a webhook subscription or delivery request cannot be served."""
 
 
-class InsecureEndpoint(WebhookError):
+class TargetRefused(WebhookError):
+    """Base of the reasons a webhook URL may not be called. Messages name the host the caller
+    gave, never an address it resolved to."""
+
+
+class InsecureEndpoint(TargetRefused):
     """Raised when a subscription names an http endpoint in production, where only https is allowed."""
 
     def __init__(self) -> None:
         super().__init__("must be an https URL in production")
+
+
+class HostNotAllowed(TargetRefused):
+    """Raised when the URL's host is not on this principal's allow-list (SAMORDNA_WEBHOOK_ALLOWED_HOSTS)."""
+
+    def __init__(self, host: str) -> None:
+        super().__init__(f"the host {host[:253]!r} is not on this principal's allow-list of webhook hosts")
+
+
+class HostUnresolved(TargetRefused):
+    """Raised when the URL's host name does not resolve to any address."""
+
+    def __init__(self, host: str) -> None:
+        super().__init__(f"the host {host[:253]!r} does not resolve")
+
+
+class AddressRefused(TargetRefused):
+    """Raised when the host is, or resolves to, an address a webhook may not reach (`reason`:
+    "a loopback address", "a private address", …)."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(f"the host resolves to {reason}, which webhooks may not reach")
 
 
 class SubscriptionNotFound(WebhookError, LookupError):

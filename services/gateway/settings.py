@@ -1,9 +1,10 @@
 from datetime import timedelta
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
+from contracts.principals import PrincipalId
 from contracts.receipts import receipt_deadlines
-from services.runtime.settings import ServiceSettings
+from services.runtime.settings import ConfigurationError, ServiceSettings
 
 
 class GatewaySettings(ServiceSettings):
@@ -22,6 +23,17 @@ class GatewaySettings(ServiceSettings):
     webhook_timeout_seconds: float = Field(10.0, gt=0)
     webhook_concurrency_per_endpoint: int = Field(4, ge=1, le=64)
     webhook_poll_seconds: float = Field(1.0, gt=0)  # how often new inbox rows and due retries are looked for
+    # Where webhooks may go (services/gateway/webhooks/targets.py): JSON of principal -> host names,
+    # `*.example.se` for any host below; in production a principal with no list may name no host.
+    webhook_allowed_hosts: dict[PrincipalId, list[str]] = Field(default_factory=dict)
+    # Development and tests only: webhooks may reach loopback addresses (a receiver on 127.0.0.1).
+    webhook_allow_loopback: bool = False
+
+    @model_validator(mode="after")
+    def _no_loopback_webhooks_in_production(self) -> "GatewaySettings":
+        if self.environment == "production" and self.webhook_allow_loopback:
+            raise ConfigurationError("SAMORDNA_WEBHOOK_ALLOW_LOOPBACK is for development only")
+        return self
 
     @field_validator("receipt_deadlines")
     @classmethod

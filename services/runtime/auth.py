@@ -1,13 +1,16 @@
 """Bearer tokens mapped to a principal and a role.
 
-Two kinds of token are accepted:
+Two kinds of bearer token are accepted:
 
 - static development tokens: the tokens file holds only SHA-256 digests of them,
   ``{"tokens": [{"sha256": "...", "principal": "region-14", "role": "system"}]}``;
 - JWTs from the organisations' identity providers named in the JWT issuers file
   (see services/runtime/jwt_issuers.py and jwt_verify.py).
 
-Either way the result is a `Caller`, so `require(...)` applies the same to both.
+A partner system may instead present a client certificate (mutual TLS, the SITHS function
+certificate model: services/runtime/client_certs.py) and no Authorization header.
+
+Every way the result is a `Caller`, so `require(...)` applies the same to both.
 """
 
 import hashlib
@@ -18,9 +21,11 @@ from pathlib import Path
 
 from fastapi import Depends, HTTPException, Request, status
 
+from services.runtime.client_certs import certificate_subject
 from services.runtime.identity import Caller, Role
 from services.runtime.jwt_issuers import read_issuers
 from services.runtime.jwt_verify import InvalidToken, IssuerKeysUnavailable, JwtVerifier
+from services.runtime.openapi import documented_schemes
 
 __all__ = ["Caller", "Role", "TokenRegistry", "authenticated", "digest", "load_jwt_verifier", "load_tokens", "require"]
 
@@ -65,8 +70,10 @@ def looks_like_jwt(token: str) -> bool:
     return bool(JWT_SHAPE.match(token))
 
 
-async def authenticated(request: Request) -> Caller:
+async def authenticated(request: Request, _: None = Depends(documented_schemes)) -> Caller:
     """FastAPI dependency: the caller behind the bearer token, or 401."""
+    if "authorization" not in request.headers and (subject := certificate_subject(request.scope)) is not None:
+        return _certificate_caller(request, subject)
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise _unauthorized("missing bearer token")
@@ -76,6 +83,15 @@ async def authenticated(request: Request) -> Caller:
     caller = request.app.state.tokens.caller_for(token)
     if caller is None:
         raise _unauthorized("unknown bearer token", error="invalid_token")
+    return caller
+
+
+def _certificate_caller(request: Request, subject: dict[str, str]) -> Caller:
+    """The caller a verified client certificate (mutual TLS) is mapped to, or 401."""
+    caller = request.app.state.certificates.caller_for(subject)
+    if caller is None:
+        log.info("client certificate not mapped", extra={"serial_number": subject.get("serialNumber", "")[:64]})
+        raise _unauthorized("client certificate not mapped to a principal")
     return caller
 
 

@@ -3,12 +3,16 @@
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from typing import Literal
 
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 
 from services.runtime.auth import load_jwt_verifier, load_tokens
+from services.runtime.client_certs import load_certificates
 from services.runtime.metrics import metrics_router
+from services.runtime.openapi import install_openapi
 from services.runtime.problems import Answer, install_problem_handlers
 
 log = logging.getLogger(__name__)
@@ -16,14 +20,27 @@ log = logging.getLogger(__name__)
 ReadinessCheck = Callable[[], Awaitable[bool]]
 
 
-def health_router(checks: dict[str, ReadinessCheck]) -> APIRouter:
-    router = APIRouter()
+class Health(BaseModel):
+    status: Literal["ok"]
 
-    @router.get("/healthz")
+
+class Readiness(BaseModel):
+    ready: bool
+    checks: dict[str, bool] = Field(description="each dependency (PostgreSQL, Kafka, ...) and whether it answers")
+
+
+def health_router(checks: dict[str, ReadinessCheck]) -> APIRouter:
+    router = APIRouter(tags=["health"])
+
+    @router.get("/healthz", response_model=Health)
     async def healthz() -> dict:
         return {"status": "ok"}
 
-    @router.get("/readyz")
+    @router.get(
+        "/readyz",
+        response_model=Readiness,
+        responses={503: {"model": Readiness, "description": "a dependency does not answer"}},
+    )
     async def readyz() -> JSONResponse:
         results = {name: await _passes(check) for name, check in checks.items()}
         ready = all(results.values())
@@ -51,9 +68,11 @@ def service_app(
     app = FastAPI(title=title, lifespan=lifespan)
     app.state.tokens = load_tokens(settings)
     app.state.jwt = load_jwt_verifier(settings)
+    app.state.certificates = load_certificates(settings)
     app.state.checks = {}
     app.include_router(health_router(app.state.checks))
     app.include_router(metrics_router())
     app.include_router(router)
     install_problem_handlers(app, errors)
+    install_openapi(app)
     return app

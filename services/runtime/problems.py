@@ -17,6 +17,7 @@ Starlette's HTTP exceptions (401 from the auth, 404/405 of the router) get the s
 No detail or message ever holds a personnummer: messages name fields, never echo their input.
 """
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -129,10 +130,23 @@ def install_problem_handlers(app: FastAPI, translations: Mapping[type[Exception]
     @app.exception_handler(HTTPException)
     async def http_exception(request: Request, exc: HTTPException) -> JSONResponse:
         detail = exc.detail if isinstance(exc.detail, str) else DEFAULT_SLUGS.get(exc.status_code, "error")
-        return problem_response(Problem(detail, status=exc.status_code, headers=exc.headers))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(request, headers.get("Allow", "")))
+        return problem_response(Problem(detail, status=exc.status_code, headers=headers))
 
     for error_type, answer in (translations or {}).items():
         app.add_exception_handler(error_type, _translator(answer))
+
+
+def allowed_methods(request: Request, named: str) -> list[str]:
+    """Every method the path takes: those the router named (only the first route that matched
+    the path: GET /x/{id} hid DELETE /x/{id}) and those of every documented operation on it."""
+    methods = {m.strip().upper() for m in named.split(",") if m.strip()}
+    for template, operations in request.app.openapi().get("paths", {}).items():
+        if re.fullmatch(re.sub(r"\\{[^}]+\\}", "[^/]+", re.escape(template)), request.url.path):
+            methods |= {method.upper() for method in operations}
+    return sorted(methods)
 
 
 def _translator(answer: Answer):

@@ -6,6 +6,7 @@ import uvicorn
 from fastapi import FastAPI
 from pydantic import ValidationError
 
+from services.runtime.client_certs import uvicorn_tls
 from services.runtime.logs import configure_logging
 from services.runtime.settings import ConfigurationError, ServiceSettings
 
@@ -28,5 +29,11 @@ def serve(service: str, app: FastAPI, settings: ServiceSettings) -> None:
     # OSError — a consumer's group coordination task then dies for good after a broker outage and
     # every later fetch fails (aio-libs/aiokafka#1038; seen here in the fault soak).
     uvicorn.run(
-        app, host=settings.http_host, port=settings.http_port, log_config=None, access_log=False, loop="asyncio"
+        app,
+        host=settings.http_host,
+        port=settings.http_port,
+        log_config=None,
+        access_log=False,
+        loop="asyncio",
+        **uvicorn_tls(settings),  # HTTPS, and client certificates (mutual TLS), when configured
     )

@@ -6,6 +6,7 @@ from typing import ClassVar, Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.runtime.client_certs import CertificateRegistry
 from services.runtime.jwt_issuers import IssuersFileError, read_issuers
 
 DEVELOPMENT_PSEUDONYM_SECRET = "samordna-development-only-secret"  # noqa: S105 (refused in production)
@@ -40,6 +41,12 @@ class ServiceSettings(BaseSettings):
     database_url: str = "postgresql://postgres@127.0.0.1:15432/samordna"
     pseudonym_secret: SecretStr | None = None
     tokens_file: Path | None = None
+    # HTTPS and mutual TLS (services/runtime/client_certs.py): the service's certificate and key,
+    # the CA bundle that client certificates must chain to, and which certificate is which caller.
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+    tls_client_ca_file: Path | None = None
+    client_certificates_file: Path | None = None
     http_host: str = "127.0.0.1"
     http_port: int = 8000
     log_level: str = "INFO"
@@ -82,6 +89,30 @@ class ServiceSettings(BaseSettings):
         if not password:
             raise ConfigurationError(f"SAMORDNA_KAFKA_PASSWORD_FILE: {path} is empty")
         self.kafka_password = SecretStr(password)
+
+    @model_validator(mode="after")
+    def _tls_complete(self) -> "ServiceSettings":
+        files = {
+            "SAMORDNA_TLS_CERT_FILE": self.tls_cert_file,
+            "SAMORDNA_TLS_KEY_FILE": self.tls_key_file,
+            "SAMORDNA_TLS_CLIENT_CA_FILE": self.tls_client_ca_file,
+            "SAMORDNA_CLIENT_CERTIFICATES_FILE": self.client_certificates_file,
+        }
+        for name, path in files.items():
+            if path is not None and not path.is_file():
+                raise ConfigurationError(f"{name}: no such file: {path}")
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ConfigurationError("SAMORDNA_TLS_CERT_FILE and SAMORDNA_TLS_KEY_FILE go together")
+        if self.tls_client_ca_file is not None and self.tls_cert_file is None:
+            raise ConfigurationError("SAMORDNA_TLS_CLIENT_CA_FILE needs SAMORDNA_TLS_CERT_FILE (mutual TLS is TLS)")
+        if (self.tls_client_ca_file is None) != (self.client_certificates_file is None):
+            raise ConfigurationError("SAMORDNA_TLS_CLIENT_CA_FILE and SAMORDNA_CLIENT_CERTIFICATES_FILE go together")
+        if self.client_certificates_file is not None:
+            try:
+                CertificateRegistry.from_file(self.client_certificates_file)
+            except ValueError as exc:
+                raise ConfigurationError(f"SAMORDNA_CLIENT_CERTIFICATES_FILE: {exc}") from None
+        return self
 
     @model_validator(mode="after")
     def _jwt_issuers_readable(self) -> "ServiceSettings":

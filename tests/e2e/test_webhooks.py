@@ -340,3 +340,20 @@ async def test_each_gateway_has_its_own_subscriptions(client, webhooks):
 
 async def _async(value):
     return value
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://169.254.169.254/latest/meta-data/",  # the cloud's metadata service
+        "http://10.0.0.1/hooks",
+        "http://[fe80::1]/hooks",
+        "http://0.0.0.0/hooks",  # noqa: S104 (refused, not bound)
+    ],
+)
+async def test_the_running_gateway_refuses_inward_urls_though_loopback_is_allowed_here(webhooks, url):
+    # the test stack allows loopback (SAMORDNA_WEBHOOK_ALLOW_LOOPBACK) for its receivers, and nothing else inward
+    response = await webhooks.call("POST", ALINGSAS, "/v1/subscriptions", json={"url": url, "secret": SECRET})
+
+    assert response.status_code == 422, response.text
+    assert response.json()["type"] == "https://samordna.se/problems/webhook-address-refused"

@@ -31,6 +31,7 @@ from services.gateway.receipts.decisions import Delivery, acknowledgement_event
 from services.gateway.receipts.store import Receipt
 from services.gateway.settings import GatewaySettings
 from services.gateway.webhooks.subscriptions import Subscription, subscription_uuid
+from services.gateway.webhooks.targets import Resolver, resolve
 from services.runtime.auth import Caller, Role, TokenRegistry, digest
 from services.runtime.pseudonym import Pseudonymizer
 
@@ -194,13 +195,21 @@ class FakeGateway:
         )
 
     @asynccontextmanager
-    async def api(self, environment: str = "development", token: str | None = "system-token"):  # noqa: S107 (a test token)
-        """An HTTP client of the gateway app over ASGI, authenticated with `token` (see TOKENS)."""
+    async def api(
+        self,
+        environment: str = "development",
+        token: str | None = "system-token",  # noqa: S107 (a test token)
+        resolver: Resolver = resolve,
+        **changes,
+    ):
+        """An HTTP client of the gateway app over ASGI, authenticated with `token` (see TOKENS).
+        Webhooks may go to loopback (the tests' receivers) unless `changes` say otherwise."""
+        changes = {"webhook_allow_loopback": environment != "production"} | changes
         if environment == "production":  # production's secrets are not what these tests are about
-            settings = GatewaySettings.model_construct(environment="production")
+            settings = GatewaySettings.model_construct(environment="production", **changes)
         else:
-            settings = GatewaySettings()
-        app = create_app(settings, self.principal, bootstrap=self.bootstrap)
+            settings = GatewaySettings(**changes)
+        app = create_app(settings, self.principal, bootstrap=self.bootstrap, resolver=resolver)
         app.state.tokens = TokenRegistry({digest(t): caller for t, caller in TOKENS.items()})
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         async with LifespanManager(app):

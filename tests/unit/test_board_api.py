@@ -32,7 +32,9 @@ async def store() -> InMemoryBoardStore:
 
 @pytest.fixture
 async def api(store) -> AsyncIterator[httpx.AsyncClient]:
-    app = board_app(store, FakeOps({"services": {"consent": {"up": True}}, "consumer_lag": {}}))
+    app = board_app(
+        store, FakeOps({"services": {"consent": {"up": True}}, "consumer_lag": {}, "sampled_seconds_ago": 1.0})
+    )
     async with served(app) as c:
         yield c
 

@@ -12,23 +12,6 @@ SECRET = "webhook-secret-for-the-tests-0123"
 BODY = {"url": "http://127.0.0.1:9/hooks", "secret": SECRET}
 
 
-async def test_production_takes_https_endpoints_only():
-    async with FakeGateway().api("production") as api:
-        refused = await api.post("/v1/subscriptions", json={"url": "http://partner.example/hooks", "secret": SECRET})
-        taken = await api.post("/v1/subscriptions", json={"url": "https://partner.example/hooks", "secret": SECRET})
-
-    assert refused.status_code == 422
-    assert refused.headers["content-type"] == "application/problem+json"
-    assert refused.json() == {
-        "type": "https://samordna.se/problems/invalid-request",
-        "title": "Invalid request",
-        "status": 422,
-        "detail": "must be an https URL in production",
-        "errors": [{"field": "url", "message": "must be an https URL in production"}],
-    }
-    assert taken.status_code == 201
-
-
 async def test_an_unknown_event_type_is_named_by_its_index():
     body = BODY | {"event_types": ["se.samordna.nothing.v1"]}
 

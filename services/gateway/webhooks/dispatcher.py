@@ -22,6 +22,7 @@ from services.gateway.webhooks.queue import (
 )
 from services.gateway.webhooks.sending import send
 from services.gateway.webhooks.subscriptions import Endpoint, endpoints
+from services.gateway.webhooks.targets import GuardedTransport, TargetGuard, TargetPolicy
 from services.runtime.metrics import WEBHOOK_BACKLOG
 
 log = logging.getLogger(__name__)
@@ -35,9 +36,10 @@ class DispatchConfig:
     timeout: float
     concurrency: int
     poll_seconds: float
+    targets: TargetGuard  # where a delivery may connect (checked again at every connection)
 
     @classmethod
-    def from_settings(cls, settings: GatewaySettings) -> "DispatchConfig":
+    def from_settings(cls, settings: GatewaySettings, principal: str) -> "DispatchConfig":
         return cls(
             RetryPolicy(
                 settings.webhook_first_retry_seconds,
@@ -47,6 +49,7 @@ class DispatchConfig:
             settings.webhook_timeout_seconds,
             settings.webhook_concurrency_per_endpoint,
             settings.webhook_poll_seconds,
+            TargetGuard(TargetPolicy.from_settings(settings, principal)),
         )
 
 
@@ -116,7 +119,10 @@ class EndpointWorker:
     async def run(self) -> None:
         in_flight: set[asyncio.Task] = set()
         limits = httpx.Limits(max_connections=self._config.concurrency)
-        async with httpx.AsyncClient(timeout=self._config.timeout, limits=limits, follow_redirects=False) as http:
+        transport = GuardedTransport(self._config.targets, limits)
+        async with httpx.AsyncClient(
+            timeout=self._config.timeout, transport=transport, follow_redirects=False, trust_env=False
+        ) as http:
             try:
                 while True:
                     free = self._config.concurrency - len(in_flight)

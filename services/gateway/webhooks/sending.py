@@ -10,6 +10,9 @@ import httpx
 from contracts import webhooks as signing
 from services.gateway.webhooks.queue import Claimed
 from services.gateway.webhooks.subscriptions import Endpoint
+from services.gateway.webhooks.targets import TargetRefusedAtConnect
+
+MAX_ANSWER_BYTES = 4096
 
 
 def signed_headers(endpoint: Endpoint, claimed: Claimed, timestamp: int) -> dict[str, str]:
@@ -28,11 +31,13 @@ async def send(http: httpx.AsyncClient, endpoint: Endpoint, claimed: Claimed, ti
     headers = signed_headers(endpoint, claimed, int(time.time()))
     try:
         # The whole exchange is bounded too: httpx's timeout is per read, and an endpoint
-        # that trickles its answer would otherwise hold a slot for ever. The response body
-        # is never read: it could hold personal data and we do not keep it.
+        # that trickles its answer would otherwise hold a slot for ever. Of the response body
+        # at most MAX_ANSWER_BYTES are read (so that a short answer keeps the connection for
+        # the next delivery), and dropped: it could hold personal data and we do not keep it.
         async with asyncio.timeout(timeout):
             async with http.stream("POST", endpoint.url, content=claimed.body, headers=headers) as response:
                 status = response.status_code
+                await _drain(response)
     except (TimeoutError, httpx.TimeoutException):
         return f"timeout after {timeout:g} s"
     except httpx.ConnectError as exc:
@@ -40,6 +45,14 @@ async def send(http: httpx.AsyncClient, endpoint: Endpoint, claimed: Claimed, ti
     except httpx.HTTPError as exc:
         return f"request failed ({type(exc).__name__})"
     return None if 200 <= status < 300 else f"HTTP {status}"
+
+
+async def _drain(response: httpx.Response) -> None:
+    read = 0
+    async for chunk in response.aiter_raw():
+        read += len(chunk)
+        if read >= MAX_ANSWER_BYTES:
+            return
 
 
 def connect_failure(exc: BaseException) -> str:
@@ -50,6 +63,9 @@ def connect_failure(exc: BaseException) -> str:
     while cause is not None and len(causes) < 10:
         causes.append(cause)
         cause = cause.__cause__ or cause.__context__
+    refused = next((c for c in causes if isinstance(c, TargetRefusedAtConnect)), None)
+    if refused is not None:
+        return f"refused: {refused.reason}"
     if any(isinstance(c, ConnectionRefusedError) for c in causes):
         return "connection refused"
     if any(isinstance(c, socket.gaierror) for c in causes):
