@@ -21,7 +21,7 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from pydantic import ValidationError
 
-from contracts import InvalidEvent
+from contracts import InvalidEvent, kafka_binding
 from contracts.topics import dead_letters_for
 from services.runtime.kafka import dead_letter
 from services.runtime.metrics import CONSUMER_RESTARTS, DEAD_LETTERS, OldestUncommitted
@@ -126,7 +126,10 @@ async def handle_isolating(
 
 async def _send_to_dead_letters(broker: KafkaBroker, record: ConsumerRecord, consumer: str, reason: str) -> None:
     letter = dead_letter(record, consumer, reason)
-    await broker.publish(letter.model_dump_json().encode(), dead_letters_for(record.topic), key=record.key)
+    headers = {name: value.decode() for name, value in kafka_binding.dead_letter_headers(letter)}
+    await broker.publish(
+        letter.model_dump_json().encode(), dead_letters_for(record.topic), key=record.key, headers=headers
+    )
     DEAD_LETTERS.labels(consumer, record.topic).inc()
 
 
