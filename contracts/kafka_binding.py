@@ -19,7 +19,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from contracts.envelope import DeadLetter, DecisionBatch, ForwardedEvent
+from contracts.envelope import DeadLetter, DecisionBatch
 
 Headers = tuple[tuple[str, bytes], ...]
 
@@ -72,11 +72,11 @@ def binary(kind: RecordKind, *, record_id: str, source: str, time: datetime) -> 
     )
 
 
-def forwarded_headers(record: ForwardedEvent) -> Headers:
-    """A `shared.events` record: the copy of an event that crossed the gate. The same event
-    forwarded again (after a rewind) has the same id, so readers de-duplicate."""
-    event = record.event
-    return binary(FORWARDED, record_id=f"{event.principal}/{event.id}", source=GATE_SOURCE, time=record.decided_at)
+def forwarded_headers(sender: str, event_id: str, decided_at: datetime) -> Headers:
+    """A `shared.events` record: the copy of `sender`'s event `event_id` that crossed the gate
+    (whatever shape the value takes). The same event forwarded again (after a rewind) has the
+    same id, so readers de-duplicate."""
+    return binary(FORWARDED, record_id=f"{sender}/{event_id}", source=GATE_SOURCE, time=decided_at)
 
 
 def decisions_headers(record: DecisionBatch) -> Headers:

@@ -182,7 +182,7 @@ def _forwards(
         consent_ids=sorted({str(d.consent_id) for d in forwarded if d.consent_id}),
         decided_at=now,
     )
-    headers = kafka_binding.forwarded_headers(shared)
+    headers = kafka_binding.forwarded_headers(event.principal, event.id, now)
     records.append(Outgoing(SHARED_EVENTS, shared.model_dump_json().encode(), key, headers, by_key=True))
     return records
 

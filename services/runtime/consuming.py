@@ -64,6 +64,13 @@ def from_value(parse: Callable[[bytes], T]) -> Callable[[ConsumerRecord], T]:
     return lambda record: parse(record.value or b"")
 
 
+async def _undecoded(message: KafkaMessage) -> object:
+    """FastStream would decode each value by its content-type header before the handler runs, and
+    a record that says application/json but is not JSON would fail the batch again and again (a
+    poison record). `parse` reads the raw records instead, and refuses such a one to dead letters."""
+    return message.body
+
+
 def batch_consumer(
     broker: KafkaBroker,
     topic: str,
@@ -83,6 +90,7 @@ def batch_consumer(
         auto_offset_reset="earliest",
         isolation_level="read_committed",
         ack_policy=AckPolicy.NACK_ON_ERROR,
+        decoder=_undecoded,
     )
     async def consume(message: KafkaMessage) -> None:
         if message.raw_message:

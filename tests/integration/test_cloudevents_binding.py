@@ -9,8 +9,10 @@ import json
 import time
 import uuid
 
+from aiokafka import AIOKafkaProducer
 from confluent_kafka import Consumer, TopicPartition
 
+from contracts import ForwardedEvent
 from contracts.topics import (
     CONSENT_CHANGES,
     DELIVERY_SEQ_HEADER,
@@ -20,9 +22,12 @@ from contracts.topics import (
     deliveries_topic,
     events_topic,
 )
+from services.runtime.consuming import batch_consumer, from_value
+from services.runtime.kafka import kafka_broker
+from tests.integration.test_dead_letters import _forwarded_event_bytes
 from tests.support.client import StackClient, event, eventually
 from tests.support.cloudevents_binding import mode_of, read_cloudevent
-from tests.support.kafka import find_raw_records, produce
+from tests.support.kafka import create_topic, dead_letters_from, find_raw_records, produce
 from tests.support.personnummer import random_person_id
 
 REGION, ALINGSAS = "region-14", "kommun-1489"
@@ -139,3 +144,34 @@ async def test_confluent_kafka_reads_a_delivery_with_the_documented_settings(run
     )
     assert int(dict(message.headers())[DELIVERY_SEQ_HEADER]) >= 1
     assert person.replace("-", "").encode() not in message.key()
+
+
+async def test_a_record_whose_content_type_says_json_but_is_not_goes_to_dead_letters_not_round_again(infra):
+    """FastStream decodes a value by its content-type before the handler runs; the consumers read the
+    raw records instead (services/runtime/consuming.py), so such a record is refused once."""
+    topic = f"test.binding.{uuid.uuid4().hex}"
+    handled: list[ForwardedEvent] = []
+    done = asyncio.Event()
+    await create_topic(infra.kafka_options(), topic)
+    broker = kafka_broker(infra.kafka_settings(), "test")
+
+    async def handle(items):
+        handled.extend(items)
+        done.set()
+
+    batch_consumer(broker, topic, f"test-{uuid.uuid4().hex}", from_value(ForwardedEvent.model_validate_json), handle)
+    marker = uuid.uuid4().hex
+    json_header = [("content-type", b"application/json")]
+    async with broker:
+        await broker.start()
+        producer = AIOKafkaProducer(**infra.kafka_options())
+        await producer.start()
+        try:
+            await producer.send_and_wait(topic, f"not json {marker}".encode(), key=b"k", headers=json_header)
+            await producer.send_and_wait(topic, _forwarded_event_bytes(), key=b"k", headers=json_header)
+        finally:
+            await producer.stop()
+        await asyncio.wait_for(done.wait(), timeout=30)
+
+    [letter] = await dead_letters_from(infra.kafka_options(), topic, marker)
+    assert letter["origin_offset"] == 0 and len(handled) == 1

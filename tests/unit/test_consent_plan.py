@@ -213,11 +213,12 @@ def test_the_records_are_what_the_gate_wrote_before_the_plan():
 
     key = pseudonym(person).encode()
     to_lerum, to_alingsas, shared = plan.forwards  # recipients in sorted order
+    structured = (CONTENT_TYPE, STRUCTURED_CONTENT_TYPE.encode())
     assert (to_alingsas.topic, to_alingsas.key, to_alingsas.headers) == (
-        deliveries_topic(ALINGSAS), key, ((CONTENT_TYPE, STRUCTURED_CONTENT_TYPE.encode()), (DELIVERY_SEQ_HEADER, b"3")),
+        deliveries_topic(ALINGSAS), key, (structured, (DELIVERY_SEQ_HEADER, b"3")),
     )  # fmt: skip
     assert (to_lerum.topic, to_lerum.headers) == (
-        deliveries_topic(LERUM), ((CONTENT_TYPE, STRUCTURED_CONTENT_TYPE.encode()), (DELIVERY_SEQ_HEADER, b"9")),
+        deliveries_topic(LERUM), (structured, (DELIVERY_SEQ_HEADER, b"9")),
     )  # fmt: skip
     assert to_alingsas.value == to_lerum.value == parse_event(value).to_json()
     assert all(r.by_key for r in plan.forwards)
