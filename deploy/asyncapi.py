@@ -33,12 +33,15 @@ from contracts.topics import (
     events_topic,
     topic_specs,
 )
-from deploy.access import READ, TOPIC, WRITE, Grant, plan, principals_from, users
+from deploy.access import GROUP, READ, TOPIC, WRITE, Grant, plan, principals_from, users
 
 REPO = Path(__file__).resolve().parents[1]
 DOCUMENT = REPO / "docs" / "asyncapi.yaml"
 PRINCIPALS_FILE = REPO / "deploy" / "principals.json"
 SCHEMAS_FROM_DOCS = "../contracts/schemas/"
+# AsyncAPI 3.0 names no JSON Schema dialect newer than draft-07. The exported schemas say 2020-12
+# (pydantic's), but use only keywords draft-07 has too, $defs reached by JSON pointer
+# (tests/unit/test_asyncapi.py holds that).
 SCHEMA_FORMAT = "application/schema+json;version=draft-07"
 PLACEHOLDER = "{principal}"
 SECURITY = [{"$ref": "#/components/securitySchemes/scram"}]
@@ -236,17 +239,27 @@ def access(channel: Channel, principals: list[str], grants: list[Grant]) -> dict
     return found
 
 
-def _operations(channel: Channel, rights: dict[str, list[str]]) -> dict:
+def consumer_groups(user: str, sample: str, grants: list[Grant]) -> list[str]:
+    """The consumer groups `user` may read with (a trailing * for a prefix), `{principal}` for the sample."""
+    name = sample if user == PLACEHOLDER else user
+    found = [g.name + ("*" if g.pattern.name == "PREFIXED" else "") for g in grants
+             if g.user == name and g.kind == GROUP and g.operation == READ]  # fmt: skip
+    return [group.replace(sample, PLACEHOLDER) for group in sorted(found)]
+
+
+def _operations(channel: Channel, rights: dict[str, list[str]], sample: str, grants: list[Grant]) -> dict:
     operations = {}
     for name, action in (("write", "send"), ("read", "receive")):
         for user in rights[name]:
             who = "principal" if user == PLACEHOLDER else user.removeprefix("samordna-")
+            groups = consumer_groups(user, sample, grants) if action == "receive" else []
+            in_groups = f" Consumer groups it may use: {', '.join(f'`{g}`' for g in groups)}." if groups else ""
             operations[f"{who}-{action}s-{channel.id}"] = {
                 "action": action,
                 "channel": {"$ref": f"#/channels/{channel.id}"},
                 "title": f"Kafka user {user} {'writes' if action == 'send' else 'reads'} {channel.address}",
                 "description": f"The broker's ACLs give the Kafka user `{user}` {name.upper()} on this topic "
-                "(deploy/access.py); every other user is refused.",
+                f"(deploy/access.py); every other user is refused.{in_groups}",
                 "security": SECURITY,
             }
     return operations
@@ -277,7 +290,7 @@ def document(description: dict) -> dict:
                 "examples": principals,
             }}  # fmt: skip
         doc_channels[channel.id] = entry
-        operations |= _operations(channel, rights)
+        operations |= _operations(channel, rights, principals[0], grants)
     return {
         "asyncapi": "3.0.0",
         "id": "urn:se:samordna:kafka",

@@ -98,3 +98,24 @@ def test_a_principal_allowed_on_another_principals_topic_is_refused():
     deliveries = next(c for c in asyncapi.channels(PRINCIPALS[0]) if c.id == "deliveries")
     with pytest.raises(ValueError, match="read allowed to"):
         asyncapi.access(deliveries, PRINCIPALS, leaky)
+
+
+NEWER_THAN_DRAFT_07 = set(
+    "prefixItems unevaluatedProperties unevaluatedItems dependentSchemas dependentRequired "
+    "$dynamicRef $dynamicAnchor $anchor minContains maxContains".split()
+)
+
+
+def _keys(node):
+    if isinstance(node, dict):
+        yield from node
+        for value in node.values():
+            yield from _keys(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _keys(value)
+
+
+def test_the_schemas_use_no_keyword_the_draft_07_format_it_is_declared_in_would_miss():
+    for path in sorted((REPO / "contracts" / "schemas").glob("*.json")):
+        assert not NEWER_THAN_DRAFT_07 & set(_keys(json.loads(path.read_text()))), path.name
