@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: up down status test test-unit browser schemas venv lint
+.PHONY: up down status test test-unit browser schemas asyncapi venv lint
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,7 @@ status: $(STAMP)
 
 test: $(STAMP)  ## every test; starts its own Kafka and PostgreSQL on other ports
 	deploy/browser.sh
+	deploy/asyncapi.sh install
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 browser:  ## Debian's chromium for the browser tests (tests/browser)
@@ -37,6 +38,9 @@ test-unit: $(STAMP)
 
 schemas: $(STAMP)  ## regenerate contracts/schemas/ from the models
 	$(PY) -m contracts.export_schemas
+
+asyncapi: $(STAMP)  ## regenerate docs/asyncapi.yaml from the code (topics, catalogue, ACLs)
+	$(PY) -m deploy.asyncapi
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

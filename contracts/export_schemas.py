@@ -14,8 +14,10 @@ from pydantic import BaseModel
 from contracts.catalogue import CATALOGUE, EventSpec, sender_rule
 from contracts.envelope import CloudEvent, DeadLetter, DecisionBatch, ForwardedEvent, GateDecision
 from contracts.examples import EXAMPLE_DATA
+from contracts.kafka_binding import SCHEMA_BASE
 
 SCHEMAS = Path(__file__).with_name("schemas")
+DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 
 def _event_schema(spec: EventSpec) -> dict:
@@ -45,9 +47,15 @@ def render() -> dict[str, str]:
     }
     schemas |= {name: model.model_json_schema() for name, model in records.items()}
     return {
-        name: json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        name: json.dumps(_identified(name, schema), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
         for name, schema in schemas.items()
     }
+
+
+def _identified(name: str, schema: dict) -> dict:
+    """The schema with its dialect (pydantic writes JSON Schema 2020-12) and the URI it is published
+    at, which the binary-mode records' `ce_dataschema` and docs/asyncapi.yaml name."""
+    return {"$schema": DIALECT, "$id": SCHEMA_BASE + name, **schema}
 
 
 def differences(directory: Path = SCHEMAS) -> list[str]:

@@ -1,8 +1,10 @@
 """Signing of webhook deliveries, for the gateway that sends them and the systems that receive them.
 
 A delivery carries `Samordna-Timestamp` (unix seconds) and
-`Samordna-Signature: v1=<hex HMAC-SHA256(secret, "<timestamp>." + body)>`. The timestamp is
-signed with the body so that a recorded delivery cannot be replayed later than the tolerance.
+`Samordna-Signature: v1=<hex HMAC-SHA256(secret, "<timestamp>." + body)>`: the secret's UTF-8
+bytes are the key, the hex is lowercase, the body is the raw bytes sent. The timestamp is signed
+with the body so that a recorded delivery cannot be replayed later than the tolerance (a repeat
+within it verifies: receivers de-duplicate by event id). docs/integration.md has it all.
 Only the standard library is used, so a receiver can copy this file as it is.
 """
 

@@ -5,6 +5,7 @@
 #   deploy/kafka.sh kill [NODE]                 SIGKILL every node, or one (fault tests)
 #   deploy/kafka.sh start NODE                  start one node again (after a kill)
 #   deploy/kafka.sh pause|resume [NODE]         SIGSTOP / SIGCONT (fault tests: a hung broker)
+#   deploy/kafka.sh classpath                   the jars (Kafka's Java client among them), for a Java client
 # Settings: SAMORDNA_STATE_DIR (default <repo>/.local), KAFKA_PORT (19092), KAFKA_NODES (1),
 # KAFKA_HEAP (-Xmx512m -Xms256m). Node N listens for clients on KAFKA_PORT + 2(N-1) and for its
 # controller quorum on the port after that. KAFKA_TLS_PORT (unset: none) adds a SASL_SSL listener,
@@ -394,5 +395,6 @@ case "$action" in
   resume) signal_nodes CONT "$@" ;;
   status) status ;;
   reset) reset ;;
-  *) echo "usage: $0 start [NODE]|stop|kill [NODE]|pause [NODE]|resume [NODE]|status|reset" >&2; exit 2 ;;
+  classpath) classpath ;;
+  *) echo "usage: $0 start [NODE]|stop|kill [NODE]|pause [NODE]|resume [NODE]|status|reset|classpath" >&2; exit 2 ;;
 esac

@@ -19,7 +19,7 @@ from datetime import datetime
 
 from aiokafka import ConsumerRecord
 
-from contracts import CloudEvent, DecisionBatch, ForwardedEvent, GateDecision, InvalidEvent, parse_event
+from contracts import CloudEvent, DecisionBatch, ForwardedEvent, GateDecision, InvalidEvent, kafka_binding, parse_event
 from contracts.topics import (
     DELIVERY_SEQ_HEADER,
     GATE_DECISIONS,
@@ -156,17 +156,9 @@ def plan_decided(decided: Decided, next_numbers: Mapping[str, int]) -> BatchPlan
         forwards += _forwards(arrival, decisions, now, numbers, last)
         records += [_decision_record(arrival, d, now) for d in decisions]
     chunks = tuple(
-        Outgoing(GATE_DECISIONS, _decision_batch(records[i : i + DECISIONS_PER_RECORD]))
-        for i in range(0, len(records), DECISIONS_PER_RECORD)
+        _decisions_record(records[i : i + DECISIONS_PER_RECORD]) for i in range(0, len(records), DECISIONS_PER_RECORD)
     )
-    letters = tuple(
-        Outgoing(
-            dead_letters_for(r.record.topic),
-            dead_letter(r.record, CONSUMER_NAME, r.reason, at=now).model_dump_json().encode(),
-            key=r.record.key,
-        )
-        for r in batch.rejects
-    )
+    letters = tuple(_dead_letter_record(r, now) for r in batch.rejects)
     return BatchPlan(tuple(forwards), chunks, letters, tuple(records), last)
 
 
@@ -182,7 +174,7 @@ def _forwards(
     for decision in forwarded:
         seq = last[decision.recipient] = numbers[decision.recipient]
         numbers[decision.recipient] = seq + 1
-        headers = ((DELIVERY_SEQ_HEADER, str(seq).encode()),)
+        headers = kafka_binding.structured() + ((DELIVERY_SEQ_HEADER, str(seq).encode()),)
         records.append(Outgoing(deliveries_topic(decision.recipient), value, key, headers, by_key=True))
     shared = ForwardedEvent.model_construct(
         event=event,
@@ -190,12 +182,20 @@ def _forwards(
         consent_ids=sorted({str(d.consent_id) for d in forwarded if d.consent_id}),
         decided_at=now,
     )
-    records.append(Outgoing(SHARED_EVENTS, shared.model_dump_json().encode(), key, by_key=True))
+    headers = kafka_binding.forwarded_headers(event.principal, event.id, now)
+    records.append(Outgoing(SHARED_EVENTS, shared.model_dump_json().encode(), key, headers, by_key=True))
     return records
 
 
-def _decision_batch(decisions: list[GateDecision]) -> bytes:
-    return DecisionBatch(decisions=decisions).model_dump_json().encode()
+def _decisions_record(decisions: list[GateDecision]) -> Outgoing:
+    batch = DecisionBatch(decisions=decisions)
+    return Outgoing(GATE_DECISIONS, batch.model_dump_json().encode(), headers=kafka_binding.decisions_headers(batch))
+
+
+def _dead_letter_record(reject: Reject, now: datetime) -> Outgoing:
+    letter = dead_letter(reject.record, CONSUMER_NAME, reject.reason, at=now)
+    value, headers = letter.model_dump_json().encode(), kafka_binding.dead_letter_headers(letter)
+    return Outgoing(dead_letters_for(reject.record.topic), value, key=reject.record.key, headers=headers)
 
 
 def _decision_record(arrival: Arrival, decision: Decision, now: datetime) -> GateDecision:

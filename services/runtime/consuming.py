@@ -21,7 +21,7 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from pydantic import ValidationError
 
-from contracts import InvalidEvent
+from contracts import InvalidEvent, kafka_binding
 from contracts.topics import dead_letters_for
 from services.runtime.kafka import dead_letter
 from services.runtime.metrics import CONSUMER_RESTARTS, DEAD_LETTERS, OldestUncommitted
@@ -64,6 +64,13 @@ def from_value(parse: Callable[[bytes], T]) -> Callable[[ConsumerRecord], T]:
     return lambda record: parse(record.value or b"")
 
 
+async def _undecoded(message: KafkaMessage) -> object:
+    """FastStream would decode each value by its content-type header before the handler runs, and
+    a record that says application/json but is not JSON would fail the batch again and again (a
+    poison record). `parse` reads the raw records instead, and refuses such a one to dead letters."""
+    return message.body
+
+
 def batch_consumer(
     broker: KafkaBroker,
     topic: str,
@@ -83,6 +90,7 @@ def batch_consumer(
         auto_offset_reset="earliest",
         isolation_level="read_committed",
         ack_policy=AckPolicy.NACK_ON_ERROR,
+        decoder=_undecoded,
     )
     async def consume(message: KafkaMessage) -> None:
         if message.raw_message:
@@ -126,7 +134,10 @@ async def handle_isolating(
 
 async def _send_to_dead_letters(broker: KafkaBroker, record: ConsumerRecord, consumer: str, reason: str) -> None:
     letter = dead_letter(record, consumer, reason)
-    await broker.publish(letter.model_dump_json().encode(), dead_letters_for(record.topic), key=record.key)
+    headers = {name: value.decode() for name, value in kafka_binding.dead_letter_headers(letter)}
+    await broker.publish(
+        letter.model_dump_json().encode(), dead_letters_for(record.topic), key=record.key, headers=headers
+    )
     DEAD_LETTERS.labels(consumer, record.topic).inc()
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import asyncpg
 from aiokafka.errors import KafkaError
 
+from contracts import kafka_binding
 from services.runtime.metrics import OUTBOX_BACKLOG, OUTBOX_OLDEST, OUTBOX_PUBLISHED
 from services.runtime.producers import Backoff, RecoveringProducer, retrieve_error
 
@@ -53,6 +54,8 @@ class Relay:
         self._age_column = age_column
         self._batch_size = batch_size
         self._wakeup = asyncio.Event()
+        # every outbox holds CloudEvents (a gateway's accepted events, the consent changes)
+        self._headers = kafka_binding.structured()
 
     def notify(self) -> None:
         self._wakeup.set()
@@ -99,7 +102,8 @@ class Relay:
         futures, refused = [], None
         try:
             for key, value in records:
-                futures.append(await producer.send(self._topic, value.encode(), key=key.encode()))
+                sent = await producer.send(self._topic, value.encode(), key=key.encode(), headers=list(self._headers))
+                futures.append(sent)
         except KafkaError as exc:
             refused = exc
         if futures:

@@ -34,6 +34,17 @@ async def produce(kafka: dict, topic: str, *values: bytes, key: bytes = b"test")
 
 async def find_records(kafka: dict, topic: str, match, timeout: float = 30) -> list[dict]:
     """JSON records on `topic` (from the beginning) for which `match(record)` is true, once any appear."""
+
+    def matching(record) -> bool:
+        value = _json(record)
+        return value is not None and match(value)
+
+    return [_json(r) for r in await find_raw_records(kafka, topic, matching, timeout)]
+
+
+async def find_raw_records(kafka: dict, topic: str, match, timeout: float = 30) -> list:
+    """The records themselves (key, value, headers) on `topic`, from the beginning, for which
+    `match(record)` is true, once any appear."""
     consumer = AIOKafkaConsumer(
         topic,
         **kafka,
@@ -42,12 +53,12 @@ async def find_records(kafka: dict, topic: str, match, timeout: float = 30) -> l
         isolation_level="read_committed",
     )
     await consumer.start()
-    found: list[dict] = []
+    found: list = []
     try:
         deadline = asyncio.get_running_loop().time() + timeout
         while not found and asyncio.get_running_loop().time() < deadline:
             batch = await consumer.getmany(timeout_ms=500)
-            found += [r for records in batch.values() for r in map(_json, records) if r is not None and match(r)]
+            found += [r for records in batch.values() for r in records if match(r)]
         return found
     finally:
         await consumer.stop()

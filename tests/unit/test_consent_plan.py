@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 
 from contracts import DeadLetter, DecisionBatch, ForwardedEvent, parse_event, spec_for
 from contracts.examples import EXAMPLE_DATA
+from contracts.kafka_binding import CONTENT_TYPE_HEADER as CONTENT_TYPE
+from contracts.kafka_binding import STRUCTURED_CONTENT_TYPE
 from contracts.topics import (
     DELIVERY_SEQ_HEADER,
     GATE_DECISIONS,
@@ -211,13 +213,17 @@ def test_the_records_are_what_the_gate_wrote_before_the_plan():
 
     key = pseudonym(person).encode()
     to_lerum, to_alingsas, shared = plan.forwards  # recipients in sorted order
+    structured = (CONTENT_TYPE, STRUCTURED_CONTENT_TYPE.encode())
     assert (to_alingsas.topic, to_alingsas.key, to_alingsas.headers) == (
-        deliveries_topic(ALINGSAS), key, ((DELIVERY_SEQ_HEADER, b"3"),),
+        deliveries_topic(ALINGSAS), key, (structured, (DELIVERY_SEQ_HEADER, b"3")),
     )  # fmt: skip
-    assert (to_lerum.topic, to_lerum.headers) == (deliveries_topic(LERUM), ((DELIVERY_SEQ_HEADER, b"9"),))
+    assert (to_lerum.topic, to_lerum.headers) == (
+        deliveries_topic(LERUM), (structured, (DELIVERY_SEQ_HEADER, b"9")),
+    )  # fmt: skip
     assert to_alingsas.value == to_lerum.value == parse_event(value).to_json()
     assert all(r.by_key for r in plan.forwards)
-    assert (shared.topic, shared.key, shared.headers) == (SHARED_EVENTS, key, ())
+    assert (shared.topic, shared.key) == (SHARED_EVENTS, key)
+    assert dict(shared.headers)["ce_id"] == f"{REGION}/{parse_event(value).id}".encode()
     copy = ForwardedEvent.model_validate_json(shared.value)
     assert (copy.parties, copy.consent_ids, copy.decided_at) == ([REGION, LERUM, ALINGSAS], [str(granted.id)], NOW)
     (decisions,) = plan.decision_records

@@ -66,3 +66,11 @@ def test_one_matching_signature_of_several_is_enough_while_secrets_rotate():
     timestamp = int(time.time())
     both = f"{sign('the-old-secret-being-retired', timestamp, BODY)}, {sign(SECRET, timestamp, BODY)}"
     assert verify(SECRET, {TIMESTAMP_HEADER: str(timestamp), SIGNATURE_HEADER: both}, BODY)
+
+
+def test_the_worked_example_in_the_integration_guide_is_what_sign_gives():
+    from pathlib import Path
+
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "integration.md").read_text(encoding="utf-8")
+    example = sign("webhook-secret-for-docs-0123", 1795000000, b'{"seq":1}')
+    assert f"Samordna-Signature: {example}" in guide

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from aiokafka import AIOKafkaProducer
 
-from contracts import parse_event
+from contracts import kafka_binding, parse_event
 from contracts.topics import deliveries_topic
 from services.gateway.dead_letters.store import PgDeadLetters
 from services.gateway.inbox import Delivered, store_delivered
@@ -33,7 +33,9 @@ async def replay(
                 await store_delivered(conn, [delivered], deadlines)
         else:
             key = row["kafka_key"].encode() if row["kafka_key"] else None
-            await producer.send_and_wait(row["origin_topic"], row["value"].encode(), key=key)
+            # back to its events topic, where every record is a CloudEvent in structured mode
+            headers = list(kafka_binding.structured())
+            await producer.send_and_wait(row["origin_topic"], row["value"].encode(), key=key, headers=headers)
         await letters.mark_replayed(row["id"])
         replayed.append(row["id"])
     return replayed, refused
