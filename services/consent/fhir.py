@@ -9,19 +9,12 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from contracts import CATALOGUE
-from contracts.person import is_coordination_number, normalize_person_id
+from contracts.fhir import CATEGORY, EVENT_TYPE, HSA_ID, PRINCIPAL, SAMORDNA, person_from_token, person_identifier
 from contracts.principals import display_name
 from services.consent.consents import ConsentView
 from services.runtime.fhir import FHIR_VERSION, FhirError
 
-PERSONNUMMER = "http://electronichealth.se/identifier/personnummer"
-SAMORDNINGSNUMMER = "http://electronichealth.se/identifier/samordningsnummer"
-HSA_ID = "urn:oid:1.2.752.29.4.19"
-SAMORDNA = "https://samordna.se/fhir"
-PRINCIPAL = f"{SAMORDNA}/identifier/principal"
 CONSENT_ID = f"{SAMORDNA}/identifier/consent"
-CATEGORY = f"{SAMORDNA}/CodeSystem/event-category"
-EVENT_TYPE = f"{SAMORDNA}/CodeSystem/event-type"
 FORM_EXTENSION = f"{SAMORDNA}/StructureDefinition/consent-form"
 REVOKED_EXTENSION = f"{SAMORDNA}/StructureDefinition/consent-revoked"
 # An HSA-id: the organisation's number with SE in front, a dash and the unit's own part.
@@ -31,27 +24,12 @@ _STATUS = {"active": "active", "pending": "active", "expired": "inactive", "revo
 _SEARCHABLE_STATUS = {"active", "inactive"}
 
 
-def person_identifier(person_id: str) -> dict:
-    """The person as an identifier in HL7 Sweden's systems (12 digits, no dash)."""
-    system = SAMORDNINGSNUMMER if is_coordination_number(person_id) else PERSONNUMMER
-    return {"system": system, "value": normalize_person_id(person_id)}
-
-
 def parse_person_token(token: str, parameter: str) -> str:
-    """The person named by a token search value `system|value`; refused (never echoed) if the
-    system is not HL7 Sweden's, the number is not valid, or it is of the other system."""
-    system, bar, value = token.partition("|")
-    if not bar or system not in (PERSONNUMMER, SAMORDNINGSNUMMER):
-        raise FhirError(
-            400, f"expects {PERSONNUMMER}|<12 digits> or {SAMORDNINGSNUMMER}|<12 digits>", parameter=parameter
-        )
+    """The person a search parameter names; a 400 naming the parameter (never the value) if not."""
     try:
-        person = normalize_person_id(value)
-    except ValueError:
-        raise FhirError(400, "not a valid personnummer or samordningsnummer", parameter=parameter) from None
-    if (system == SAMORDNINGSNUMMER) != is_coordination_number(person):
-        raise FhirError(400, "the number does not belong to the system named", parameter=parameter)
-    return person
+        return person_from_token(token)
+    except ValueError as exc:
+        raise FhirError(400, str(exc), parameter=parameter) from None
 
 
 def status_filter(value: str) -> str:

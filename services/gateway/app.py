@@ -22,6 +22,7 @@ from services.gateway.errors import (
     NotInInbox,
     SubscriptionNotFound,
 )
+from services.gateway.fhir.api import build_fhir_router
 from services.gateway.settings import GatewaySettings
 from services.gateway.subscriptions_api import build_subscriptions_router
 from services.runtime.http import service_app
@@ -49,4 +50,5 @@ def create_app(settings: GatewaySettings, principal: str, bootstrap: Bootstrap =
 
     app = service_app(f"Samordna gateway for {principal}", lifespan, build_router(principal), settings, ANSWERS)
     app.include_router(build_subscriptions_router(principal, settings.environment))
+    app.include_router(build_fhir_router(principal, settings))
     return app

@@ -1,6 +1,6 @@
 from datetime import timedelta
 
-from pydantic import Field, field_validator
+from pydantic import AnyHttpUrl, Field, field_validator
 
 from contracts.receipts import receipt_deadlines
 from services.runtime.settings import ServiceSettings
@@ -22,6 +22,13 @@ class GatewaySettings(ServiceSettings):
     webhook_timeout_seconds: float = Field(10.0, gt=0)
     webhook_concurrency_per_endpoint: int = Field(4, ge=1, le=64)
     webhook_poll_seconds: float = Field(1.0, gt=0)  # how often new inbox rows and due retries are looked for
+    # The gateway's address as partner systems reach it (behind the TLS proxy, say): the base of
+    # the absolute URLs in FHIR answers and notifications. Default: http://<http_host>:<http_port>.
+    public_url: AnyHttpUrl | None = None
+
+    def fhir_base(self) -> str:
+        root = str(self.public_url).rstrip("/") if self.public_url else f"http://{self.http_host}:{self.http_port}"
+        return root + "/fhir"
 
     @field_validator("receipt_deadlines")
     @classmethod

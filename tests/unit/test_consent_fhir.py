@@ -21,8 +21,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from contracts.fhir import PERSONNUMMER, SAMORDNINGSNUMMER
 from services.consent.app import create_app
-from services.consent.fhir import PERSONNUMMER, SAMORDNINGSNUMMER, consent_resource
+from services.consent.fhir import consent_resource
 from services.consent.settings import ConsentSettings
 from tests.unit.fakes_consent import NOW, FakeConsentService, tokens_file
 
