@@ -130,7 +130,12 @@ def subscription_resource(sub: FhirSubscription, base: str) -> dict:
 
 
 def subscription_status(
-    sub: FhirSubscription, base: str, kind: NotificationType, events: Sequence[Notified], content: Content
+    sub: FhirSubscription,
+    base: str,
+    kind: NotificationType,
+    events: Sequence[Notified],
+    content: Content,
+    status_id: uuid.UUID,
 ) -> dict:
     """The SubscriptionStatus of a notification (R4: a Parameters of the backport's profile)."""
     parameters = [
@@ -150,7 +155,12 @@ def subscription_status(
         parameters.append({"name": "notification-event", "part": parts})
     if sub.error:
         parameters.append({"name": "error", "valueCodeableConcept": {"text": sub.error}})
-    return {"resourceType": "Parameters", "meta": {"profile": [STATUS_PROFILE]}, "parameter": parameters}
+    return {
+        "resourceType": "Parameters",
+        "id": str(status_id),
+        "meta": {"profile": [STATUS_PROFILE]},
+        "parameter": parameters,
+    }
 
 
 def notification_bundle(
@@ -168,10 +178,11 @@ def notification_bundle(
     or heartbeat's from the moment `at` it is sent."""
     content = content or sub.content
     tag = ",".join(str(e.event_number) for e in events) if events else at.isoformat()
+    status_id = uuid.uuid5(sub.id, f"{kind}/{tag}/status")
     entries = [
         {
-            "fullUrl": f"urn:uuid:{uuid.uuid5(sub.id, f'{kind}/{tag}/status')}",
-            "resource": subscription_status(sub, base, kind, events, content),
+            "fullUrl": f"urn:uuid:{status_id}",
+            "resource": subscription_status(sub, base, kind, events, content, status_id),
             "request": {"method": "GET", "url": f"{subscription_url(base, sub.id)}/$status"},
             "response": {"status": "200"},
         }
@@ -198,14 +209,15 @@ def notification_bundle(
 
 def status_bundle(sub: FhirSubscription, base: str) -> dict:
     """What $status answers: a searchset holding the subscription's current status."""
+    status_id = uuid.uuid5(sub.id, f"query-status/{sub.status}/{sub.events_since_start}")
     return {
         "resourceType": "Bundle",
         "type": "searchset",
         "total": 1,
         "entry": [
             {
-                "fullUrl": f"urn:uuid:{uuid.uuid5(sub.id, f'query-status/{sub.events_since_start}')}",
-                "resource": subscription_status(sub, base, "query-status", (), sub.content),
+                "fullUrl": f"urn:uuid:{status_id}",
+                "resource": subscription_status(sub, base, "query-status", (), sub.content, status_id),
                 "search": {"mode": "match"},
             }
         ],
