@@ -4,9 +4,9 @@ gate, the audit writer, the stores), its domain errors answered as problem detai
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 
-from services.consent import api
+from services.consent import api, fhir_api
 from services.consent.bootstrap import ConsentDeps, bootstrap
 from services.consent.errors import ConsentNotFound, NotAParty
 from services.consent.settings import ConsentSettings
@@ -29,4 +29,7 @@ def create_app(settings: ConsentSettings, bootstrap: Bootstrap = bootstrap) -> F
             app.state.checks.update(deps.readiness)
             yield
 
-    return service_app("Samordna consent registry and gate", lifespan, api.router, settings, errors=ANSWERS)
+    routes = APIRouter()
+    routes.include_router(api.router)
+    routes.include_router(fhir_api.router)
+    return service_app("Samordna consent registry and gate", lifespan, routes, settings, errors=ANSWERS)

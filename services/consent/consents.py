@@ -192,6 +192,9 @@ class Consents:
         now = self._clock()
         return [ConsentView.of(row, now) for row in rows if caller.principal in row["parties"]]
 
+    async def by_id(self, caller: Caller, consent_id: UUID) -> ConsentView:
+        return ConsentView.of(await self._named(caller, consent_id), self._clock())
+
     async def history(self, caller: Caller, consent_id: UUID) -> list[dict]:
         await self._named(caller, consent_id)
         rows = await self._store.history(consent_id)

@@ -25,6 +25,7 @@ from services.gateway.errors import (
     NotInInbox,
     SubscriptionNotFound,
 )
+from services.gateway.fhir.api import build_fhir_router
 from services.gateway.settings import GatewaySettings
 from services.gateway.subscriptions_api import build_subscriptions_router
 from services.gateway.webhooks.targets import Resolver, TargetGuard, TargetPolicy, resolve
@@ -70,4 +71,5 @@ def create_app(
         install_openapi(app, {"mutualTLS": MUTUAL_TLS})
     guard = TargetGuard(TargetPolicy.from_settings(settings, principal), resolver)
     app.include_router(build_subscriptions_router(principal, guard))
+    app.include_router(build_fhir_router(principal, settings, guard))
     return app

@@ -18,8 +18,10 @@ from contracts.topics import events_topic
 from services.gateway import outbox
 from services.gateway.dead_letters.collector import subscribe_dead_letter_collector
 from services.gateway.dead_letters.store import PgDeadLetters
+from services.gateway.fhir.store import PgFhirSubscriptions
+from services.gateway.fhir.worker import fhir_worker_factory
 from services.gateway.inbox import PgInbox, subscribe_inbox_writer
-from services.gateway.ports import DeadLetters, Deliveries, Inbox, Outbox, Receipts, Subscriptions
+from services.gateway.ports import DeadLetters, Deliveries, FhirSubscriptions, Inbox, Outbox, Receipts, Subscriptions
 from services.gateway.receipts.store import PgReceipts
 from services.gateway.settings import GatewaySettings, schema_of
 from services.gateway.webhooks.dispatcher import DispatchConfig, Dispatcher
@@ -34,8 +36,9 @@ from services.runtime.producers import idempotent_producer
 from services.runtime.pseudonym import Pseudonymizer
 
 _HERE = Path(__file__).parent
-# webhooks/schema.sql after schema.sql: its tables read the inbox
-SCHEMA_SQL = OUTBOX_SQL + (_HERE / "schema.sql").read_text() + (_HERE / "webhooks" / "schema.sql").read_text()
+# webhooks/schema.sql after schema.sql (its tables read the inbox), fhir/schema.sql after both
+_SCHEMA_PARTS = ("schema.sql", "webhooks/schema.sql", "fhir/schema.sql")
+SCHEMA_SQL = OUTBOX_SQL + "".join((_HERE / part).read_text() for part in _SCHEMA_PARTS)
 
 Clock = Callable[[], datetime]
 ReadinessCheck = Callable[[], Awaitable[bool]]
@@ -52,6 +55,7 @@ class Deps:
     receipts: Receipts
     subscriptions: Subscriptions
     deliveries: Deliveries
+    fhir_subscriptions: FhirSubscriptions
     dead_letters: DeadLetters
     checks: Mapping[str, ReadinessCheck]  # for /readyz
 
@@ -91,7 +95,8 @@ async def bootstrap(settings: GatewaySettings, principal: str) -> AsyncIterator[
         subscribe_inbox_writer(broker, pool, principal, settings.receipt_deadlines)
         subscribe_dead_letter_collector(broker, dead_letters, principal)
         await broker.start()
-        dispatcher = Dispatcher(pool, principal, DispatchConfig.from_settings(settings, principal), utc_now)
+        workers = {"fhir": fhir_worker_factory(principal, settings.fhir_base())}
+        dispatcher = Dispatcher(pool, principal, DispatchConfig.from_settings(settings, principal), utc_now, workers)
         tasks = [
             background.supervise("outbox-relay", relay.run()),
             background.supervise("consumer-watchdog", restart_dead_consumers(broker)),
@@ -109,6 +114,7 @@ async def bootstrap(settings: GatewaySettings, principal: str) -> AsyncIterator[
                 receipts=receipts,
                 subscriptions=PgSubscriptions(pool),
                 deliveries=PgDeliveries(pool),
+                fhir_subscriptions=PgFhirSubscriptions(pool),
                 dead_letters=dead_letters,
                 checks={"postgres": lambda: database_ready(pool), "kafka": lambda: broker.ping(timeout=2)},
             )

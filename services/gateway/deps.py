@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from services.gateway.bootstrap import Deps
-from services.gateway.ports import DeadLetters, Deliveries, Inbox, Outbox, Receipts, Subscriptions
+from services.gateway.ports import DeadLetters, Deliveries, FhirSubscriptions, Inbox, Outbox, Receipts, Subscriptions
 
 
 def get_deps(request: Request) -> Deps:
@@ -32,6 +32,10 @@ def _deliveries(request: Request) -> Deliveries:
     return get_deps(request).deliveries
 
 
+def _fhir_subscriptions(request: Request) -> FhirSubscriptions:
+    return get_deps(request).fhir_subscriptions
+
+
 def _dead_letters(request: Request) -> DeadLetters:
     return get_deps(request).dead_letters
 
@@ -43,3 +47,4 @@ ReceiptsDep = Annotated[Receipts, Depends(_receipts)]
 SubscriptionsDep = Annotated[Subscriptions, Depends(_subscriptions)]
 DeliveriesDep = Annotated[Deliveries, Depends(_deliveries)]
 DeadLettersDep = Annotated[DeadLetters, Depends(_dead_letters)]
+FhirSubscriptionsDep = Annotated[FhirSubscriptions, Depends(_fhir_subscriptions)]

@@ -7,6 +7,8 @@ from typing import Protocol
 
 from contracts import CloudEvent
 from services.gateway.dead_letters.store import LetterStatus
+from services.gateway.fhir.requests import NewFhirSubscription
+from services.gateway.fhir.resources import FhirSubscription, Notified
 from services.gateway.inbox import InboxItem
 from services.gateway.outbox import Accepted
 from services.gateway.receipts.store import Receipt
@@ -44,6 +46,20 @@ class Deliveries(Protocol):
     async def resend(self, subscription_id: str, seq: int) -> dict: ...
 
     async def resend_parked(self, subscription_id: str) -> int: ...
+
+
+class FhirSubscriptions(Protocol):
+    async def create(self, new: NewFhirSubscription) -> FhirSubscription: ...
+
+    async def get(self, subscription_id: str) -> FhirSubscription: ...
+
+    async def list(self) -> list[FhirSubscription]: ...
+
+    async def delete(self, subscription_id: str) -> None: ...
+
+    async def events(self, subscription_id: str, since: int, until: int | None, limit: int) -> list[Notified]: ...
+
+    async def communication(self, seq: int) -> Notified | None: ...
 
 
 class DeadLetters(Protocol):

@@ -1,6 +1,6 @@
 from datetime import timedelta
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AnyHttpUrl, Field, field_validator, model_validator
 
 from contracts.principals import PrincipalId
 from contracts.receipts import receipt_deadlines
@@ -34,6 +34,14 @@ class GatewaySettings(ServiceSettings):
         if self.environment == "production" and self.webhook_allow_loopback:
             raise ConfigurationError("SAMORDNA_WEBHOOK_ALLOW_LOOPBACK is for development only")
         return self
+
+    # The gateway's address as partner systems reach it (behind the TLS proxy, say): the base of
+    # the absolute URLs in FHIR answers and notifications. Default: http://<http_host>:<http_port>.
+    public_url: AnyHttpUrl | None = None
+
+    def fhir_base(self) -> str:
+        root = str(self.public_url).rstrip("/") if self.public_url else f"http://{self.http_host}:{self.http_port}"
+        return root + "/fhir"
 
     @field_validator("receipt_deadlines")
     @classmethod

@@ -43,6 +43,34 @@ PROBLEM_SCHEMA = {
     },
 }
 
+# The errors of a FHIR route (services/runtime/fhir.py) are OperationOutcomes, not problem details.
+FHIR_JSON = "application/fhir+json"
+FHIR_MARK = "x-samordna-fhir"
+OUTCOME_REF = "#/components/schemas/OperationOutcome"
+OUTCOME_SCHEMA = {
+    "title": "OperationOutcome",
+    "description": "A FHIR R4 OperationOutcome: one issue per refused element or parameter (`expression`).",
+    "type": "object",
+    "required": ["resourceType", "issue"],
+    "properties": {
+        "resourceType": {"const": "OperationOutcome"},
+        "issue": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "required": ["severity", "code"],
+                "properties": {
+                    "severity": {"enum": ["fatal", "error", "warning", "information"]},
+                    "code": {"type": "string"},
+                    "diagnostics": {"type": "string"},
+                    "expression": {"type": "array", "items": {"type": "string"}},
+                },
+            },
+        },
+    },
+}
+
 # Both are `Authorization: Bearer`; services.runtime.auth tells them apart by the token's shape.
 BEARER_TOKEN = HTTPBearer(
     auto_error=False,
@@ -80,6 +108,34 @@ _DESCRIPTIONS = {
 
 def problem_response(description: str) -> dict:
     return {"description": description, "content": {PROBLEM_JSON: {"schema": {"$ref": PROBLEM_REF}}}}
+
+
+def outcome_response(description: str) -> dict:
+    return {"description": description, "content": {FHIR_JSON: {"schema": {"$ref": OUTCOME_REF}}}}
+
+
+def fhir_resource(*resource_types: str) -> dict:
+    """The schema of a FHIR resource of one of these types (its full shape is FHIR R4's)."""
+    return {
+        "type": "object",
+        "required": ["resourceType"],
+        "properties": {"resourceType": {"enum": list(resource_types)}},
+        "description": "a FHIR R4 resource: http://hl7.org/fhir/R4/",
+    }
+
+
+def fhir_answers(resource_type: str | None, *errors: int, status: int = 200) -> dict[int | str, dict]:
+    """`responses=` of a FHIR route: the resource it answers with, and an OperationOutcome for
+    each error status (the auth's 401, 403 and 503 and a bad parameter's 400 are added anyway)."""
+    answers: dict[int | str, dict] = {status: {"description": "no content"}}
+    if resource_type is not None:
+        answers[status] = {
+            "description": resource_type,
+            "content": {FHIR_JSON: {"schema": fhir_resource(resource_type)}},
+        }
+    for error in errors:
+        answers[error] = outcome_response(_description(error))
+    return answers
 
 
 def problems(*statuses: int, **described: str) -> dict[int | str, dict]:
@@ -128,15 +184,21 @@ def complete(document: dict, extra_schemes: dict[str, dict]) -> dict:
     for operations in document.get("paths", {}).values():
         for operation in operations.values():
             schemas.update(operation.pop("x-component-schemas", {}))  # named schemas a route's openapi_extra uses
+            fhir = operation.pop(FHIR_MARK, False)
+            error = outcome_response if fhir else problem_response
+            if fhir:
+                schemas["OperationOutcome"] = OUTCOME_SCHEMA
             for parameter in operation.get("parameters", []):
                 parameter["schema"] = _not_null(parameter["schema"])
             responses = operation.setdefault("responses", {})
             if "422" in responses:
-                responses["422"] = problem_response(_description(422))
+                responses["422"] = error(_description(422))
             if "requestBody" in operation:
-                responses.setdefault("400", problem_response("the body is not JSON"))
+                responses.setdefault("400", error("the body is not JSON"))
+            if fhir and operation.get("parameters"):
+                responses.setdefault("400", error("a parameter is wrong; the issue's expression names it"))
             if "security" in operation:
                 operation["security"] += [{name: []} for name in extra_schemes]
                 for status, why in _AUTH_PROBLEMS.items():
-                    responses.setdefault(str(status), problem_response(why))
+                    responses.setdefault(str(status), error(why))
     return document

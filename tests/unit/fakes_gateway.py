@@ -25,6 +25,8 @@ from services.gateway.errors import (
     NotInInbox,
     SubscriptionNotFound,
 )
+from services.gateway.fhir.requests import NewFhirSubscription
+from services.gateway.fhir.resources import FhirSubscription, Notified
 from services.gateway.inbox import InboxItem
 from services.gateway.outbox import Accepted
 from services.gateway.receipts.decisions import Delivery, acknowledgement_event
@@ -156,6 +158,47 @@ class FakeDeliveries:
 
 
 @dataclass
+class FakeFhirSubscriptions:
+    """FHIR subscriptions, their numbered events (`events[sub_id]`) and the inbox rows as focus."""
+
+    subscriptions: dict[uuid.UUID, FhirSubscription] = field(default_factory=dict)
+    secrets: dict[uuid.UUID, str] = field(default_factory=dict)
+    events_of: dict[uuid.UUID, list[Notified]] = field(default_factory=dict)
+    inbox: dict[int, Notified] = field(default_factory=dict)
+
+    async def create(self, new: NewFhirSubscription) -> FhirSubscription:
+        sub = FhirSubscription(
+            uuid.uuid4(), new.topic, new.endpoint, new.content, new.headers, new.heartbeat_seconds, "requested",
+            None, new.reason, new.end, 0,
+        )  # fmt: skip
+        self.subscriptions[sub.id], self.secrets[sub.id], self.events_of[sub.id] = sub, new.secret, []
+        return sub
+
+    async def get(self, subscription_id: str) -> FhirSubscription:
+        found = self.subscriptions.get(subscription_uuid(subscription_id))
+        if found is None:
+            raise SubscriptionNotFound(subscription_id)
+        return replace(found, events_since_start=len(self.events_of[found.id]))
+
+    async def list(self) -> list[FhirSubscription]:
+        return [await self.get(str(sub_id)) for sub_id in self.subscriptions]
+
+    async def delete(self, subscription_id: str) -> None:
+        sub = await self.get(subscription_id)
+        del self.subscriptions[sub.id]
+
+    async def events(self, subscription_id: str, since: int, until: int | None, limit: int) -> list[Notified]:
+        sub = await self.get(subscription_id)
+        wanted = [
+            e for e in self.events_of[sub.id] if e.event_number >= since and (until is None or e.event_number <= until)
+        ]
+        return wanted[:limit]
+
+    async def communication(self, seq: int) -> Notified | None:
+        return self.inbox.get(seq)
+
+
+@dataclass
 class FakeDeadLetters:
     letters: list[dict] = field(default_factory=list)
 
@@ -177,6 +220,7 @@ class FakeGateway:
     receipts: FakeReceipts = field(default_factory=FakeReceipts)
     subscriptions: FakeSubscriptions = field(default_factory=FakeSubscriptions)
     dead_letters: FakeDeadLetters = field(default_factory=FakeDeadLetters)
+    fhir: FakeFhirSubscriptions = field(default_factory=FakeFhirSubscriptions)
 
     @asynccontextmanager
     async def bootstrap(self, settings: GatewaySettings, principal: str):
@@ -190,6 +234,7 @@ class FakeGateway:
             receipts=self.receipts,
             subscriptions=self.subscriptions,
             deliveries=FakeDeliveries(self.subscriptions),
+            fhir_subscriptions=self.fhir,
             dead_letters=self.dead_letters,
             checks={},
         )

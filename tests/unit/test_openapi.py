@@ -12,6 +12,7 @@ from services.consent.app import create_app as consent_app
 from services.consent.settings import ConsentSettings
 from services.gateway.app import create_app as gateway_app
 from services.gateway.settings import GatewaySettings
+from services.runtime.openapi import FHIR_JSON
 from services.runtime.problems import PROBLEM_JSON
 from tests.unit.fakes_gateway import FakeGateway
 
@@ -39,7 +40,7 @@ def test_the_document_is_valid_openapi(document):
     assert document["openapi"].startswith("3.1")
 
 
-def test_every_answer_has_a_schema_and_every_error_is_problem_details(document):
+def test_every_answer_has_a_schema_and_every_error_is_problem_details_or_a_fhir_outcome(document):
     for name, operation in operations(document):
         for status, response in operation["responses"].items():
             content = response.get("content", {})
@@ -49,7 +50,10 @@ def test_every_answer_has_a_schema_and_every_error_is_problem_details(document):
             assert content, (name, status)
             for media_type, body in content.items():
                 assert body.get("schema"), (name, status, media_type)
-            if int(status) >= 400 and not name.endswith("/readyz"):
+            if int(status) >= 400 and " /fhir/" in name:  # FHIR's own error shape
+                assert list(content) == [FHIR_JSON], (name, status)
+                assert content[FHIR_JSON]["schema"] == {"$ref": "#/components/schemas/OperationOutcome"}
+            elif int(status) >= 400 and not name.endswith("/readyz"):
                 assert list(content) == [PROBLEM_JSON], (name, status)
                 assert content[PROBLEM_JSON]["schema"] == {"$ref": "#/components/schemas/Problem"}
     assert "HTTPValidationError" not in document["components"]["schemas"]
@@ -59,7 +63,9 @@ def test_every_authenticated_operation_names_both_bearer_schemes_and_its_401_and
     schemes = document["components"]["securitySchemes"]
     assert schemes["bearerToken"] == schemes["bearerToken"] | {"type": "http", "scheme": "bearer"}
     assert schemes["jwt"] | {"bearerFormat": "JWT"} == schemes["jwt"]
-    secured = [(name, op) for name, op in operations(document) if not name.endswith(("/healthz", "/readyz"))]
+    # a FHIR server's CapabilityStatement is public, as FHIR clients expect to read it first
+    public = ("/healthz", "/readyz", "/fhir/metadata")
+    secured = [(name, op) for name, op in operations(document) if not name.endswith(public)]
     assert secured
     for name, operation in secured:
         assert {"bearerToken": []} in operation["security"] and {"jwt": []} in operation["security"], name

@@ -3,7 +3,7 @@
 import asyncio
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -63,11 +63,14 @@ class Dispatcher:
         principal: str,
         config: DispatchConfig,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        workers: Mapping[str, "WorkerFactory"] | None = None,
     ) -> None:
         self._pool = pool
         self._principal = principal
         self._config = config
         self._clock = clock
+        # the worker of each subscription format: EndpointWorker unless another is given
+        self._workers = dict(workers or {})
 
     async def run(self) -> None:
         workers: dict[uuid.UUID, asyncio.Task] = {}
@@ -95,7 +98,8 @@ class Dispatcher:
         await _cancel([workers.pop(sub_id) for sub_id in gone])
         for sub_id, endpoint in current.items():
             if sub_id not in workers:
-                worker = EndpointWorker(self._pool, endpoint, self._config, self._clock)
+                factory = self._workers.get(endpoint.format, EndpointWorker)
+                worker = factory(self._pool, endpoint, self._config, self._clock)
                 workers[sub_id] = asyncio.create_task(worker.run(), name=f"webhook-{sub_id}")
 
     async def _publish_backlog(self) -> None:
@@ -126,7 +130,7 @@ class EndpointWorker:
             try:
                 while True:
                     free = self._config.concurrency - len(in_flight)
-                    for claimed in await self._next(free) if free else []:
+                    for claimed in await self._next(http, free) if free else []:
                         task = asyncio.create_task(self._attempt(http, claimed))
                         in_flight.add(task)
                         task.add_done_callback(in_flight.discard)
@@ -139,7 +143,7 @@ class EndpointWorker:
             finally:
                 await _cancel(in_flight)
 
-    async def _next(self, limit: int) -> list[Claimed]:
+    async def _next(self, http: httpx.AsyncClient, limit: int) -> list[Claimed]:
         try:
             await enqueue_new(self._pool, self._endpoint.subscription_id)
             return await claim_due(self._pool, self._endpoint.subscription_id, limit, self._lease)
@@ -152,7 +156,7 @@ class EndpointWorker:
 
     async def _attempt(self, http: httpx.AsyncClient, claimed: Claimed) -> None:
         ids = {"subscription_id": str(self._endpoint.subscription_id), "seq": claimed.seq, "event_id": claimed.event_id}
-        error = await send(http, self._endpoint, claimed, self._config.timeout)
+        error = await self._send(http, claimed)
         try:
             if error is None:
                 await record_delivered(self._pool, self._endpoint.subscription_id, claimed)
@@ -166,6 +170,13 @@ class EndpointWorker:
             )
         except Exception as exc:  # the lease runs out and the delivery is tried again
             log.warning("webhook outcome could not be recorded", extra=ids | {"error": repr(exc)})
+
+    async def _send(self, http: httpx.AsyncClient, claimed: Claimed) -> str | None:
+        """Sends one delivery: None if the endpoint took it, else why not."""
+        return await send(http, self._endpoint, claimed, self._config.timeout)
+
+
+WorkerFactory = Callable[[asyncpg.Pool, Endpoint, DispatchConfig, Callable[[], datetime]], EndpointWorker]
 
 
 async def _cancel(tasks) -> None:

@@ -33,7 +33,11 @@ class Claimed:
     event_id: str
     attempts: int
     first_attempt_at: datetime
-    body: bytes
+    body: bytes  # what a Samordna webhook receives: {"seq", "received_at", "event"}
+    event_number: int | None = None  # the subscription's own number (FHIR's event-number)
+    delivery_seq: int | None = None  # the gate's number for this principal
+    received_at: datetime | None = None
+    event: str = ""  # the CloudEvent as delivered
 
 
 class PgDeliveries:
@@ -97,7 +101,8 @@ async def enqueue_new(pool: asyncpg.Pool, subscription_id: uuid.UUID) -> int:
 
     The inbox writer numbers rows under a lock, so no row can commit behind one already seen:
     a cursor never skips a row. The subscription row is locked while its cursor moves, so two
-    replicas do not queue the same range (and the primary key would drop a duplicate anyway).
+    replicas do not queue the same range (a duplicate would fail the transaction, never take a
+    second number), and each delivery takes the next of the subscription's gapless event numbers.
     """
     behind = await pool.fetchval(
         "SELECT last_seq < (SELECT coalesce(max(seq), 0) FROM inbox) FROM webhook_subscriptions WHERE id = $1",
@@ -107,7 +112,8 @@ async def enqueue_new(pool: asyncpg.Pool, subscription_id: uuid.UUID) -> int:
         return 0
     async with pool.acquire() as conn, conn.transaction():
         sub = await conn.fetchrow(
-            "SELECT last_seq, event_types FROM webhook_subscriptions WHERE id = $1 FOR UPDATE SKIP LOCKED",
+            """SELECT last_seq, event_types, events_queued FROM webhook_subscriptions
+               WHERE id = $1 FOR UPDATE SKIP LOCKED""",
             subscription_id,
         )
         if sub is None:
@@ -119,18 +125,25 @@ async def enqueue_new(pool: asyncpg.Pool, subscription_id: uuid.UUID) -> int:
         )
         if upto is None:
             return 0
+        # each delivery takes the subscription's next event number (FHIR's event-number)
         status = await conn.execute(
-            """INSERT INTO webhook_deliveries (subscription_id, seq, event_id, event_type)
-               SELECT $1, seq, event_id, event_type FROM inbox
-               WHERE seq > $2 AND seq <= $3 AND (cardinality($4::text[]) = 0 OR event_type = ANY($4::text[]))
-               ON CONFLICT DO NOTHING""",
+            """INSERT INTO webhook_deliveries (subscription_id, seq, event_id, event_type, event_number)
+               SELECT $1, seq, event_id, event_type, $5 + row_number() OVER (ORDER BY seq) FROM inbox
+               WHERE seq > $2 AND seq <= $3 AND (cardinality($4::text[]) = 0 OR event_type = ANY($4::text[]))""",
             subscription_id,
             sub["last_seq"],
             upto,
             sub["event_types"],
+            sub["events_queued"],
         )
-        await conn.execute("UPDATE webhook_subscriptions SET last_seq = $2 WHERE id = $1", subscription_id, upto)
-    return int(status.split()[-1])
+        queued = int(status.split()[-1])
+        await conn.execute(
+            "UPDATE webhook_subscriptions SET last_seq = $2, events_queued = events_queued + $3 WHERE id = $1",
+            subscription_id,
+            upto,
+            queued,
+        )
+    return queued
 
 
 async def claim_due(pool: asyncpg.Pool, subscription_id: uuid.UUID, limit: int, lease: float) -> list[Claimed]:
@@ -145,13 +158,24 @@ async def claim_due(pool: asyncpg.Pool, subscription_id: uuid.UUID, limit: int, 
                next_attempt_at = now() + make_interval(secs => $3)
            FROM due, inbox AS i
            WHERE d.subscription_id = $1 AND d.seq = due.seq AND i.seq = due.seq
-           RETURNING d.seq, d.event_id, d.attempts, d.first_attempt_at, i.received_at, i.event""",
+           RETURNING d.seq, d.event_id, d.attempts, d.first_attempt_at, d.event_number, i.delivery_seq,
+                     i.received_at, i.event""",
         subscription_id,
         limit,
         lease,
     )
     return [
-        Claimed(row["seq"], row["event_id"], row["attempts"], row["first_attempt_at"], _body(row))
+        Claimed(
+            row["seq"],
+            row["event_id"],
+            row["attempts"],
+            row["first_attempt_at"],
+            _body(row),
+            row["event_number"],
+            row["delivery_seq"],
+            row["received_at"],
+            row["event"],
+        )  # fmt: skip
         for row in sorted(rows, key=lambda row: row["seq"])
     ]
 

@@ -29,3 +29,12 @@ CREATE TABLE IF NOT EXISTS webhook_deliveries (
 CREATE INDEX IF NOT EXISTS webhook_deliveries_due ON webhook_deliveries (subscription_id, next_attempt_at)
     WHERE status = 'pending';
 CREATE INDEX IF NOT EXISTS webhook_deliveries_by_status ON webhook_deliveries (status, subscription_id);
+
+-- The subscription's own gapless event numbers (FHIR's events-since-subscription-start):
+-- every delivery is numbered when it is queued. Added after the first release, hence ALTER.
+ALTER TABLE webhook_subscriptions ADD COLUMN IF NOT EXISTS events_queued bigint NOT NULL DEFAULT 0;
+ALTER TABLE webhook_deliveries ADD COLUMN IF NOT EXISTS event_number bigint;
+CREATE UNIQUE INDEX IF NOT EXISTS webhook_deliveries_by_number ON webhook_deliveries (subscription_id, event_number);
+-- What a subscription's deliveries are: Samordna's own webhook body, or FHIR notification bundles.
+ALTER TABLE webhook_subscriptions ADD COLUMN IF NOT EXISTS format text NOT NULL DEFAULT 'webhook'
+    CHECK (format IN ('webhook', 'fhir'));

@@ -29,13 +29,18 @@ def signed_headers(endpoint: Endpoint, claimed: Claimed, timestamp: int) -> dict
 async def send(http: httpx.AsyncClient, endpoint: Endpoint, claimed: Claimed, timeout: float) -> str | None:
     """None if the endpoint answered 2xx, else why not, in words that hold no personal data."""
     headers = signed_headers(endpoint, claimed, int(time.time()))
+    return await post(http, endpoint.url, claimed.body, headers, timeout)
+
+
+async def post(http: httpx.AsyncClient, url: str, body: bytes, headers: dict[str, str], timeout: float) -> str | None:
+    """One POST: None if the endpoint answered 2xx, else why not, in words without personal data."""
     try:
         # The whole exchange is bounded too: httpx's timeout is per read, and an endpoint
         # that trickles its answer would otherwise hold a slot for ever. Of the response body
         # at most MAX_ANSWER_BYTES are read (so that a short answer keeps the connection for
         # the next delivery), and dropped: it could hold personal data and we do not keep it.
         async with asyncio.timeout(timeout):
-            async with http.stream("POST", endpoint.url, content=claimed.body, headers=headers) as response:
+            async with http.stream("POST", url, content=body, headers=headers) as response:
                 status = response.status_code
                 await _drain(response)
     except (TimeoutError, httpx.TimeoutException):

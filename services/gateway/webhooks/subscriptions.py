@@ -32,6 +32,7 @@ class Endpoint:
     subscription_id: uuid.UUID
     url: str
     secret: str
+    format: str = "webhook"  # or "fhir": notification bundles (services/gateway/fhir/worker.py)
 
 
 def subscription_uuid(subscription_id: str) -> uuid.UUID:
@@ -96,5 +97,5 @@ class PgSubscriptions:
 
 async def endpoints(pool: asyncpg.Pool) -> dict[uuid.UUID, Endpoint]:
     """Every subscription with its secret, for the dispatcher."""
-    rows = await pool.fetch("SELECT id, url, secret FROM webhook_subscriptions")
-    return {row["id"]: Endpoint(row["id"], row["url"], row["secret"]) for row in rows}
+    rows = await pool.fetch("SELECT id, url, secret, format FROM webhook_subscriptions")
+    return {row["id"]: Endpoint(row["id"], row["url"], row["secret"], row["format"]) for row in rows}
