@@ -3,6 +3,7 @@ from datetime import timedelta
 from pydantic import Field, field_validator
 
 from contracts.receipts import receipt_deadlines
+from services.gateway.retention import Retention
 from services.runtime.settings import ServiceSettings
 
 
@@ -22,6 +23,18 @@ class GatewaySettings(ServiceSettings):
     webhook_timeout_seconds: float = Field(10.0, gt=0)
     webhook_concurrency_per_endpoint: int = Field(4, ge=1, le=64)
     webhook_poll_seconds: float = Field(1.0, gt=0)  # how often new inbox rows and due retries are looked for
+    # How long the gateway's tables keep personal data (services/gateway/retention.py, docs/privacy.md)
+    outbox_retention_hours: float = Field(168.0, gt=0)
+    inbox_retention_hours: float = Field(720.0, gt=0)
+    dead_letters_retention_hours: float = Field(720.0, gt=0)
+
+    @property
+    def retention(self) -> Retention:
+        return Retention(
+            outbox=timedelta(hours=self.outbox_retention_hours),
+            inbox=timedelta(hours=self.inbox_retention_hours),
+            dead_letters=timedelta(hours=self.dead_letters_retention_hours),
+        )
 
     @field_validator("receipt_deadlines")
     @classmethod
