@@ -256,15 +256,22 @@ async def consent_keys(
     consent from before the keys). An erased key is not made again: its consent has ended."""
     if not consents:
         return {}
-    await conn.executemany(
-        """INSERT INTO erasure_keys (kid, person_pseudonym, consent_id, key)
-           SELECT $1, $2, $3, $4 WHERE NOT EXISTS (SELECT 1 FROM consents WHERE id = $3
-               AND (revoked_at IS NOT NULL OR valid_until <= clock_timestamp()))
-           ON CONFLICT DO NOTHING""",
-        [(f"consent-{consent_id}", pseudonym, consent_id, new_key()) for consent_id, pseudonym in consents],
-    )
+    found = await _consent_keys(conn, [c for c, _ in consents])
+    if missing := [(c, p) for c, p in consents if str(c) not in found]:
+        await conn.executemany(
+            """INSERT INTO erasure_keys (kid, person_pseudonym, consent_id, key)
+               SELECT $1, $2, $3, $4 WHERE NOT EXISTS (SELECT 1 FROM consents WHERE id = $3
+                   AND (revoked_at IS NOT NULL OR valid_until <= clock_timestamp()))
+               ON CONFLICT DO NOTHING""",
+            [(f"consent-{consent_id}", pseudonym, consent_id, new_key()) for consent_id, pseudonym in missing],
+        )
+        found |= await _consent_keys(conn, [c for c, _ in missing])
+    return found
+
+
+async def _consent_keys(conn: asyncpg.Connection, consent_ids: list[UUID]) -> dict[str, tuple[str, bytes]]:
     rows = await conn.fetch(
-        "SELECT consent_id, kid, key FROM erasure_keys WHERE consent_id = ANY($1::uuid[])", [c for c, _ in consents]
+        "SELECT consent_id, kid, key FROM erasure_keys WHERE consent_id = ANY($1::uuid[])", consent_ids
     )
     return {str(r["consent_id"]): (r["kid"], bytes(r["key"])) for r in rows}
 
@@ -275,11 +282,18 @@ async def statutory_keys(
     """(pseudonym, legal reference) -> (kid, key) in use, made where there is none."""
     if not wanted:
         return {}
-    await conn.executemany(
-        """INSERT INTO erasure_keys (kid, person_pseudonym, legal_reference, key) VALUES ($1, $2, $3, $4)
-           ON CONFLICT DO NOTHING""",
-        [(new_kid(), pseudonym, reference, new_key()) for pseudonym, reference in wanted],
-    )
+    found = await _statutory_keys(conn, wanted)
+    if missing := [w for w in wanted if w not in found]:
+        await conn.executemany(
+            """INSERT INTO erasure_keys (kid, person_pseudonym, legal_reference, key) VALUES ($1, $2, $3, $4)
+               ON CONFLICT DO NOTHING""",
+            [(new_kid(), pseudonym, reference, new_key()) for pseudonym, reference in missing],
+        )
+        found |= await _statutory_keys(conn, missing)
+    return found
+
+
+async def _statutory_keys(conn: asyncpg.Connection, wanted: list[tuple[str, str]]) -> dict:
     rows = await conn.fetch(
         """SELECT person_pseudonym, legal_reference, kid, key FROM erasure_keys
            WHERE consent_id IS NULL AND erase_after IS NULL
