@@ -104,17 +104,16 @@ def seal_event(
     wrapped = []
     for kid, kek in sorted(keks.items()):
         wrap_nonce = os.urandom(_NONCE_BYTES)
-        wrapped.append(
-            WrappedKey(
-                kid=kid, nonce=_b64(wrap_nonce), wrapped=_b64(AESGCM(kek).encrypt(wrap_nonce, dek, _kid_aad(aad, kid)))
-            )
-        )
-    sealed = Sealed(nonce=_b64(nonce), ciphertext=_b64(ciphertext), keys=wrapped)
-    attributes = {k: envelope[k] for k in ("id", "source", "type", "principal", "category")}
-    return SealedEvent(
-        **attributes,
+        wrapped_key = AESGCM(kek).encrypt(wrap_nonce, dek, _kid_aad(aad, kid))
+        wrapped.append({"kid": kid, "nonce": _b64(wrap_nonce), "wrapped": _b64(wrapped_key)})
+    sealed = {"alg": "A256GCM", "nonce": _b64(nonce), "ciphertext": _b64(ciphertext), "keys": wrapped}
+    # our own values, of the model's types: constructed, not validated again (the gate seals every copy)
+    return SealedEvent.model_construct(
+        specversion="1.0",
+        **{k: str(envelope[k]) for k in ("id", "source", "type", "principal", "category")},  # a category is an enum
         time=_iso(envelope["time"]),
-        data={**clear, "person_pseudonym": pseudonym, "sealed": sealed.model_dump()},
+        datacontenttype=SEALED_CONTENT_TYPE,
+        data={**clear, "person_pseudonym": pseudonym, "sealed": sealed},
     )
 
 

@@ -43,7 +43,9 @@ class Keys:
             "decided_at": shared.decided_at.isoformat(),
         }
         secret = {"subject": event.subject, "data": event.data}
-        return seal_event(event.model_dump(), pseudonym, clear, secret, dict(holders)).to_json()
+        envelope = {"id": event.id, "source": event.source, "type": event.type, "time": event.time,
+                    "principal": event.principal, "category": event.category}  # fmt: skip
+        return seal_event(envelope, pseudonym, clear, secret, dict(holders)).to_json()
 
 
 async def keys_for(conn: asyncpg.Connection, decided: Decided) -> Keys:
