@@ -12,9 +12,10 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from contracts.catalogue import CATALOGUE, EventSpec, sender_rule
-from contracts.envelope import CloudEvent, DeadLetter, DecisionBatch, ForwardedEvent, GateDecision
+from contracts.envelope import CloudEvent, DeadLetter, DecisionBatch, GateDecision
 from contracts.examples import EXAMPLE_DATA
 from contracts.kafka_binding import SCHEMA_BASE
+from contracts.sealing import SealedEvent
 
 SCHEMAS = Path(__file__).with_name("schemas")
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -40,7 +41,7 @@ def render() -> dict[str, str]:
     schemas: dict[str, dict] = {f"{t}.json": _event_schema(spec) for t, spec in CATALOGUE.items()}
     records: dict[str, type[BaseModel]] = {
         "cloudevent.json": CloudEvent,
-        "forwarded-event.json": ForwardedEvent,
+        "sealed-event.json": SealedEvent,
         "gate-decision.json": GateDecision,
         "decision-batch.json": DecisionBatch,
         "dead-letter.json": DeadLetter,

@@ -3,14 +3,14 @@
 Two modes, each where it fits (docs/integration.md, "By Kafka"):
 
 - **Structured mode** for records whose value *is* a CloudEvent (`events.<principal>`,
-  `deliveries.<principal>`, `consent.changes`): the header `content-type:
-  application/cloudevents+json`, the value unchanged. Binary mode is no choice here: it would
-  copy every attribute into a `ce_` header, and `subject` is the person's personnummer, which
-  never goes in a header.
-- **Binary mode** for Samordna's own records (`shared.events`, `gate.decisions`, the dead-letter
-  topics): the value stays the record, described by its JSON Schema, and the attributes go in
-  `ce_` headers — none of them names a person (no `ce_subject`). A record's value may change
-  shape (an encrypted copy, say) without its binding changing.
+  `deliveries.<principal>`, and the two topics kept for the board, `shared.events` and
+  `consent.changes`, whose values are sealed CloudEvents, contracts/sealing.py): the header
+  `content-type: application/cloudevents+json`, the value unchanged. Binary mode is no choice
+  here: it would copy every attribute into a `ce_` header, and `subject` is the person's
+  personnummer, which never goes in a header.
+- **Binary mode** for Samordna's own records (`gate.decisions`, the dead-letter topics): the
+  value stays the record, described by its JSON Schema, and the attributes go in `ce_` headers —
+  none of them names a person (no `ce_subject`).
 
 Every function here returns the record's headers as (name, bytes) pairs, as aiokafka takes them.
 """
@@ -45,10 +45,9 @@ class RecordKind:
         return SCHEMA_BASE + self.schema_file
 
 
-FORWARDED = RecordKind("se.samordna.record.forwarded.v1", "forwarded-event.json")
 DECISIONS = RecordKind("se.samordna.record.decisions.v1", "decision-batch.json")
 DEAD_LETTER = RecordKind("se.samordna.record.dead_letter.v1", "dead-letter.json")
-RECORD_KINDS = (FORWARDED, DECISIONS, DEAD_LETTER)
+RECORD_KINDS = (DECISIONS, DEAD_LETTER)
 
 
 def structured() -> Headers:
@@ -70,13 +69,6 @@ def binary(kind: RecordKind, *, record_id: str, source: str, time: datetime) -> 
     return ((CONTENT_TYPE_HEADER, RECORD_CONTENT_TYPE.encode()),) + tuple(
         (f"ce_{name}", value.encode()) for name, value in attributes.items()
     )
-
-
-def forwarded_headers(sender: str, event_id: str, decided_at: datetime) -> Headers:
-    """A `shared.events` record: the copy of `sender`'s event `event_id` that crossed the gate
-    (whatever shape the value takes). The same event forwarded again (after a rewind) has the
-    same id, so readers de-duplicate."""
-    return binary(FORWARDED, record_id=f"{sender}/{event_id}", source=GATE_SOURCE, time=decided_at)
 
 
 def decisions_headers(record: DecisionBatch) -> Headers:

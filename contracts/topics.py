@@ -29,9 +29,31 @@ DEAD_LETTERS_PARTITIONS = 1
 
 
 # The board rebuilds itself from the beginning of shared.events and consent.changes (python -m
-# services.board.rebuild), so they are kept for good; a deployment that bounds them bounds what a
-# rebuild can restore. The audit's checkpoints are kept for good as the evidence they are.
+# services.board.rebuild), so they are kept for good — and what they say about a person is sealed
+# under keys that are erased when the person's consents end (contracts/sealing.py): the bound on
+# them is the key's erasure, not the broker's retention. The audit's checkpoints (no personal data)
+# are kept for good as the evidence they are.
 KEPT_FOR_GOOD = {"retention.ms": "-1"}
+HOUR_MS = 3_600_000
+
+
+@dataclass(frozen=True)
+class Retention:
+    """How long the broker keeps the topics that hold personal data in the clear, in hours, each
+    from its purpose (docs/privacy.md). The broker deletes only closed segments, so each topic
+    also rolls a segment at least every `segment_fraction` of its retention: a record is gone at
+    most retention × (1 + segment_fraction) after it was written, plus the broker's
+    log.retention.check.interval.ms."""
+
+    events_hours: float = 7 * 24  # events.<principal>: until the gate has decided them, with a week for an outage
+    deliveries_hours: float = 14 * 24  # deliveries.<principal>: what the recipients' agreement says
+    decisions_hours: float = 7 * 24  # gate.decisions: until the audit writer has them in the audit
+    dead_letters_hours: float = 30 * 24  # dead.letters*: until handled, at most this
+    segment_fraction: float = 0.1
+
+    def config(self, hours: float) -> dict[str, str]:
+        retention = max(1, round(hours * HOUR_MS))
+        return {"retention.ms": str(retention), "segment.ms": str(max(1, round(retention * self.segment_fraction)))}
 
 
 @dataclass(frozen=True)
@@ -73,18 +95,25 @@ def sender_of(events_topic_name: str) -> str:
     return _principal(events_topic_name.removeprefix(EVENTS_PREFIX))
 
 
-def topic_specs(principals: list[str]) -> list[TopicSpec]:
-    """Every topic a deployment serving these principals needs, with its partition count."""
+def topic_specs(principals: list[str], retention: Retention | None = None) -> list[TopicSpec]:
+    """Every topic a deployment serving these principals needs, with its partition count and the
+    retention its purpose gives it."""
+    keep = retention or Retention()
+    events, deliveries = keep.config(keep.events_hours), keep.config(keep.deliveries_hours)
+    letters = keep.config(keep.dead_letters_hours)
     per_principal = [
-        TopicSpec(name, PER_PERSON_PARTITIONS)
+        spec
         for principal in principals
-        for name in (events_topic(principal), deliveries_topic(principal))
-    ] + [TopicSpec(dead_letters_topic(principal), DEAD_LETTERS_PARTITIONS) for principal in principals]
+        for spec in (
+            TopicSpec(events_topic(principal), PER_PERSON_PARTITIONS, events),
+            TopicSpec(deliveries_topic(principal), PER_PERSON_PARTITIONS, deliveries),
+        )
+    ] + [TopicSpec(dead_letters_topic(principal), DEAD_LETTERS_PARTITIONS, letters) for principal in principals]
     return per_principal + [
         TopicSpec(SHARED_EVENTS, PER_PERSON_PARTITIONS, KEPT_FOR_GOOD),
-        TopicSpec(GATE_DECISIONS, PER_PERSON_PARTITIONS),
+        TopicSpec(GATE_DECISIONS, PER_PERSON_PARTITIONS, keep.config(keep.decisions_hours)),
         TopicSpec(CONSENT_CHANGES, CONSENT_CHANGES_PARTITIONS, KEPT_FOR_GOOD),
-        TopicSpec(DEAD_LETTERS, DEAD_LETTERS_PARTITIONS),
+        TopicSpec(DEAD_LETTERS, DEAD_LETTERS_PARTITIONS, letters),
         TopicSpec(AUDIT_CHECKPOINTS, 1, KEPT_FOR_GOOD),
     ]
 

@@ -62,13 +62,14 @@ class Channel:
 
 EVENT_TYPES = tuple(t for t, spec in CATALOGUE.items() if spec.sender is not SenderKind.CONSENT)
 CONSENT_TYPES = tuple(t for t, spec in CATALOGUE.items() if spec.sender is SenderKind.CONSENT)
+SEALED = "sealedEvent"
 
 
 def channels(sample: str) -> list[Channel]:
     def at(topic_of) -> str:
         return topic_of(sample).replace(sample, PLACEHOLDER)
 
-    forwarded, decisions, dead = (_record_message(k) for k in kafka_binding.RECORD_KINDS)
+    decisions, dead = (_record_message(k) for k in kafka_binding.RECORD_KINDS)
     return [
         Channel(
             "events",
@@ -91,8 +92,10 @@ def channels(sample: str) -> list[Channel]:
             "sharedEvents",
             SHARED_EVENTS,
             "Every event that crossed, for the board",
-            "One record per forwarded event: the event and the parties it crossed between.",
-            (forwarded,),
+            "One record per forwarded event, sealed (crypto-shredding, docs/privacy.md): the envelope, the parties "
+            "and consents it crossed on and the person's pseudonym in the clear; the personnummer and the payload "
+            "encrypted under keys that are erased when the consents that let it cross end.",
+            (SEALED,),
         ),
         Channel(
             "gateDecisions",
@@ -105,8 +108,9 @@ def channels(sample: str) -> list[Channel]:
             "consentChanges",
             CONSENT_CHANGES,
             "Consent granted, revoked, expiring, expired",
-            "From the consent service's outbox, for the board.",
-            CONSENT_TYPES,
+            "From the consent service's outbox, for the board; sealed like shared.events (a grant's personnummer "
+            "under the consent's own key). `type` is the change: " + ", ".join(CONSENT_TYPES) + ".",
+            (SEALED,),
         ),
         Channel(
             "deadLetters",
@@ -196,7 +200,15 @@ def delivered(event_type: str) -> str:
 
 
 def messages() -> dict:
-    found = {t: _event_message(t, delivered=False) for t in EVENT_TYPES + CONSENT_TYPES}
+    found = {t: _event_message(t, delivered=False) for t in EVENT_TYPES}
+    found[SEALED] = {
+        "name": "sealed CloudEvent",
+        "summary": "an event or consent change with its personal part encrypted (contracts/sealing.py)",
+        "contentType": kafka_binding.STRUCTURED_CONTENT_TYPE,
+        "headers": _structured_headers(with_seq=False),
+        "payload": _payload("sealed-event.json"),
+        "bindings": _key(),
+    }
     found |= {delivered(t): _event_message(t, delivered=True) for t in EVENT_TYPES}
     for kind in kafka_binding.RECORD_KINDS:
         found[_record_message(kind)] = {

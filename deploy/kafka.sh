@@ -7,8 +7,9 @@
 #   deploy/kafka.sh pause|resume [NODE]         SIGSTOP / SIGCONT (fault tests: a hung broker)
 #   deploy/kafka.sh classpath                   the jars (Kafka's Java client among them), for a Java client
 # Settings: SAMORDNA_STATE_DIR (default <repo>/.local), KAFKA_PORT (19092), KAFKA_NODES (1),
-# KAFKA_HEAP (-Xmx512m -Xms256m). Node N listens for clients on KAFKA_PORT + 2(N-1) and for its
-# controller quorum on the port after that. KAFKA_TLS_PORT (unset: none) adds a SASL_SSL listener,
+# KAFKA_HEAP (-Xmx512m -Xms256m), KAFKA_RETENTION_CHECK_MS (300000: how often the broker deletes
+# segments past their topic's retention; the tests lower it). Node N listens for clients on
+# KAFKA_PORT + 2(N-1) and for its controller quorum on the port after that. KAFKA_TLS_PORT (unset: none) adds a SASL_SSL listener,
 # node N on KAFKA_TLS_PORT + N - 1, with a certificate for 127.0.0.1 signed by a local CA made once
 # in $STATE/kafka/tls/ (clients trust ca.crt there: SAMORDNA_KAFKA_CA_FILE).
 #
@@ -218,6 +219,7 @@ transaction.state.log.num.partitions=6
 share.coordinator.state.topic.replication.factor=$replicas
 share.coordinator.state.topic.min.isr=$min_isr
 log.retention.hours=72
+log.retention.check.interval.ms=${KAFKA_RETENTION_CHECK_MS:-300000}
 $(tls_properties)
 PROPS
   )

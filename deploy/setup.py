@@ -17,23 +17,20 @@ import asyncio
 import json
 import sys
 from pathlib import Path
-from typing import ClassVar
 
 from aiokafka.errors import KafkaError
 from confluent_kafka import KafkaException
 
 from deploy import access
-from deploy.topics import create_topics
+from deploy.topics import TopicSettings, create_topics
 from services.runtime.kafka import client_options
 from services.runtime.serve import load_settings
-from services.runtime.settings import ServiceSettings
 
 
-class SetupSettings(ServiceSettings):
-    """The Kafka administrator's connection (SAMORDNA_KAFKA_*): no API and no persons here, so
-    production asks for neither the pseudonym key nor API identities, only for SASL."""
-
-    serves_api: ClassVar[bool] = False
+class SetupSettings(TopicSettings):
+    """The Kafka administrator's connection (SAMORDNA_KAFKA_*) and the topics' retention: no API
+    and no persons here, so production asks for neither the pseudonym key nor API identities, only
+    for SASL."""
 
 
 def main() -> None:
@@ -52,7 +49,7 @@ def main() -> None:
     except ValueError as error:
         sys.exit(f"setup: {error} (in {args.passwords})")
     try:
-        created = asyncio.run(create_topics(client_options(settings), principals))
+        created = asyncio.run(create_topics(client_options(settings), principals, settings.retention))
         print(f"topics: {len(created)} created" + (f" ({', '.join(created)})" if created else ", every topic exists"))
         done = access.apply(access.admin_client(settings), principals, passwords)
     except (KafkaError, KafkaException, ValueError) as error:

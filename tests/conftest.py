@@ -36,6 +36,8 @@ def _test_stack() -> Stack:
         kafka_tls_port=int(os.environ.get("SAMORDNA_TEST_KAFKA_TLS_PORT", 29192)),
         env={
             "SAMORDNA_EXPIRY_SCAN_SECONDS": "1",
+            # a revoked or expired consent's key is erased two seconds on (tests/integration/test_erasure.py)
+            "SAMORDNA_ERASURE_DELAY_SECONDS": "2",
             # a broker outage in tests/faults lasts 30 s: six times this, so that queued batches expire
             "SAMORDNA_KAFKA_PRODUCER_REQUEST_TIMEOUT_MS": "5000",
             "SAMORDNA_AUDIT_CHECKPOINT_SECONDS": "1",  # a checkpoint soon after each decision
@@ -70,6 +72,8 @@ def infra() -> Stack:
     stack = _test_stack()
     _stop_leftovers(stack)
     shutil.rmtree(stack.state_dir, ignore_errors=True)
+    # the broker deletes segments past their retention every second, so that erasure fits in a test
+    os.environ.setdefault("KAFKA_RETENTION_CHECK_MS", "1000")
     stack.infrastructure("start")
     stack.create_topics()
     stack.grant_access()

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from services.board.alerts import AlertRules
 from services.board.consumers import Feed, subscribe
+from services.board.keys import PostgresKeyRing
 from services.board.live import Changes
 from services.board.ops import OpsMonitor
 from services.board.ports import BoardStore, OpsNumbers
@@ -63,7 +64,8 @@ async def projection_feed(settings: BoardSettings, max_connections: int = 2) -> 
         settings.database_url, settings.db_schema, SCHEMA_SQL, min_size=1, max_size=max_connections
     )
     try:
-        yield Feed(PostgresBoardStore(pool), Pseudonymizer(settings.pseudonym_key))
+        keys = PostgresKeyRing(pool, settings.erasure_keys_table)
+        yield Feed(PostgresBoardStore(pool), Pseudonymizer(settings.pseudonym_key), keys)
     finally:
         await pool.close()
 

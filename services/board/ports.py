@@ -1,8 +1,8 @@
 """What the board's service layer needs from the world, as Protocols: the store of what crossed
-and of the consents (PostgreSQL in `store.py`, in memory in the unit tests' fakes) and the ops
-monitor's numbers."""
+and of the consents (PostgreSQL in `store.py`, in memory in the unit tests' fakes), the keys that
+open the sealed records it reads (`keys.py`), and the ops monitor's numbers."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Protocol
 
 from services.board.domain import BoardEvent
@@ -30,6 +30,11 @@ class BoardStore(Protocol):
         """Empty the board, for a rebuild from the topics."""
 
     async def ready(self) -> bool: ...
+
+
+class KeyRing(Protocol):
+    async def keys(self, kids: Iterable[str]) -> dict[str, bytes]:
+        """Those of the keys that hold sealed records (`contracts/sealing.py`) that still exist."""
 
 
 class OpsNumbers(Protocol):

@@ -4,18 +4,21 @@ the state a batch touches, calls `apply_all`, and writes `Writes.between(before,
 
 The rules, one change at a time (`apply`):
 
-- a forwarded event is kept once (a redelivery changes nothing) — unless every consent it
-  crossed on has since been revoked, or a revocation of the person at or after the moment the
-  gate decided it has already been applied: it would have been forgotten with it. Both checks
-  give the same answer whichever of the two topics the board reads first, which is what lets a
-  rebuild arrive at the same board;
-- a granted or expiring consent is kept (the first copy wins), unless it was revoked: an old
+- a forwarded event is kept once (a redelivery changes nothing), with the consents that hold
+  it (every consent that allowed it to cross to someone) — unless every one of them has since
+  ended; an event that crossed on a statutory basis alone is held by no consent, and is not
+  kept if an end of one of the person's consents at or after the moment the gate decided it has
+  already been applied: it would have been forgotten with it. Both checks give the same answer
+  whichever of the two topics the board reads first, which is what lets a rebuild arrive at the
+  same board;
+- a granted or expiring consent is kept (the first copy wins), unless it has ended: an old
   change read again;
-- an expired consent is dropped;
-- a revocation is remembered (the first wins), its consent dropped, and every event of the
-  person decided at or before it forgotten, whichever consent it crossed on — the person leaves
-  the joint model, and the board keeps nothing of them from before. Events decided after the
-  revocation, on another consent still in force, stay.
+- a revocation or an expiry ends a consent: the end is remembered (the first wins), the consent
+  dropped, and every event of the person that nothing holds any more is forgotten — those only
+  ended consents held, and those decided at or before the end that no consent holds (statutory
+  ones, and rows kept before the board recorded their consents). What another consent of the
+  person still holds stays (issue 19): a person who revokes one of two consents keeps what the
+  other allows; one whose last consent ends leaves the joint model, and the board keeps nothing.
 
 Each change answers the principals whose view may have changed, so that only their live pages
 move: a kept event's sender and parties; a consent change's parties, always (an expiring
@@ -48,6 +51,7 @@ class Crossed:
     pseudonym: str
     event: BoardEvent
     decided_at: datetime | None  # None only on rows kept before the board recorded it
+    consent_ids: frozenset[str] | None = None  # the consents that hold it; None: kept before the board recorded them
 
     @property
     def key(self) -> EventKey:
@@ -153,11 +157,11 @@ def apply_all(state: BoardState, changes: Iterable[Change]) -> Outcome:
 
 
 def _forwarded(state: BoardState, change: Forwarded) -> Outcome:
-    crossed = change.crossed
+    crossed = replace(change.crossed, consent_ids=frozenset(change.consent_ids))
     if change.consent_ids and change.consent_ids <= state.revocations.keys():
-        return Outcome(state)  # crossed only on consents since revoked
-    if forgotten(state, crossed.pseudonym, crossed.decided_at):
-        return Outcome(state)  # crossed before a revocation already applied: forgotten with it
+        return Outcome(state)  # held only by consents since ended
+    if not change.consent_ids and forgotten(state, crossed.pseudonym, crossed.decided_at):
+        return Outcome(state)  # held by no consent, decided before an end already applied: forgotten with it
     if crossed.key in state.events:
         return Outcome(state)
     event = crossed.event
@@ -167,7 +171,8 @@ def _forwarded(state: BoardState, change: Forwarded) -> Outcome:
 
 
 def forgotten(state: BoardState, pseudonym: str, decided_at: datetime | None) -> bool:
-    """Would a revocation of the person already applied have forgotten an event decided then?"""
+    """Would an end of a consent of the person already applied have forgotten an event decided
+    then that no consent holds?"""
     return decided_at is not None and any(
         r.pseudonym == pseudonym and r.revoked_at >= decided_at for r in state.revocations.values()
     )
@@ -177,30 +182,33 @@ def _consent_changed(state: BoardState, change: ConsentChanged) -> Outcome:
     moved = frozenset(change.parties)
     if change.kind in (ConsentChange.GRANTED, ConsentChange.EXPIRING):
         if change.consent_id in state.revocations or change.consent_id in state.consents:
-            return Outcome(state, moved)  # an old change of a consent since revoked, or one kept already
+            return Outcome(state, moved)  # an old change of a consent since ended, or one kept already
         return Outcome(replace(state, consents={**state.consents, change.consent_id: _consent(change)}), moved)
-    if change.kind is ConsentChange.EXPIRED:
-        return Outcome(replace(state, consents=_without(state.consents, {change.consent_id})), moved)
-    if change.kind is ConsentChange.REVOKED:
-        return _revoked(state, change, moved)
+    if change.kind in (ConsentChange.REVOKED, ConsentChange.EXPIRED):
+        return _ended(state, change, moved)
     return Outcome(state, moved)
 
 
-def _revoked(state: BoardState, change: ConsentChanged, moved: frozenset[str]) -> Outcome:
-    revocation = Revocation(change.consent_id, change.pseudonym, change.at)
+def _ended(state: BoardState, change: ConsentChanged, moved: frozenset[str]) -> Outcome:
+    """A revocation or an expiry (`revocations` keeps both: the consents that have ended)."""
+    ended = {change.consent_id: Revocation(change.consent_id, change.pseudonym, change.at), **state.revocations}
     gone = {
-        k: e
-        for k, e in state.events.items()
-        if e.pseudonym == change.pseudonym and (e.decided_at is None or e.decided_at <= change.at)
+        k: e for k, e in state.events.items() if e.pseudonym == change.pseudonym and _unheld(e, ended.keys(), change.at)
     }
     return Outcome(
         BoardState(
             events=_without(state.events, gone.keys()),
             consents=_without(state.consents, {change.consent_id}),
-            revocations={change.consent_id: revocation, **state.revocations},  # the first one wins
+            revocations=ended,  # the first end of a consent wins
         ),
         moved | {p for e in gone.values() for p in e.event.parties},
     )
+
+
+def _unheld(crossed: Crossed, ended: Iterable[str], at: datetime) -> bool:
+    if crossed.consent_ids:
+        return crossed.consent_ids <= set(ended)
+    return crossed.decided_at is None or crossed.decided_at <= at
 
 
 def _consent(change: ConsentChanged) -> Consent:

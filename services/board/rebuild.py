@@ -9,9 +9,10 @@ board started afterwards goes on from there. Stop the board first: its consumers
 rebuild must not write at the same time. Reads the board's settings (BoardSettings: the same
 SAMORDNA_* environment) and feeds the store through the same `projection_feed` as the board.
 
-Consents are applied before events, so an event that crossed on a consent since revoked is
-dropped whatever order the live board once read them in; the revocation forgets what crossed
-before it (decided_at), as it does live.
+Consents are applied before events, so an event held only by consents since ended is dropped
+whatever order the live board once read them in, as it is live. Records whose keys have been
+erased (services/consent/erasure.py) open to nothing and are skipped: a rebuild restores nothing
+of a person who has left. The counts are the records read, opened or not.
 """
 
 import argparse
@@ -21,10 +22,9 @@ from collections.abc import Awaitable, Callable
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import OffsetAndMetadata
 
-from contracts import ForwardedEvent, parse_event
 from contracts.topics import CONSENT_CHANGES, CONSENT_CHANGES_PARTITIONS, PER_PERSON_PARTITIONS, SHARED_EVENTS
 from services.board.bootstrap import projection_feed
-from services.board.consumers import GROUPS
+from services.board.consumers import GROUPS, sealed_record
 from services.board.settings import BoardSettings
 from services.runtime.kafka import client_options
 from services.runtime.serve import load_settings
@@ -37,8 +37,8 @@ async def rebuild(settings: BoardSettings) -> dict[str, int]:
     async with projection_feed(settings) as feed:
         await feed.store.forget_everything()
         kafka = client_options(settings)
-        counts[CONSENT_CHANGES] = await _replay(kafka, CONSENT_CHANGES, parse_event, feed.consents)
-        counts[SHARED_EVENTS] = await _replay(kafka, SHARED_EVENTS, ForwardedEvent.model_validate_json, feed.events)
+        counts[CONSENT_CHANGES] = await _replay(kafka, CONSENT_CHANGES, sealed_record, feed.consents)
+        counts[SHARED_EVENTS] = await _replay(kafka, SHARED_EVENTS, sealed_record, feed.events)
     return counts
 
 

@@ -16,10 +16,15 @@ CREATE INDEX IF NOT EXISTS events_by_person ON events (person_pseudonym, event_t
 -- the board reads its topics in (a rebuild reads them one after the other)
 ALTER TABLE events ADD COLUMN IF NOT EXISTS decided_at timestamptz;
 
+-- the consents that hold the event (issue 19): it is forgotten once every one of them has ended;
+-- NULL on rows from before, which a revocation or expiry of the person forgets as it always did
+ALTER TABLE events ADD COLUMN IF NOT EXISTS consent_ids text[];
+
 -- Who may see a person is decided by the consents below (this table did it before).
 DROP TABLE IF EXISTS persons;
 
--- Consents revoked: the board forgets the person, and drops late events that crossed on them.
+-- Consents ended — revoked, or expired (issue 19) — with when: the board forgets what only they
+-- held, and drops late events that crossed on them.
 CREATE TABLE IF NOT EXISTS revoked_consents (
     consent_id       uuid PRIMARY KEY,
     person_pseudonym text NOT NULL,

@@ -124,7 +124,8 @@ async def _load(conn: asyncpg.Connection, persons: list[str], changes: Sequence[
         "SELECT * FROM consents WHERE consent_id = ANY($1::uuid[])", [c.consent_id for c in consent_changes]
     )
     keys = [c.crossed.key for c in forwarded]
-    revoking = sorted({c.pseudonym for c in consent_changes if c.kind is ConsentChange.REVOKED})
+    ending = (ConsentChange.REVOKED, ConsentChange.EXPIRED)
+    revoking = sorted({c.pseudonym for c in consent_changes if c.kind in ending})
     events = await conn.fetch(
         f"""SELECT * FROM events WHERE (sender, event_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
             OR person_pseudonym = ANY($3::text[]) {_EVENT_ORDER}""",
@@ -172,8 +173,8 @@ async def _write(conn: asyncpg.Connection, writes: Writes) -> None:
         event = crossed.event
         await conn.execute(
             """INSERT INTO events (sender, event_id, person_pseudonym, person_id, event_type, event_time,
-                                 parties, data, decided_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING""",
+                                 parties, data, decided_at, consent_ids)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING""",
             event.sender,
             event.event_id,
             crossed.pseudonym,
@@ -183,6 +184,7 @@ async def _write(conn: asyncpg.Connection, writes: Writes) -> None:
             list(event.parties),
             json.dumps(event.data),
             crossed.decided_at,
+            sorted(crossed.consent_ids) if crossed.consent_ids is not None else None,
         )
 
 
@@ -201,7 +203,8 @@ def _crossed(row: asyncpg.Record) -> Crossed:
         event_id=row["event_id"],
         parties=tuple(row["parties"]),
     )
-    return Crossed(row["person_pseudonym"], event, row["decided_at"])
+    held = row["consent_ids"]
+    return Crossed(row["person_pseudonym"], event, row["decided_at"], frozenset(held) if held is not None else None)
 
 
 def _consent(row: asyncpg.Record) -> Consent:

@@ -88,7 +88,10 @@ async def bootstrap(settings: ConsentSettings) -> AsyncIterator[ConsentDeps]:
         background.supervise("gate", gate.run()),
         background.supervise("consent-changes-relay", changes.run()),
         background.supervise("consumer-watchdog", restart_dead_consumers(broker)),
-        background.supervise("expiry-watch", lifecycle.watch_expiries(pool, changes, settings.expiry_scan_seconds)),
+        background.supervise(
+            "expiry-watch",
+            lifecycle.watch_expiries(pool, changes, settings.expiry_scan_seconds, settings.erasure_delay_seconds),
+        ),
     ]
     # the audit's signed checkpoints, on a producer of their own (docs/audit.md)
     checkpoints = publish_checkpoints(
@@ -106,7 +109,12 @@ async def bootstrap(settings: ConsentSettings) -> AsyncIterator[ConsentDeps]:
             settings=settings,
             clock=utc_now,
             pseudonyms=pseudonyms,
-            consents=Consents(PostgresConsents(pool), pseudonyms, changed=changes.notify, clock=utc_now),
+            consents=Consents(
+                PostgresConsents(pool, settings.erasure_delay_seconds),
+                pseudonyms,
+                changed=changes.notify,
+                clock=utc_now,
+            ),
             audit=AuditTrail(audit, pseudonyms),
             previews=Previews(audit, pseudonyms),
             readiness={"postgres": lambda: database_ready(pool), "kafka": gate_producer.ready},

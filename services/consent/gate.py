@@ -2,8 +2,9 @@
 
 Per batch, in this order:
 1. open a PostgreSQL transaction and share-lock the consents of every person in the batch;
-2. decide the batch with the pure `decide_batch`, take each recipient's next delivery numbers,
-   and ask the pure `plan_decided` (services/consent/plan.py) for every record the batch writes;
+2. decide the batch with the pure `decide_batch`, take each recipient's next delivery numbers
+   and the keys that seal the board's copies (services/consent/erasure.py), and ask the pure
+   `plan_decided` (services/consent/plan.py) for every record the batch writes;
 3. in one Kafka transaction, write them — the deliveries (each with its recipient's number in
    the `samordna-delivery-seq` header), the shared copy for the board, the decision records,
    dead letters — and the consumed offsets; commit it;
@@ -37,7 +38,7 @@ from aiokafka.errors import KafkaError
 from aiokafka.partitioner import murmur2
 
 from contracts.topics import EVENTS_TOPIC_PATTERN
-from services.consent import repository
+from services.consent import erasure, repository
 from services.consent.domain import StatutoryBasis
 from services.consent.plan import (
     CONSUMER_NAME,
@@ -128,7 +129,8 @@ class Gate:
             decided = decide_batch(read, consents, self._statutory, now)
             needed = decided.needed
             next_numbers = await repository.take_delivery_numbers(conn, needed) if needed else {}
-            plan = plan_decided(decided, next_numbers)
+            keys = await erasure.keys_for(conn, decided)
+            plan = plan_decided(decided, next_numbers, keys.seal)
             try:
                 async with asyncio.timeout(TRANSACTION_TIMEOUT):
                     await self._write(plan, offsets)

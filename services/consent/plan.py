@@ -3,7 +3,8 @@
     read_batch(records, pseudonym_of) -> Batch          each consumed record parsed, or rejected
     decide_batch(batch, consents, policy, now) -> Decided   every event decided (`.needed`: how
                                                         many delivery numbers each recipient needs)
-    plan_decided(decided, next_numbers) -> BatchPlan    every record to write
+    plan_decided(decided, next_numbers, seal) -> BatchPlan  every record to write (`seal` turns
+                                                        the board's copy into its sealed record)
 
 The shell (`services/consent/gate.py`) locks the batch's consents, decides the batch once,
 reserves the numbers `Decided.needed` asks for, and sends exactly what `plan_decided` returns in
@@ -28,7 +29,7 @@ from contracts.topics import (
     deliveries_topic,
     sender_of,
 )
-from services.consent.domain import Consent, Decision, StatutoryBasis, decide
+from services.consent.domain import Basis, Consent, Decision, StatutoryBasis, decide
 from services.runtime.kafka import dead_letter
 
 CONSUMER_NAME = "gate"
@@ -107,25 +108,76 @@ def read_batch(records: Sequence[ConsumerRecord], pseudonym_of: Callable[[str], 
     return Batch(tuple(arrivals), tuple(rejects))
 
 
+# What a sealed copy for the board is given: the plain copy, the person's pseudonym, and the
+# statutory bases (legal references) it crossed on besides its consents (`consent_ids`).
+Seal = Callable[[ForwardedEvent, str, frozenset[str]], bytes]
+
+
+def plain(shared: ForwardedEvent, pseudonym: str, legal_references: frozenset[str]) -> bytes:
+    """The board's copy unsealed: for tests and readers of the plan alone, never the gate."""
+    return shared.model_dump_json().encode()
+
+
 @dataclass(frozen=True)
 class Decided:
-    """A batch with every event decided at one moment."""
+    """A batch with every event decided at one moment. `holders[i]`: the consents that allow
+    the i-th event to some principal it is forwarded to — every one of them, not only the one each
+    decision names, so that the board's copy stays readable while any of them is in force."""
 
     batch: Batch
     now: datetime
     decisions: tuple[tuple[Arrival, tuple[Decision, ...]], ...]
+    holders: tuple[frozenset[str], ...] = ()
 
     @property
     def needed(self) -> dict[str, int]:
         """How many delivery numbers each recipient needs."""
         return dict(Counter(d.recipient for _, decisions in self.decisions for d in decisions if d.forwarded))
 
+    @property
+    def sealing_keys(self) -> tuple[set[str], set[tuple[str, str]]]:
+        """The keys the board's copies are sealed with: consent ids, and (pseudonym, legal
+        reference) of each statutory basis an event crossed on."""
+        consents: set[str] = set()
+        statutory: set[tuple[str, str]] = set()
+        for i, (arrival, decisions) in enumerate(self.decisions):
+            if not any(d.forwarded for d in decisions):
+                continue
+            consents |= self.holders_of(i)
+            statutory |= {(arrival.pseudonym, ref) for ref in _statutory(decisions)}
+        return consents, statutory
+
+    def holders_of(self, i: int) -> frozenset[str]:
+        if self.holders:
+            return self.holders[i]
+        return frozenset(str(d.consent_id) for d in self.decisions[i][1] if d.forwarded and d.consent_id)
+
 
 def decide_batch(
     batch: Batch, consents: Mapping[str, list[Consent]], policy: Mapping[str, StatutoryBasis], now: datetime
 ) -> Decided:
-    decisions = tuple((a, tuple(decide(a.event, consents.get(a.pseudonym, []), policy, now))) for a in batch.arrivals)
-    return Decided(batch, now, decisions)
+    decisions, holders = [], []
+    for a in batch.arrivals:
+        theirs = consents.get(a.pseudonym, [])
+        decided = tuple(decide(a.event, theirs, policy, now))
+        decisions.append((a, decided))
+        holders.append(_covering(a.event, theirs, decided, now))
+    return Decided(batch, now, tuple(decisions), tuple(holders))
+
+
+def _covering(
+    event: CloudEvent, consents: list[Consent], decisions: Sequence[Decision], now: datetime
+) -> frozenset[str]:
+    to = [d.recipient for d in decisions if d.forwarded and d.basis is Basis.CONSENT]
+    return frozenset(
+        str(c.id)
+        for c in consents
+        if c.refusal(event, now) is None and any(c.names(event.principal, recipient) for recipient in to)
+    )
+
+
+def _statutory(decisions: Sequence[Decision]) -> frozenset[str]:
+    return frozenset(d.legal_reference or "" for d in decisions if d.forwarded and d.basis is Basis.STATUTORY)
 
 
 def deliveries_needed(
@@ -140,20 +192,23 @@ def plan_batch(
     policy: Mapping[str, StatutoryBasis],
     now: datetime,
     next_numbers: Mapping[str, int],
+    seal: Seal = plain,
 ) -> BatchPlan:
-    return plan_decided(decide_batch(batch, consents, policy, now), next_numbers)
+    return plan_decided(decide_batch(batch, consents, policy, now), next_numbers, seal)
 
 
-def plan_decided(decided: Decided, next_numbers: Mapping[str, int]) -> BatchPlan:
+def plan_decided(decided: Decided, next_numbers: Mapping[str, int], seal: Seal) -> BatchPlan:
     """Every record the batch writes. `next_numbers[recipient]` is the first delivery number
-    reserved for the recipient (each recipient of `decided.needed` must have one)."""
+    reserved for the recipient (each recipient of `decided.needed` must have one); `seal` makes
+    the board's copy of each forwarded event."""
     batch, now = decided.batch, decided.now
     numbers = dict(next_numbers)
     last: dict[str, int] = {}
     forwards: list[Outgoing] = []
     records: list[GateDecision] = []
-    for arrival, decisions in decided.decisions:
-        forwards += _forwards(arrival, decisions, now, numbers, last)
+    for i, (arrival, decisions) in enumerate(decided.decisions):
+        holders = decided.holders_of(i)
+        forwards += _forwards(arrival, decisions, now, numbers, last, _Board(holders, seal))
         records += [_decision_record(arrival, d, now) for d in decisions]
     chunks = tuple(
         _decisions_record(records[i : i + DECISIONS_PER_RECORD]) for i in range(0, len(records), DECISIONS_PER_RECORD)
@@ -162,8 +217,19 @@ def plan_decided(decided: Decided, next_numbers: Mapping[str, int]) -> BatchPlan
     return BatchPlan(tuple(forwards), chunks, letters, tuple(records), last)
 
 
+@dataclass(frozen=True)
+class _Board:
+    holders: frozenset[str]
+    seal: Seal
+
+
 def _forwards(
-    arrival: Arrival, decisions: Sequence[Decision], now: datetime, numbers: dict[str, int], last: dict[str, int]
+    arrival: Arrival,
+    decisions: Sequence[Decision],
+    now: datetime,
+    numbers: dict[str, int],
+    last: dict[str, int],
+    board: _Board,
 ) -> list[Outgoing]:
     forwarded = [d for d in decisions if d.forwarded]
     if not forwarded:
@@ -179,11 +245,12 @@ def _forwards(
     shared = ForwardedEvent.model_construct(
         event=event,
         parties=[event.principal, *(d.recipient for d in forwarded)],
-        consent_ids=sorted({str(d.consent_id) for d in forwarded if d.consent_id}),
+        consent_ids=sorted(board.holders),
         decided_at=now,
     )
-    headers = kafka_binding.forwarded_headers(event.principal, event.id, now)
-    records.append(Outgoing(SHARED_EVENTS, shared.model_dump_json().encode(), key, headers, by_key=True))
+    sealed = board.seal(shared, arrival.pseudonym, _statutory(forwarded))
+    # the sealed record is itself a CloudEvent (contracts/sealing.py): structured mode
+    records.append(Outgoing(SHARED_EVENTS, sealed, key, kafka_binding.structured(), by_key=True))
     return records
 
 

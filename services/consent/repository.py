@@ -230,3 +230,102 @@ async def take_delivery_numbers(conn: asyncpg.Connection, counts: dict[str, int]
         )
         first[recipient] = last - counts[recipient] + 1
     return first
+
+
+# --- the keys that hold the board's sealed copies (services/consent/erasure.py) ----------------
+
+
+async def consent_key(conn: asyncpg.Connection, consent_id: UUID, pseudonym: str, new_key) -> tuple[str, bytes]:
+    """The consent's (kid, key), made if it has none (a new consent, or one from before the keys)."""
+    await conn.execute(
+        """INSERT INTO erasure_keys (kid, person_pseudonym, consent_id, key) VALUES ($1, $2, $3, $4)
+           ON CONFLICT DO NOTHING""",
+        f"consent-{consent_id}",
+        pseudonym,
+        consent_id,
+        new_key(),
+    )
+    row = await conn.fetchrow("SELECT kid, key FROM erasure_keys WHERE consent_id = $1", consent_id)
+    return row["kid"], bytes(row["key"])
+
+
+async def consent_keys(
+    conn: asyncpg.Connection, consents: list[tuple[UUID, str]], new_key
+) -> dict[str, tuple[str, bytes]]:
+    """consent id -> (kid, key) of each (consent id, pseudonym), made if it has none yet (a
+    consent from before the keys). An erased key is not made again: its consent has ended."""
+    if not consents:
+        return {}
+    found = await _consent_keys(conn, [c for c, _ in consents])
+    if missing := [(c, p) for c, p in consents if str(c) not in found]:
+        await conn.executemany(
+            """INSERT INTO erasure_keys (kid, person_pseudonym, consent_id, key)
+               SELECT $1, $2, $3, $4 WHERE NOT EXISTS (SELECT 1 FROM consents WHERE id = $3
+                   AND (revoked_at IS NOT NULL OR valid_until <= clock_timestamp()))
+               ON CONFLICT DO NOTHING""",
+            [(f"consent-{consent_id}", pseudonym, consent_id, new_key()) for consent_id, pseudonym in missing],
+        )
+        found |= await _consent_keys(conn, [c for c, _ in missing])
+    return found
+
+
+async def _consent_keys(conn: asyncpg.Connection, consent_ids: list[UUID]) -> dict[str, tuple[str, bytes]]:
+    rows = await conn.fetch(
+        "SELECT consent_id, kid, key FROM erasure_keys WHERE consent_id = ANY($1::uuid[])", consent_ids
+    )
+    return {str(r["consent_id"]): (r["kid"], bytes(r["key"])) for r in rows}
+
+
+async def statutory_keys(
+    conn: asyncpg.Connection, wanted: list[tuple[str, str]], new_kid, new_key
+) -> dict[tuple[str, str], tuple[str, bytes]]:
+    """(pseudonym, legal reference) -> (kid, key) in use, made where there is none."""
+    if not wanted:
+        return {}
+    found = await _statutory_keys(conn, wanted)
+    if missing := [w for w in wanted if w not in found]:
+        await conn.executemany(
+            """INSERT INTO erasure_keys (kid, person_pseudonym, legal_reference, key) VALUES ($1, $2, $3, $4)
+               ON CONFLICT DO NOTHING""",
+            [(new_kid(), pseudonym, reference, new_key()) for pseudonym, reference in missing],
+        )
+        found |= await _statutory_keys(conn, missing)
+    return found
+
+
+async def _statutory_keys(conn: asyncpg.Connection, wanted: list[tuple[str, str]]) -> dict:
+    rows = await conn.fetch(
+        """SELECT person_pseudonym, legal_reference, kid, key FROM erasure_keys
+           WHERE consent_id IS NULL AND erase_after IS NULL
+             AND (person_pseudonym, legal_reference) IN (SELECT * FROM unnest($1::text[], $2::text[]))""",
+        [p for p, _ in wanted],
+        [r for _, r in wanted],
+    )
+    return {(r["person_pseudonym"], r["legal_reference"]): (r["kid"], bytes(r["key"])) for r in rows}
+
+
+async def schedule_consent_erasure(conn: asyncpg.Connection, consent_id: UUID, delay_seconds: float) -> None:
+    """Inside the transaction that revokes the consent or records its expiry."""
+    await conn.execute(
+        """UPDATE erasure_keys SET erase_after = clock_timestamp() + make_interval(secs => $2)
+           WHERE consent_id = $1 AND erase_after IS NULL""",
+        consent_id,
+        delay_seconds,
+    )
+
+
+async def erase_due_keys(conn: asyncpg.Connection, delay_seconds: float) -> tuple[int, int]:
+    """Schedule the statutory keys of persons with no consent in force; delete every key whose
+    time has come. Answers (scheduled, deleted)."""
+    scheduled = await conn.fetchval(
+        """WITH s AS (UPDATE erasure_keys k SET erase_after = clock_timestamp() + make_interval(secs => $1)
+             WHERE k.consent_id IS NULL AND k.erase_after IS NULL AND NOT EXISTS (
+                 SELECT 1 FROM consents c WHERE c.person_pseudonym = k.person_pseudonym
+                 AND c.revoked_at IS NULL AND c.valid_until > clock_timestamp())
+             RETURNING 1) SELECT count(*) FROM s""",
+        delay_seconds,
+    )
+    deleted = await conn.fetchval(
+        "WITH d AS (DELETE FROM erasure_keys WHERE erase_after <= clock_timestamp() RETURNING 1) SELECT count(*) FROM d"
+    )
+    return scheduled, deleted

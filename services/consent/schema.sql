@@ -89,3 +89,24 @@ GRANT SELECT, INSERT, UPDATE ON delivery_sequences TO samordna_consent_app;
 GRANT SELECT, INSERT, UPDATE ON consent_events TO samordna_consent_app;
 GRANT USAGE ON SEQUENCE consent_events_seq_seq TO samordna_consent_app;
 REVOKE UPDATE, DELETE, TRUNCATE ON audit FROM samordna_consent_app;
+
+-- The keys that hold what Samordna's Kafka topics keep about a person for the board
+-- (crypto-shredding, docs/privacy.md): one per consent, and one per person and statutory basis.
+-- Every sealed record on shared.events and consent.changes opens only with a key that holds it;
+-- deleting a key erases, in every copy of those topics, what no other key holds. `erase_after`
+-- is set when a consent is revoked or expires (a statutory basis's key: when no consent of the
+-- person is in force), and the key is deleted once it has passed (lifecycle.watch_expiries).
+CREATE TABLE IF NOT EXISTS erasure_keys (
+    kid              text PRIMARY KEY,
+    person_pseudonym text NOT NULL,
+    consent_id       uuid UNIQUE,
+    legal_reference  text,
+    key              bytea NOT NULL,
+    created_at       timestamptz NOT NULL DEFAULT now(),
+    erase_after      timestamptz,
+    CHECK ((consent_id IS NULL) <> (legal_reference IS NULL))
+);
+CREATE UNIQUE INDEX IF NOT EXISTS erasure_keys_statutory_in_use
+    ON erasure_keys (person_pseudonym, legal_reference) WHERE consent_id IS NULL AND erase_after IS NULL;
+CREATE INDEX IF NOT EXISTS erasure_keys_due ON erasure_keys (erase_after) WHERE erase_after IS NOT NULL;
+GRANT SELECT, INSERT, UPDATE, DELETE ON erasure_keys TO samordna_consent_app;

@@ -14,6 +14,8 @@ class ConsentSettings(ServiceSettings):
     gate_instance_id: str = "gate-0"
     statutory_policy_file: Path = DEFAULT_STATUTORY_POLICY
     expiry_scan_seconds: float = 60.0
+    # From a consent's revocation or expiry to the erasure of its key (docs/privacy.md)
+    erasure_delay_seconds: float = 3600.0
     # The key of the audit chain's HMAC and of its checkpoints' signatures: never in the database,
     # so whoever can rewrite the audit table cannot recompute it (docs/audit.md).
     audit_key: SecretStr | None = None
@@ -40,6 +42,8 @@ class ConsentSettings(ServiceSettings):
             # every service holds the pseudonym key; the audit key belongs to this one alone
             if self.pseudonym_secret and self.audit_key.get_secret_value() == self.pseudonym_secret.get_secret_value():
                 raise ConfigurationError("SAMORDNA_AUDIT_KEY must not be the pseudonym secret")
+        if self.erasure_delay_seconds < 0:
+            raise ConfigurationError("SAMORDNA_ERASURE_DELAY_SECONDS must not be negative")
         if self.audit_checkpoint_seconds <= 0:
             raise ConfigurationError("SAMORDNA_AUDIT_CHECKPOINT_SECONDS must be positive")
         return self

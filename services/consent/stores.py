@@ -8,12 +8,13 @@ from uuid import UUID
 
 import asyncpg
 
-from services.consent import lifecycle, repository
+from services.consent import erasure, lifecycle, repository
 
 
 class PostgresConsents:
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, erasure_delay: float = erasure.DEFAULT_DELAY_SECONDS) -> None:
         self._pool = pool
+        self._erasure_delay = erasure_delay  # seconds from a revocation to its key's erasure
 
     async def grant(self, record: Mapping[str, Any], by: str) -> asyncpg.Record:
         async with self._pool.acquire() as conn, conn.transaction():
@@ -33,7 +34,7 @@ class PostgresConsents:
         async with self._pool.acquire() as conn, conn.transaction():
             revoked = await repository.revoke(conn, consent_id, by)
             if revoked is not None:
-                await lifecycle.append(conn, "revoked", revoked, by, revoked["revoked_at"])
+                await lifecycle.append(conn, "revoked", revoked, by, revoked["revoked_at"], self._erasure_delay)
         return revoked
 
     async def history(self, consent_id: UUID) -> list[asyncpg.Record]:

@@ -15,7 +15,7 @@ from pathlib import Path
 import asyncpg
 
 from contracts.topics import events_topic
-from services.gateway import outbox
+from services.gateway import outbox, retention
 from services.gateway.dead_letters.collector import subscribe_dead_letter_collector
 from services.gateway.dead_letters.store import PgDeadLetters
 from services.gateway.fhir.store import PgFhirSubscriptions
@@ -102,6 +102,7 @@ async def bootstrap(settings: GatewaySettings, principal: str) -> AsyncIterator[
             background.supervise("consumer-watchdog", restart_dead_consumers(broker)),
             background.supervise("overdue-receipts", receipts.watch_overdue(settings.receipt_scan_seconds)),
             background.supervise("webhooks", dispatcher.run()),
+            background.supervise("retention", retention.watch(pool, settings.retention)),
         ]
         try:
             yield Deps(

@@ -4,6 +4,7 @@ from pydantic import AnyHttpUrl, Field, field_validator, model_validator
 
 from contracts.principals import PrincipalId
 from contracts.receipts import receipt_deadlines
+from services.gateway.retention import Retention
 from services.runtime.settings import ConfigurationError, ServiceSettings
 
 
@@ -42,6 +43,19 @@ class GatewaySettings(ServiceSettings):
     def fhir_base(self) -> str:
         root = str(self.public_url).rstrip("/") if self.public_url else f"http://{self.http_host}:{self.http_port}"
         return root + "/fhir"
+
+    # How long the gateway's tables keep personal data (services/gateway/retention.py, docs/privacy.md)
+    outbox_retention_hours: float = Field(168.0, gt=0)
+    inbox_retention_hours: float = Field(720.0, gt=0)
+    dead_letters_retention_hours: float = Field(720.0, gt=0)
+
+    @property
+    def retention(self) -> Retention:
+        return Retention(
+            outbox=timedelta(hours=self.outbox_retention_hours),
+            inbox=timedelta(hours=self.inbox_retention_hours),
+            dead_letters=timedelta(hours=self.dead_letters_retention_hours),
+        )
 
     @field_validator("receipt_deadlines")
     @classmethod

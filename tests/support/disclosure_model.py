@@ -14,10 +14,11 @@ The rule, as the SPEC states it:
   every read surface. Nothing else, whatever consents are recorded later;
 - audit search (issue 17): the sender sees every decision about its own events; another
   principal sees only the decisions that forwarded an event to it.
-- the board holds only events that crossed (were forwarded to someone). A revocation makes the
-  person leave the joint model: the board forgets what it held about the person (every event
-  decided before the revocation). A coordinator's board shows a person only while a consent
-  that names its principal is neither revoked nor ended.
+- the board holds only events that crossed (were forwarded to someone), each while a consent
+  that allowed it to cross to someone is neither revoked nor ended (issue 19: a person who
+  revokes one of two consents keeps what the other allows; one whose last consent ends leaves
+  the joint model, and the board forgets what it held about them). A coordinator's board shows a
+  person only while a consent that names its principal is neither revoked nor ended.
 
 Time: the model decides an event when it is posted, with the consents as they are then. The
 driver keeps that exact by changing consents only while no event is undecided (phases), and by
@@ -111,7 +112,8 @@ class Event:
 class Decided:
     event: Event
     forwarded_to: frozenset[str]
-    step: int  # the model's step when the event was posted: orders it against revocations
+    step: int  # the model's step when the event was posted
+    holders: frozenset[str] = frozenset()  # the consents that allowed it to cross to someone
 
     @property
     def crossed(self) -> bool:
@@ -126,7 +128,6 @@ class Model:
     principals: tuple[str, ...]
     consents: dict[str, Consent] = field(default_factory=dict)
     events: dict[str, Decided] = field(default_factory=dict)
-    forgotten_until: dict[str, int] = field(default_factory=dict)  # person -> step of its last revocation
     step: int = 0
 
     # ---- changes -------------------------------------------------------------------
@@ -138,12 +139,15 @@ class Model:
         self.step += 1
         consent = self.consents[consent_id]
         self.consents[consent_id] = replace(consent, revoked=True)
-        self.forgotten_until[consent.person] = self.step
 
     def post(self, event: Event, now: datetime) -> Decided:
         """Decide the event as the gate must at `now`, and remember it."""
         self.step += 1
-        decided = Decided(event, self.recipients(event, now), self.step)
+        recipients = self.recipients(event, now)
+        holders = frozenset(
+            c.id for c in self.consents_of(event.person) for q in recipients if c.allows(event.sender, q, event, now)
+        )
+        decided = Decided(event, recipients, self.step, holders)
         self.events[event.id] = decided
         return decided
 
@@ -171,14 +175,16 @@ class Model:
 
     def on_board(self, principal: str, person: str, now: datetime) -> set[str]:
         """The person's events on the principal's board (and timeline, alerts): crossed, seen by
-        the principal, not forgotten by a revocation, while a live consent names the principal."""
+        the principal, held by a consent still live, while a live consent names the principal."""
         if not any(c.live(now) and principal in c.parties for c in self.consents_of(person)):
             return set()
-        forgotten = self.forgotten_until.get(person, 0)
         return {
             i
             for i, d in self.events.items()
-            if d.event.person == person and d.crossed and principal in d.parties() and d.step > forgotten
+            if d.event.person == person
+            and d.crossed
+            and principal in d.parties()
+            and any(self.consents[h].live(now) for h in d.holders)
         }
 
     def audit_rows(self, principal: str, person: str) -> "AuditExpectation":

@@ -49,38 +49,62 @@ def test_a_person_is_on_a_board_only_while_a_consent_naming_the_principal_has_no
                    ALINGSAS) == set()  # fmt: skip
 
 
-def test_a_revocation_forgets_every_event_of_the_person_decided_before_it_and_keeps_later_ones():
+def test_a_revocation_forgets_what_only_its_consent_held_and_keeps_what_another_consent_holds():
     before = crossed(SAMPLE, P1, TO_ALINGSAS, event_id="before", days_ago=5)
     on_other = crossed(VISIT, P1, TO_LERUM, event_id="on-c2", days_ago=4)
+    on_both = crossed(VISIT, P1, (REGION, ALINGSAS, LERUM), event_id="on-both", days_ago=4)
+    statutory = crossed(VISIT, P1, TO_LERUM, event_id="statutory", days_ago=4)
     after = crossed(VISIT, P1, TO_LERUM, event_id="after", days_ago=1)
     state = fold(
         consent(GRANTED, C1, P1, TO_ALINGSAS),
         consent(GRANTED, C2, P1, TO_LERUM),
         forwarded(before, C1),
         forwarded(on_other, C2),
+        forwarded(on_both, C1, C2),
+        forwarded(statutory),
         forwarded(after, C2),
     )
 
     outcome = apply(state, consent(REVOKED, C1, P1, TO_ALINGSAS, at=REVOKED_AT))
 
-    assert set(outcome.state.events) == {(REGION, "after")}, "the person leaves the model, whatever consent"
+    kept = {(REGION, "on-c2"), (REGION, "on-both"), (REGION, "after")}
+    assert set(outcome.state.events) == kept, "what the other consent holds stays (issue 19)"
     assert outcome.moved == {REGION, ALINGSAS, LERUM}, "everyone who saw a forgotten event"
-    assert seen_by(outcome.state, LERUM) == {"after"} and seen_by(outcome.state, ALINGSAS) == set()
+    assert seen_by(outcome.state, LERUM) == {"on-c2", "on-both", "after"}
+    assert seen_by(outcome.state, ALINGSAS) == set(), "no consent in force names Alingsås any more"
     assert Writes.between(state, outcome.state) == Writes(
-        events_forgotten=((REGION, "before"), (REGION, "on-c2")),
+        events_forgotten=((REGION, "before"), (REGION, "statutory")),
         consents_dropped=(C1,),
         revocations_added=(outcome.state.revocations[C1],),
     )
 
 
-def test_a_late_event_of_a_revoked_person_is_not_added_again():
+def test_an_expiry_forgets_like_a_revocation_and_the_last_end_leaves_nothing():
+    state = fold(
+        consent(GRANTED, C1, P1, TO_ALINGSAS),
+        consent(GRANTED, C2, P1, TO_LERUM),
+        forwarded(crossed(VISIT, P1, TO_ALINGSAS, event_id="c1", days_ago=5), C1),
+        forwarded(crossed(VISIT, P1, TO_LERUM, event_id="c2", days_ago=4), C2),
+    )
+
+    expired = apply(state, consent(EXPIRED, C1, P1, TO_ALINGSAS, at=REVOKED_AT)).state
+    assert set(expired.events) == {(REGION, "c2")} and C1 in expired.revocations
+    gone = apply(expired, consent(REVOKED, C2, P1, TO_LERUM, at=REVOKED_AT)).state
+    assert gone.events == {} and gone.consents == {}
+    late = forwarded(crossed(VISIT, P1, TO_ALINGSAS, event_id="late", days_ago=6), C1)
+    assert apply(gone, late).state == gone, "a record read again after both ended adds nothing"
+
+
+def test_a_late_event_held_only_by_ended_consents_is_not_added_again():
     revoked = fold(consent(GRANTED, C2, P1, TO_LERUM), consent(REVOKED, C1, P1, TO_ALINGSAS, at=REVOKED_AT))
     decided_before = forwarded(crossed(VISIT, P1, TO_LERUM, event_id="late", days_ago=4), C2)
     only_on_revoked = forwarded(crossed(VISIT, P1, TO_ALINGSAS, event_id="c1", days_ago=1), C1)
+    statutory_before = forwarded(crossed(VISIT, P1, TO_LERUM, event_id="statutory", days_ago=4))
     decided_after = forwarded(crossed(VISIT, P1, TO_LERUM, event_id="new", days_ago=1), C2)
 
-    assert apply(revoked, decided_before).state == revoked
-    assert apply(revoked, only_on_revoked).state == revoked, "crossed only on consents since revoked"
+    assert set(apply(revoked, decided_before).state.events) == {(REGION, "late")}, "C2 still holds it"
+    assert apply(revoked, only_on_revoked).state == revoked, "held only by consents since revoked"
+    assert apply(revoked, statutory_before).state == revoked, "held by none, decided before an end"
     assert set(apply(revoked, decided_after).state.events) == {(REGION, "new")}
 
 
@@ -137,17 +161,17 @@ def test_applying_the_same_change_twice_changes_nothing(history, change):
 
 @settings(max_examples=300)
 @given(histories(P1), st.sampled_from(sorted(CONSENTS[P1])), histories(P1, max_size=6))
-def test_a_revoked_consents_principals_see_nothing_of_the_person_from_before_the_revocation(before, consent_id, after):
+def test_after_a_revocation_the_board_keeps_only_what_a_consent_still_in_force_holds(before, consent_id, after):
     revoked_at = REVOKED_ON[consent_id]
     revocation = consent(REVOKED, consent_id, P1, CONSENTS[P1][consent_id], at=revoked_at)
 
     state = fold(*before, revocation, *after)
 
-    kept = [e for e in state.events.values() if e.pseudonym == PSEUDONYMS.of(P1)]
-    assert all(e.decided_at > revoked_at for e in kept)
-    for principal in CONSENTS[P1][consent_id]:
-        for person in persons_visible_to(state, principal, NOW):
-            assert all(e.time > revoked_at for e in person.events)  # decided when it happened, here
+    for e in (e for e in state.events.values() if e.pseudonym == PSEUDONYMS.of(P1)):
+        if e.consent_ids:
+            assert e.consent_ids - state.revocations.keys(), "held by a consent that has not ended"
+        else:
+            assert all(r.revoked_at < e.decided_at for r in state.revocations.values() if r.pseudonym == e.pseudonym)
 
 
 @settings(max_examples=300)

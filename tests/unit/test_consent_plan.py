@@ -21,8 +21,15 @@ from contracts.topics import (
     deliveries_topic,
     events_topic,
 )
-from services.consent.domain import SHAREABLE_CATEGORIES, Consent
-from services.consent.plan import DECISIONS_PER_RECORD, deliveries_needed, plan_batch, read_batch
+from services.consent.domain import SHAREABLE_CATEGORIES, Consent, StatutoryBasis
+from services.consent.plan import (
+    DECISIONS_PER_RECORD,
+    decide_batch,
+    deliveries_needed,
+    plan_batch,
+    plan_decided,
+    read_batch,
+)
 from services.runtime.pseudonym import Pseudonymizer
 
 REGION, ALINGSAS, LERUM = "region-14", "kommun-1489", "kommun-1441"
@@ -223,7 +230,7 @@ def test_the_records_are_what_the_gate_wrote_before_the_plan():
     assert to_alingsas.value == to_lerum.value == parse_event(value).to_json()
     assert all(r.by_key for r in plan.forwards)
     assert (shared.topic, shared.key) == (SHARED_EVENTS, key)
-    assert dict(shared.headers)["ce_id"] == f"{REGION}/{parse_event(value).id}".encode()
+    assert shared.headers == (structured,)  # the sealed copy is a CloudEvent (contracts/sealing.py)
     copy = ForwardedEvent.model_validate_json(shared.value)
     assert (copy.parties, copy.consent_ids, copy.decided_at) == ([REGION, LERUM, ALINGSAS], [str(granted.id)], NOW)
     (decisions,) = plan.decision_records
@@ -238,3 +245,27 @@ def test_decisions_are_sent_in_records_of_at_most_a_thousand():
 
     sizes = [len(DecisionBatch.model_validate_json(r.value).decisions) for r in plan.decision_records]
     assert sizes == [DECISIONS_PER_RECORD, 1]
+
+
+def test_the_boards_copy_is_held_by_every_consent_that_allows_it_and_sealed_with_the_statutory_bases():
+    person = PERSONS[0]
+    value = event_value(TYPES[REGION][1], REGION, person)  # a positive sample
+    to_alingsas = consent(person, REGION, ALINGSAS)
+    also_to_alingsas = consent(person, REGION, ALINGSAS)
+    excludes_it = consent(person, REGION, LERUM, excluded_categories=frozenset({"test_results"}))
+    law = StatutoryBasis(TYPES[REGION][1], "SoL 14 kap. 1 §", frozenset({LERUM}))
+    sealed_with = []
+
+    def seal(shared: ForwardedEvent, pseudonym_: str, references: frozenset[str]) -> bytes:
+        sealed_with.append((set(shared.consent_ids), pseudonym_, references))
+        return b"sealed"
+
+    batch = read_batch([record(events_topic(REGION), value, 1)], PSEUDONYMS.of)
+    consents = consents_of(to_alingsas, also_to_alingsas, excludes_it)
+    decided = decide_batch(batch, consents, {law.event_type: law}, NOW)
+    plan = plan_decided(decided, {ALINGSAS: 1, LERUM: 1}, seal)
+
+    holders = {str(to_alingsas.id), str(also_to_alingsas.id)}
+    assert sealed_with == [(holders, pseudonym(person), frozenset({"SoL 14 kap. 1 §"}))]
+    assert plan.forwards[-1].value == b"sealed"
+    assert decided.sealing_keys == (holders, {(pseudonym(person), "SoL 14 kap. 1 §")})

@@ -53,15 +53,21 @@ def test_a_category_not_covered_is_withheld():
     assert posted(m, VISIT).forwarded_to == {ALINGSAS} and posted(m, SAMPLE).forwarded_to == frozenset()
 
 
-def test_a_revocation_binds_every_later_decision_and_makes_the_board_forget():
-    m = model(consent("a", REGION, ALINGSAS), consent("b", REGION, LERUM))
+def test_a_revocation_binds_every_later_decision_and_makes_the_board_forget_what_only_it_allowed():
+    m = model(consent("a", REGION, ALINGSAS, excluded_types=frozenset({SAMPLE})), consent("b", REGION, LERUM))
     before = posted(m, VISIT)
+    only_b = posted(m, SAMPLE)
     m.revoke("b")
     after = posted(m, VISIT)
     assert before.forwarded_to == {ALINGSAS, LERUM} and after.forwarded_to == {ALINGSAS}
-    assert m.delivered_to(LERUM) == {before.event.id}  # what crossed stays in the inbox
-    assert m.on_board(ALINGSAS, PERSON, NOW) == {after.event.id}  # the board forgot the person
+    assert only_b.forwarded_to == {LERUM}
+    assert m.delivered_to(LERUM) == {before.event.id, only_b.event.id}  # what crossed stays in the inbox
+    # what a allowed stays on the board (issue 19); what only b allowed is forgotten
+    assert m.on_board(REGION, PERSON, NOW) == {before.event.id, after.event.id}
+    assert m.on_board(ALINGSAS, PERSON, NOW) == {before.event.id, after.event.id}
     assert m.on_board(LERUM, PERSON, NOW) == set()  # no live consent names Lerum
+    m.revoke("a")
+    assert m.on_board(REGION, PERSON, NOW) == set(), "the last consent gone: the person left the model"
 
 
 def test_validity_at_the_decision_and_of_the_event_time():

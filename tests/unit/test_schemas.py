@@ -7,7 +7,7 @@ import pytest
 from contracts import CATALOGUE
 from contracts.export_schemas import differences, main, render, write
 
-RECORDS = {"cloudevent.json", "forwarded-event.json", "gate-decision.json", "dead-letter.json"}
+RECORDS = {"cloudevent.json", "sealed-event.json", "gate-decision.json", "dead-letter.json"}
 
 
 def test_the_committed_json_schemas_match_the_models():
