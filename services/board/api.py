@@ -10,8 +10,9 @@ from fastapi.responses import PlainTextResponse
 
 from services.board import views
 from services.board.alerts import LABELS
-from services.board.deps import OpsDep, ViewsDep
+from services.board.deps import DepsDep, OpsDep, ViewsDep
 from services.board.statistics import as_csv
+from services.runtime.access_log import Access, Accessor
 from services.runtime.auth import Caller, Role, require
 
 router = APIRouter(prefix="/v1")
@@ -51,19 +52,23 @@ def row_json(view: views.RowView) -> dict:
 @router.get("/board")
 async def board(
     views: ViewsDep,
+    deps: DepsDep,
     alert: AlertKind | None = Query(None, description="only rows with this alert"),
     party: str | None = Query(None, description="only persons shared with this principal"),
     sort: Literal["next_planned", "patient", "start"] = Query("next_planned"),
     caller: Caller = Depends(coordinator),
 ) -> dict:
     rows = await views.board_rows(caller.principal, alert=alert, party=party, sort=sort)
+    await deps.access_log.record([Access(Accessor.of_token(caller), "board.rows", v.handle) for v in rows])
     return {"columns": COLUMNS, "alert_kinds": LABELS, "rows": [row_json(v) for v in rows]}
 
 
 @router.get("/board/persons/{handle}")
-async def person_timeline(views: ViewsDep, handle: str, caller: Caller = Depends(coordinator)) -> dict:
+async def person_timeline(views: ViewsDep, deps: DepsDep, handle: str, caller: Caller = Depends(coordinator)) -> dict:
     """The person's timeline; PersonNotOnBoard (404) if the person is not on the caller's board."""
     row, entries = await views.timeline(caller.principal, handle)
+    who = Accessor.of_token(caller)
+    await deps.access_log.record([Access(who, "board.timeline", handle, {"events": len(entries)})])
     return {
         "patient": row.patient,
         "timeline": [

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 
 from services.runtime.auth import load_jwt_verifier, load_tokens
 from services.runtime.metrics import metrics_router
+from services.runtime.no_store import NoStore
 from services.runtime.problems import Answer, install_problem_handlers
 
 log = logging.getLogger(__name__)
@@ -56,4 +57,5 @@ def service_app(
     app.include_router(metrics_router())
     app.include_router(router)
     install_problem_handlers(app, errors)
+    app.add_middleware(NoStore)
     return app
