@@ -30,7 +30,7 @@ CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/samordna"
 INSTALL="$CACHE/keycloak-$VERSION-$(echo "${BUILD_OPTIONS[*]}" | sha256sum | cut -c1-12)"
 ADMIN_ENV="$HOME_DIR/admin.env"
 PID_FILE="$HOME_DIR/keycloak.pid"
-LOG="$STATE/logs/keycloak.log"
+LOG="$HOME_DIR/keycloak.log"
 START_SECONDS=300  # the first start creates the database: on a busy two-core machine, a minute or more
 
 find_java() {
@@ -84,7 +84,7 @@ start() {
   ensure_admin
   # shellcheck source=/dev/null
   source "$ADMIN_ENV"
-  mkdir -p "$HOME_DIR/h2" "$(dirname "$LOG")"
+  mkdir -p "$HOME_DIR/h2"
   local began=$SECONDS
   KC_BOOTSTRAP_ADMIN_USERNAME="$KEYCLOAK_ADMIN_USER" KC_BOOTSTRAP_ADMIN_PASSWORD="$KEYCLOAK_ADMIN_PASSWORD" \
   JAVA_OPTS_KC_HEAP="${HEAP[*]}" \
