@@ -4,7 +4,8 @@
 #   deploy/keycloak.sh start|stop|status|reset
 # Settings: SAMORDNA_STATE_DIR (default <repo>/.local), KEYCLOAK_STATE_DIR (default <state>/keycloak),
 # KEYCLOAK_PORT (18800; its management port, /health/ready, is the next one), KEYCLOAK_HEAP
-# (-Xmx768m -Xms256m), KEYCLOAK_JAVA_HOME (Keycloak 26 needs Java 21 or newer; default: the
+# (-Xmx768m -Xms256m), KEYCLOAK_JAVA_OPTS (default: the client compiler only, which
+# starts a small server faster on few cores), KEYCLOAK_JAVA_HOME (Keycloak 26 needs Java 21 or newer; default: the
 # installed Temurin 25).
 #
 # The distribution is fetched once by Maven into ~/.m2 and built once (`kc.sh build`, which takes
@@ -22,6 +23,7 @@ HOME_DIR="${KEYCLOAK_STATE_DIR:-$STATE/keycloak}"
 PORT="${KEYCLOAK_PORT:-18800}"
 MANAGEMENT_PORT=$((PORT + 1))
 read -ra HEAP <<< "${KEYCLOAK_HEAP:--Xmx768m -Xms256m}"
+JAVA_TUNING="${KEYCLOAK_JAVA_OPTS:--XX:TieredStopAtLevel=1}"
 VERSION=26.7.3
 ARTIFACT="org.keycloak:keycloak-quarkus-dist:$VERSION:zip"
 ZIP="${HOME}/.m2/repository/org/keycloak/keycloak-quarkus-dist/$VERSION/keycloak-quarkus-dist-$VERSION.zip"
@@ -87,7 +89,7 @@ start() {
   mkdir -p "$HOME_DIR/h2"
   local began=$SECONDS
   KC_BOOTSTRAP_ADMIN_USERNAME="$KEYCLOAK_ADMIN_USER" KC_BOOTSTRAP_ADMIN_PASSWORD="$KEYCLOAK_ADMIN_PASSWORD" \
-  JAVA_OPTS_KC_HEAP="${HEAP[*]}" \
+  JAVA_OPTS_KC_HEAP="${HEAP[*]}" JAVA_OPTS_APPEND="$JAVA_TUNING" \
   setsid "$INSTALL/bin/kc.sh" start --optimized \
     --db-url="jdbc:h2:file:$HOME_DIR/h2/keycloakdb;NON_KEYWORDS=VALUE" \
     --http-enabled=true --http-host=127.0.0.1 --http-port="$PORT" --http-management-port="$MANAGEMENT_PORT" \

@@ -175,9 +175,10 @@ class KeycloakAdmin:
 
     def ensure_realm(self, principal: str) -> None:
         wanted = realm_representation(principal)
-        if self.call("GET", f"/{principal}").status_code == 404:
+        have = self.call("GET", f"/{principal}")
+        if have.status_code == 404:
             self.call("POST", "", wanted)
-        else:
+        elif any(have.json().get(k) != v for k, v in wanted.items()):
             self.call("PUT", f"/{principal}", wanted)
         profile = self.call("GET", f"/{principal}/users/profile").json()
         if profile.get("unmanagedAttributePolicy") != "ENABLED":  # the claims' attributes are ours, not a form's
@@ -190,7 +191,10 @@ class KeycloakAdmin:
             self.call("POST", f"/{principal}/clients", {**wanted, "protocolMappers": protocol_mappers()})
             return
         client_id = found[0]["id"]
-        self.call("PUT", f"/{principal}/clients/{client_id}", {**found[0], **wanted})
+        if any(found[0].get(k) != v for k, v in wanted.items() if k != "attributes") or any(
+            found[0].get("attributes", {}).get(k) != v for k, v in wanted["attributes"].items()
+        ):
+            self.call("PUT", f"/{principal}/clients/{client_id}", {**found[0], **wanted})
         have = {m["name"] for m in self.call("GET", f"/{principal}/clients/{client_id}/protocol-mappers/models").json()}
         for mapper in protocol_mappers():
             if mapper["name"] not in have:
@@ -202,9 +206,10 @@ class KeycloakAdmin:
         if not found:
             self.call("POST", f"/{user.realm}/users", wanted)
             return
-        user_id = found[0]["id"]
-        self.call("PUT", f"/{user.realm}/users/{user_id}", {k: v for k, v in wanted.items() if k != "credentials"})
-        self.call("PUT", f"/{user.realm}/users/{user_id}/reset-password", wanted["credentials"][0])
+        # made by us with this password (users.json): only what differs is put again (hashing costs)
+        have, user_id = found[0], found[0]["id"]
+        if any(have.get(k) != v for k, v in wanted.items() if k not in ("credentials", "requiredActions")):
+            self.call("PUT", f"/{user.realm}/users/{user_id}", {k: v for k, v in wanted.items() if k != "credentials"})
 
 
 def admin_credentials(keycloak_state: Path) -> tuple[str, str]:

@@ -43,7 +43,8 @@ HEADERS = {
         "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
     ),
     "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",
+    # same-origin, not no-referrer: with no-referrer a browser sends `Origin: null` on our own forms
+    "Referrer-Policy": "same-origin",
     "X-Content-Type-Options": "nosniff",
 }
 
@@ -96,11 +97,11 @@ def public_base(request: Request) -> str:
 async def form_if_csrf_ok(request: Request, session: Session | None) -> dict[str, list[str]] | None:
     """The posted form, if it came from one of our pages in this session; else None.
 
-    The token is the session's own (a synchronizer token); a browser that sends an Origin must
+    The token is the session's own (a synchronizer token); a browser that names an Origin must
     also name ours. A cross-site post has neither, whatever the cookie's SameSite says.
     """
     origin = request.headers.get("origin")
-    if origin is not None and not compare_digest(_origin(origin), _origin(public_base(request))):
+    if origin not in (None, "null") and not compare_digest(_origin(origin), _origin(public_base(request))):
         return None
     form = parse_qs((await request.body()).decode(errors="replace"))
     return form if csrf_matches(session, form.get("csrf", [""])[0]) else None
