@@ -54,7 +54,7 @@ def hsa_id(principal: str, n: int) -> str:
 
 def demo_users(principals: list[str], with_refused: bool = False) -> list[DemoUser]:
     """A coordinator per organisation, ops staff at the region; with_refused adds users whose
-    provider speaks for what it may not (another principal, or ops from a municipality)."""
+    provider speaks for what it may not (another principal; ops, for its own staff)."""
     users = []
     for principal in principals:
         name = display_name(principal)
@@ -73,7 +73,7 @@ def demo_users(principals: list[str], with_refused: bool = False) -> list[DemoUs
                      "Anna", "Annan", refused=True)
         )  # fmt: skip
         users.append(
-            DemoUser(first, "obehorig-drift", "ops", "ops", hsa_id(first, 3), "IT", "Olle", "Obehörig", refused=True)
+            DemoUser(first, "obehorig-drift", first, "ops", hsa_id(first, 3), "IT", "Olle", "Obehörig", refused=True)
         )
     return users
 

@@ -90,8 +90,10 @@ async def log_out(request: Request, session: PageSession, deps: DepsDep) -> Resp
     if session is None:
         return _redirect("/")
     if await form_if_csrf_ok(request, session) is None:
+        log.info("sign-out refused: CSRF")
         return csrf_refused(request, deps)
     await deps.sessions.end(session.key)
+    log.info("signed out")
     url = await _provider_logout(deps, session.data, f"{public_base(request)}/utloggad")
     response = _redirect(url or "/utloggad")
     response.delete_cookie(COOKIE, path="/", httponly=True, samesite="lax", secure=_secure(request))

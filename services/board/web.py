@@ -69,7 +69,17 @@ def render(request: Request, name: str, status_code: int = 200, **context) -> HT
     context.setdefault("staff", Staff.from_dict(session.data["staff"]) if session else None)
     response = templates.TemplateResponse(request, name, context, status_code=status_code)
     response.headers.update(HEADERS)
+    response.headers["Content-Security-Policy"] = _csp(request)
     return response
+
+
+def _csp(request: Request) -> str:
+    """The pages' policy; the logout form's redirect goes on to the provider (RP-initiated logout),
+    and a browser holds a form's redirects to `form-action` too."""
+    deps = getattr(request.app.state, "deps", None)
+    origins = sorted({_origin(p.config.issuer) for p in deps.sign_in.providers.values()}) if deps else []
+    policy = HEADERS["Content-Security-Policy"]
+    return policy.replace("form-action 'self'", " ".join(["form-action 'self'", *origins])) if origins else policy
 
 
 ENDED = {
