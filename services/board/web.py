@@ -26,7 +26,17 @@ from starlette.responses import StreamingResponse
 from contracts.principals import display_name
 from services.board import api
 from services.board.alerts import LABELS
-from services.board.deps import ChangesDep, DepsDep, OpsDep, PageCaller, PageSession, PageStaff, ViewsDep, accessor_of
+from services.board.deps import (
+    ChangesDep,
+    DepsDep,
+    OpsDep,
+    PageCaller,
+    PageSession,
+    PageStaff,
+    ViewsDep,
+    accessor_of,
+    get_deps,
+)
 from services.board.errors import PersonNotOnBoard
 from services.board.sessions import Ended, Session, csrf_matches
 from services.board.statistics import SMALLEST_SHOWN, as_csv
@@ -76,8 +86,7 @@ def render(request: Request, name: str, status_code: int = 200, **context) -> HT
 def _csp(request: Request) -> str:
     """The pages' policy; the logout form's redirect goes on to the provider (RP-initiated logout),
     and a browser holds a form's redirects to `form-action` too."""
-    deps = getattr(request.app.state, "deps", None)
-    origins = sorted({_origin(p.config.issuer) for p in deps.sign_in.providers.values()}) if deps else []
+    origins = sorted({_origin(p.config.issuer) for p in get_deps(request).sign_in.providers.values()})
     policy = HEADERS["Content-Security-Policy"]
     return policy.replace("form-action 'self'", " ".join(["form-action 'self'", *origins])) if origins else policy
 
@@ -100,7 +109,7 @@ def not_for_ops(request: Request, caller: Caller) -> HTMLResponse:
 
 def public_base(request: Request) -> str:
     """The board's address as the browser sees it (SAMORDNA_PUBLIC_URL, else what the request says)."""
-    configured = request.app.state.deps.settings.public_url
+    configured = get_deps(request).settings.public_url
     return configured or str(request.base_url).rstrip("/")
 
 
