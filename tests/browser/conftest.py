@@ -52,6 +52,15 @@ def pytest_collection_modifyitems(session, config, items) -> None:
         _keycloak["start"] = ThreadPoolExecutor(1, thread_name_prefix="keycloak").submit(_start_keycloak)
 
 
+def pytest_sessionfinish(session, exitstatus) -> None:
+    """Keycloak stopped even when no browser test got as far as asking for it."""
+    start: Future | None = _keycloak.get("start")
+    if start is not None and "stopped" not in _keycloak:
+        start.exception()  # wait for the start to end, whatever it did
+        _test_stack().identity_provider.script("stop")
+        _keycloak["stopped"] = True
+
+
 def pytest_terminal_summary(terminalreporter) -> None:
     if "seconds" in _keycloak:
         terminalreporter.write_line(
@@ -74,6 +83,7 @@ def identity_provider(running_stack) -> dict:
     _keycloak["provisioned"] = time.monotonic() - began
     yield {(u["realm"], u["username"]): u for u in users}
     running_stack.identity_provider.script("stop")
+    _keycloak["stopped"] = True
 
 
 @pytest.fixture(scope="session")
