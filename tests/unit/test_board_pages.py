@@ -7,9 +7,12 @@ from datetime import timedelta
 
 import httpx
 import pytest
+from asgi_lifespan import LifespanManager
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from services.board.deps import COOKIE
 from services.board.sessions import Kind
+from services.board.settings import BoardSettings
 from tests.unit.fakes_board import (
     NOW,
     TOKENS,
@@ -158,3 +161,21 @@ async def test_the_log_out_needs_the_sessions_csrf_token_and_then_ends_the_sessi
 
     assert response.status_code == 303 and response.headers["location"] == "/utloggad"
     assert f'{COOKIE}=""' in response.headers["set-cookie"] and key not in sessions.sessions
+
+
+@pytest.mark.parametrize(("client_address", "secure"), [("127.0.0.1", True), ("10.1.2.3", False)])
+async def test_cookies_are_secure_behind_the_trusted_tls_proxy_only(sessions, client_address, secure):
+    """What uvicorn does with SAMORDNA_TRUSTED_PROXIES (its forwarded_allow_ips): X-Forwarded-Proto
+    is believed from the proxy alone, and then the board's cookies are Secure."""
+    app = board_app(await seeded_store(), sessions=sessions)
+    behind_proxy = ProxyHeadersMiddleware(app, trusted_hosts=BoardSettings().trusted_proxies)
+    transport = httpx.ASGITransport(behind_proxy, client=(client_address, 40000))
+    async with LifespanManager(app), httpx.AsyncClient(transport=transport, base_url="http://board") as browser:
+        await signed_in(browser, sessions, "alingsas")
+        board = await browser.get("/", headers={"X-Forwarded-Proto": "https"})
+        csrf = board.text.split('name="csrf" value="')[1].split('"')[0]
+
+        response = await browser.post("/logga-ut", data={"csrf": csrf}, headers={"X-Forwarded-Proto": "https"})
+
+    assert response.status_code == 303
+    assert ("Secure" in response.headers["set-cookie"]) is secure
