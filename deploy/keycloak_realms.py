@@ -63,9 +63,7 @@ def demo_users(principals: list[str], with_refused: bool = False) -> list[DemoUs
                      f"Samordningsteamet {name}", "Samordnare", name)
         )  # fmt: skip
         if principal.startswith(OPS_REALM_OF):
-            users.append(
-                DemoUser(principal, "drift", "ops", "ops", hsa_id(principal, 9), "IT-drift", "Drift", name)
-            )
+            users.append(DemoUser(principal, "drift", "ops", "ops", hsa_id(principal, 9), "IT-drift", "Drift", name))
     if with_refused and len(principals) >= 3:
         first, second = principals[1], principals[2]  # two municipalities
         users.append(

@@ -286,6 +286,7 @@ def main() -> None:
         for service in stack.services():
             state = "running" if stack.running(service.name) else "stopped"
             print(f"{service.name:14} {state:8} {stack.url(service.name)}")
+        stack.identity_provider.script("status")
 
 
 if __name__ == "__main__":
