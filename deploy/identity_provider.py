@@ -27,9 +27,10 @@ class IdentityProvider:
     def issuer(self, principal: str) -> str:
         return f"{self.url}/realms/{principal}"
 
-    def script(self, action: str) -> None:
+    def script(self, action: str, check: bool = True) -> None:
+        """deploy/keycloak.sh start, stop, status or reset, for this state dir and port."""
         env = {**os.environ, "KEYCLOAK_STATE_DIR": str(self.state_dir), "KEYCLOAK_PORT": str(self.port)}
-        subprocess.run([str(DEPLOY / "keycloak.sh"), action], env=env, check=True)
+        subprocess.run([str(DEPLOY / "keycloak.sh"), action], env=env, check=check)
 
     def issuers(self, client_secrets: dict[str, str], clients_dir: Path) -> list[dict]:
         """One issuer per realm for the issuers file, with its client file written next to it."""

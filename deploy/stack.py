@@ -286,7 +286,7 @@ def main() -> None:
         for service in stack.services():
             state = "running" if stack.running(service.name) else "stopped"
             print(f"{service.name:14} {state:8} {stack.url(service.name)}")
-        stack.identity_provider.script("status")
+        stack.identity_provider.script("status", check=False)
 
 
 if __name__ == "__main__":
