@@ -19,6 +19,8 @@ from enum import StrEnum
 import asyncpg
 
 PENDING_SECONDS = 600  # a sign-in not finished within ten minutes starts again
+ENDED_KEPT = timedelta(hours=1)  # how long a timed-out session still explains itself
+ENDED_PREFIX = "ended:"
 
 
 class Kind(StrEnum):
@@ -101,19 +103,29 @@ class SessionStore:
         self, key: str | None, kind: Kind, now: datetime, touch: bool = True
     ) -> tuple[Session | None, Ended | None]:
         """The live session of this key and kind, or why there is none. With `touch`, its last use
-        moves to `now`: what the page fetches by itself (the live stream) keeps no session alive."""
+        moves to `now`: what the page fetches by itself (the live stream) keeps no session alive.
+
+        A session that has timed out is kept for a while as `ended:<why>` with nothing in it, so
+        that the page the user opens next can say why they must sign in again, whichever request
+        (perhaps the live stream's) noticed first."""
         if not key:
             return None, None
         row = await self._pool.fetchrow(
-            "SELECT data, created_at, last_seen_at FROM web_sessions WHERE key_sha256 = $1 AND kind = $2",
-            digest(key), kind.value,
-        )  # fmt: skip
+            "SELECT kind, data, created_at, last_seen_at FROM web_sessions WHERE key_sha256 = $1", digest(key)
+        )
         if row is None:
+            return None, None
+        if row["kind"].startswith(ENDED_PREFIX):
+            return None, Ended(row["kind"].removeprefix(ENDED_PREFIX)) if kind is Kind.STAFF else None
+        if row["kind"] != kind.value:
             return None, None
         timeouts = self.timeouts if kind is Kind.STAFF else Timeouts(*(timedelta(seconds=PENDING_SECONDS),) * 2)
         ended = expiry(row["created_at"], row["last_seen_at"], now, timeouts)
         if ended is not None:
-            await self.end(key)
+            await self._pool.execute(
+                "UPDATE web_sessions SET kind = $2, data = '{}', last_seen_at = $3 WHERE key_sha256 = $1",
+                digest(key), f"{ENDED_PREFIX}{ended}", now,
+            )  # fmt: skip
             return None, ended
         if not touch:
             return Session(key, kind, json.loads(row["data"]), row["created_at"], row["last_seen_at"]), None
@@ -129,10 +141,12 @@ class SessionStore:
         await self._pool.execute("DELETE FROM web_sessions WHERE key_sha256 = $1", digest(key))
 
     async def sweep(self, now: datetime) -> int:
-        """Forget sessions past any timeout (they would be refused anyway); returns how many."""
-        longest = max(self.timeouts.idle, timedelta(seconds=PENDING_SECONDS))
+        """Forget what has ended (they would be refused anyway); returns how many."""
         result = await self._pool.execute(
-            "DELETE FROM web_sessions WHERE last_seen_at < $1 OR (kind = 'staff' AND created_at < $2)",
-            now - longest, now - self.timeouts.absolute,
+            "DELETE FROM web_sessions WHERE (kind = 'pending' AND last_seen_at < $1)"
+            " OR (kind = 'staff' AND (last_seen_at < $2 OR created_at < $3))"
+            " OR (kind LIKE 'ended:%' AND last_seen_at < $4)",
+            now - timedelta(seconds=PENDING_SECONDS), now - self.timeouts.idle, now - self.timeouts.absolute,
+            now - ENDED_KEPT,
         )  # fmt: skip
         return int(result.split()[-1])

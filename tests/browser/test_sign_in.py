@@ -73,7 +73,8 @@ async def test_a_session_idle_past_its_timeout_is_signed_out(sign_in, board_url,
 
     await expect(page.get_by_role("status")).to_have_text(re.compile("inaktiv för länge"))
     await expect(page.get_by_role("link", name=re.compile("Logga in via"))).to_have_count(3)
-    assert await board_db.fetchval("SELECT count(*) FROM web_sessions WHERE key_sha256 = $1", digest) == 0
+    ended = await board_db.fetchrow("SELECT kind, data FROM web_sessions WHERE key_sha256 = $1", digest)
+    assert (ended["kind"], ended["data"]) == ("ended:idle", "{}")  # nothing of the user's is kept
 
 
 @pytest.mark.parametrize(

@@ -71,7 +71,9 @@ async def test_a_session_lives_until_its_idle_or_absolute_timeout(pool):
     kept, _ = await store.find(session.key, Kind.STAFF, t0 + timedelta(minutes=58))  # 29 min after the last use
     assert kept is not None
     assert await store.find(session.key, Kind.STAFF, t0 + timedelta(minutes=89)) == (None, Ended.IDLE)
-    assert await store.find(session.key, Kind.STAFF, t0 + timedelta(minutes=90)) == (None, None)  # gone
+    assert await store.find(session.key, Kind.STAFF, t0 + timedelta(minutes=90)) == (None, Ended.IDLE)  # still says why
+    assert await store.sweep(t0 + timedelta(minutes=89 + 61)) >= 1
+    assert await store.find(session.key, Kind.STAFF, t0 + timedelta(minutes=151)) == (None, None)  # gone
 
     other = await store.create(Kind.STAFF, {}, t0)
     for minutes in range(25, 600, 25):

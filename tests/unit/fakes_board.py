@@ -88,6 +88,7 @@ class InMemorySessions:
     def __init__(self, timeouts: Timeouts | None = None) -> None:
         self.timeouts = timeouts or Timeouts(timedelta(minutes=30), timedelta(hours=10))
         self.sessions: dict[str, Session] = {}
+        self.ended: dict[str, Ended] = {}  # timed out: still explains itself
 
     async def create(self, kind: Kind, data: dict, now: datetime) -> Session:
         data = {**data, "csrf": new_key()} if kind is Kind.STAFF else data
@@ -96,12 +97,15 @@ class InMemorySessions:
         return session
 
     async def find(self, key, kind: Kind, now: datetime, touch: bool = True) -> tuple[Session | None, Ended | None]:
+        if key in self.ended:
+            return None, self.ended[key]
         session = self.sessions.get(key or "")
         if session is None or session.kind is not kind:
             return None, None
         ended = expiry(session.created_at, session.last_seen_at, now, self.timeouts)
         if ended:
             del self.sessions[key]
+            self.ended[key] = ended
             return None, ended
         if touch:
             session = self.sessions[key] = Session(key, kind, session.data, session.created_at, now)
