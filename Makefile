@@ -15,12 +15,12 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-up: $(STAMP)  ## start Kafka, PostgreSQL and every service, load the demo, print the URLs
+up: $(STAMP)  ## start Kafka, PostgreSQL, Keycloak and every service, load the demo, print the URLs and demo users
 	$(PY) -m deploy.stack up
 	$(PY) -m deploy.demo
 
-down:  ## stop every service, Kafka and PostgreSQL
-	@if [ -x $(PY) ]; then $(PY) -m deploy.stack down; else deploy/kafka.sh stop; deploy/postgres.sh stop; fi
+down:  ## stop every service, Kafka, PostgreSQL and Keycloak
+	@if [ -x $(PY) ]; then $(PY) -m deploy.stack down; else deploy/kafka.sh stop; deploy/postgres.sh stop; deploy/keycloak.sh stop; fi
 
 status: $(STAMP)
 	$(PY) -m deploy.stack status

@@ -1,8 +1,9 @@
 """The local stack's secrets and how a client proves who it is.
 
 Development tokens (with their digests for the services), the services' Kafka passwords and the
-pseudonym key are made once in <state>/secrets.json and kept across restarts; the administrator's
-Kafka password is kafka.sh's; the JWT issuers are deploy/jwt.py's. `kafka_env` and
+pseudonym key are made once in <state>/secrets.json and kept across restarts, and so are the board's
+client secrets at each realm of the identity provider; the administrator's Kafka password is
+kafka.sh's; the JWT issuers are deploy/jwt.py's and the identity provider's realms. `kafka_env` and
 `kafka_options` turn a user and its password into settings that connect to the brokers.
 """
 
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from deploy import access
+from deploy.identity_provider import IdentityProvider
 
 ADMIN_USER = "samordna-admin"  # made by kafka.sh when it formats the storage
 KAFKA_PROTOCOL = "SASL_PLAINTEXT"
@@ -23,6 +25,7 @@ TOKEN_ROLES = ("system", "coordinator")
 class Credentials:
     state_dir: Path
     principals: list[str]
+    identity_provider: IdentityProvider | None = None
 
     @property
     def secrets_file(self) -> Path:
@@ -45,7 +48,7 @@ class Credentials:
         """Development tokens, Kafka passwords and the pseudonym key, made once and kept across restarts."""
         data = json.loads(self.secrets_file.read_text()) if self.secrets_file.exists() else {}
         kafka_users = access.users(self.principals)
-        if "tokens" in data and set(data.get("kafka", ())) == set(kafka_users):
+        if "tokens" in data and set(data.get("kafka", ())) == set(kafka_users) and "oidc_clients" in data:
             return data
         tokens = data.get("tokens") or {
             principal: {role: secrets.token_urlsafe(24) for role in TOKEN_ROLES} for principal in self.principals
@@ -56,6 +59,7 @@ class Credentials:
             "pseudonym_secret": data.get("pseudonym_secret") or secrets.token_hex(32),
             "tokens": tokens,
             "kafka": kafka,
+            "oidc_clients": data.get("oidc_clients") or {p: secrets.token_urlsafe(32) for p in self.principals},
         }
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.secrets_file.touch(mode=0o600)
@@ -84,7 +88,9 @@ class Credentials:
         """The local JWT key (made once), its JWKS and one issuer per principal; see deploy/jwt.py."""
         from deploy.jwt import write_issuers
 
-        return write_issuers(self.state_dir, [*self.principals, "ops"])
+        provider = self.identity_provider
+        realms = provider.issuers(self.ensure_secrets()["oidc_clients"], self.state_dir / "oidc") if provider else []
+        return write_issuers(self.state_dir, [*self.principals, "ops"], realms)
 
 
 def kafka_client_env(bootstrap: str, user: str, password: str) -> dict[str, str]:

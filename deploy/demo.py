@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 
+from contracts.principals import display_name
 from deploy.stack import REPO
 
 REGION, ALINGSAS, LERUM = "region-14", "kommun-1489", "kommun-1441"
@@ -161,11 +162,12 @@ def main() -> None:
     for name, url in stack["services"].items():
         print(f"  {name:12} {url}   (API docs: {url}/docs)")
     print(f"\n  Kafka      {stack['kafka']['bootstrap']}\n  PostgreSQL {stack['postgres']['dsn']}")
-    print(f"\nTokens and addresses: {path}")
-    print(
-        'Try: curl -s -H "Authorization: Bearer $(jq -r \'.tokens["region-14"].coordinator\' .local/stack.json)" '
-        f"{stack['services']['board']}/v1/board | jq"
-    )
+    print(f"\nThe board: {stack['board_page']}  (staff sign in through {stack['identity_provider']})")
+    for user in stack.get("demo_users", []):
+        note = "  (refused on purpose)" if user["refused"] else ""
+        print(f"  {display_name(user['realm']):26} user {user['username']:16} password {user['password']}  "
+              f"{user['role']}{note}")  # fmt: skip
+    print(f"\nAddresses, and the systems' API tokens: {path}")
     print("Stop everything with: make down\n")
 
 

@@ -68,8 +68,9 @@ def thumbprint(jwk: dict) -> str:
     return base64.urlsafe_b64encode(hashlib.sha256(members.encode()).digest()).rstrip(b"=").decode()
 
 
-def write_issuers(state_dir: Path, principals: list[str]) -> Path:
-    """<state>/jwt/jwks.json and issuers.json (one issuer per principal); returns the issuers file."""
+def write_issuers(state_dir: Path, principals: list[str], more: list[dict] | None = None) -> Path:
+    """<state>/jwt/jwks.json and issuers.json (one issuer per principal, and `more`, e.g. the
+    identity provider's realms); returns the issuers file."""
     directory = jwt_dir(state_dir)
     jwks_file = directory / "jwks.json"
     _write_atomically(jwks_file, {"keys": [public_jwk(ensure_key(state_dir))]})
@@ -84,7 +85,7 @@ def write_issuers(state_dir: Path, principals: list[str]) -> Path:
         for principal in principals
     ]
     issuers_file = directory / "issuers.json"
-    _write_atomically(issuers_file, {"issuers": issuers})
+    _write_atomically(issuers_file, {"issuers": [*issuers, *(more or [])]})
     return issuers_file
 
 

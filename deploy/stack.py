@@ -25,6 +25,7 @@ from deploy.credentials import (
     kafka_client_options,
     settings_from_env,
 )
+from deploy.identity_provider import IdentityProvider
 from deploy.infrastructure import Infrastructure, run_topics_script, until_users_authenticate
 from deploy.layout import (
     DEPLOY,
@@ -56,6 +57,8 @@ class Stack:
     lanskod: str = field(default_factory=described_lanskod)
     kommunkoder: tuple[str, ...] = field(default_factory=described_kommunkoder)
     env: dict[str, str] = field(default_factory=dict)  # extra settings for every service
+    keycloak_port: int = 18800  # the organisations' identity provider (deploy/keycloak.sh)
+    keycloak_state_dir: Path | None = None  # default <state_dir>/keycloak
 
     # ---- its parts -------------------------------------------------------------------
     @property
@@ -71,8 +74,16 @@ class Stack:
         )
 
     @property
+    def identity_provider(self) -> IdentityProvider:
+        return IdentityProvider(self.keycloak_state_dir or self.state_dir / "keycloak", self.keycloak_port)
+
+    @property
     def credentials(self) -> Credentials:
-        return Credentials(self.state_dir, self.principals)
+        return Credentials(self.state_dir, self.principals, self.identity_provider)
+
+    def provision_identity_provider(self, with_refused: bool = False) -> list[dict]:
+        """Keycloak's realms, the board's client and the demo users (idempotent); the users with passwords."""
+        return self.identity_provider.provision(self.url("board"), self.ensure_secrets()["oidc_clients"], with_refused)
 
     @property
     def processes(self) -> Processes:
@@ -212,13 +223,15 @@ class Stack:
     # ---- the whole -------------------------------------------------------------------
     def up(self) -> dict:
         self.infrastructure("start")
+        self.identity_provider.script("start")
         self.create_topics()
         self.grant_access()
+        users = self.provision_identity_provider()
         for service in self.services():
             self.start_service(service.name)
         for service in self.services():
             self.wait_ready(self.url(service.name))
-        return self.write_stack_json()
+        return self.write_stack_json({"demo_users": users})
 
     def down(self) -> None:
         for service in reversed(self.services()):
@@ -226,6 +239,7 @@ class Stack:
         for key in self.processes.keys():
             self.stop_service(key)
         self.infrastructure_scripts.stop_all()
+        self.identity_provider.script("stop")
 
     def stack_info(self) -> dict:
         data = self.ensure_secrets()
@@ -246,10 +260,11 @@ class Stack:
             ),
             "postgres": {"dsn": self.dsn},
             "board_page": f"{self.url('board')}/",
+            "identity_provider": self.identity_provider.url,
         }
 
-    def write_stack_json(self) -> dict:
-        info = self.stack_info()
+    def write_stack_json(self, extra: dict | None = None) -> dict:
+        info = {**self.stack_info(), **(extra or {})}
         path = self.state_dir / "stack.json"
         path.write_text(json.dumps(info, indent=2) + "\n")
         path.chmod(0o600)
@@ -274,6 +289,7 @@ def main() -> None:
         for service in stack.services():
             state = "running" if stack.running(service.name) else "stopped"
             print(f"{service.name:14} {state:8} {stack.url(service.name)}")
+        stack.identity_provider.script("status", check=False)
 
 
 if __name__ == "__main__":

@@ -34,6 +34,10 @@ def _test_stack() -> Stack:
         pg_port=int(os.environ.get("SAMORDNA_TEST_PG_PORT", 25432)),
         http_base_port=int(os.environ.get("SAMORDNA_TEST_HTTP_BASE", 28000)),
         kafka_tls_port=int(os.environ.get("SAMORDNA_TEST_KAFKA_TLS_PORT", 29192)),
+        # Keycloak keeps its database beside the test state, which each session wipes: its realms are
+        # made idempotently, and a warm start is faster than a first one (tests/browser/conftest.py)
+        keycloak_port=int(os.environ.get("SAMORDNA_TEST_KEYCLOAK_PORT", 28800)),
+        keycloak_state_dir=TEST_STATE.with_name(f"{TEST_STATE.name}-keycloak"),
         env={
             "SAMORDNA_EXPIRY_SCAN_SECONDS": "1",
             # a revoked or expired consent's key is erased two seconds on (tests/integration/test_erasure.py)

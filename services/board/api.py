@@ -11,8 +11,9 @@ from fastapi.responses import PlainTextResponse
 from services.board import api_models as models
 from services.board import views
 from services.board.alerts import LABELS
-from services.board.deps import OpsDep, ViewsDep
+from services.board.deps import DepsDep, OpsDep, ViewsDep
 from services.board.statistics import as_csv
+from services.runtime.access_log import Access, Accessor
 from services.runtime.auth import Caller, Role, require
 from services.runtime.openapi import problems
 
@@ -59,12 +60,14 @@ def row_json(view: views.RowView) -> dict:
 @router.get("/board", response_model=models.Board)
 async def board(
     views: ViewsDep,
+    deps: DepsDep,
     alert: AlertKind | None = Query(None, description="only rows with this alert"),
     party: str | None = Query(None, description="only persons shared with this principal"),
     sort: Literal["next_planned", "patient", "start"] = Query("next_planned"),
     caller: Caller = Depends(coordinator),
 ) -> dict:
     rows = await views.board_rows(caller.principal, alert=alert, party=party, sort=sort)
+    await deps.access_log.record([Access(Accessor.of_token(caller), "board.rows", v.handle) for v in rows])
     return {"columns": COLUMNS, "alert_kinds": LABELS, "rows": [row_json(v) for v in rows]}
 
 
@@ -73,9 +76,11 @@ async def board(
     response_model=models.Timeline,
     responses=problems(404, s404="the person is not on the caller's board"),
 )
-async def person_timeline(views: ViewsDep, handle: str, caller: Caller = Depends(coordinator)) -> dict:
+async def person_timeline(views: ViewsDep, deps: DepsDep, handle: str, caller: Caller = Depends(coordinator)) -> dict:
     """The person's timeline; PersonNotOnBoard (404) if the person is not on the caller's board."""
     row, entries = await views.timeline(caller.principal, handle)
+    who = Accessor.of_token(caller)
+    await deps.access_log.record([Access(who, "board.timeline", handle, {"events": len(entries)})])
     return {
         "patient": row.patient,
         "timeline": [

@@ -5,7 +5,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import FastAPI
 
-from services.board import api, web
+from services.board import access_api, api, signin, web
 from services.board.bootstrap import Deps, bootstrap
 from services.board.errors import PersonNotOnBoard
 from services.board.settings import BoardSettings
@@ -25,6 +25,8 @@ def create_app(settings: BoardSettings, bootstrap: Bootstrap = bootstrap) -> Fas
             yield
 
     app = service_app("Samordna board (samordningstavla)", lifespan, api.router, settings, errors=ERRORS)
+    app.include_router(access_api.router)
     app.include_router(web.router)
+    app.include_router(signin.router)
     app.mount("/static", web.static_files(), name="static")
     return app

@@ -4,13 +4,18 @@ alert rules, the statistics' record keys and the clock. `app.py` enters `bootstr
 lifespan; the rebuild (`rebuild.py`) enters the smaller `projection_feed`.
 """
 
+import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import asyncpg
+
+from contracts.principals import display_name
 from services.board.alerts import AlertRules
 from services.board.consumers import Feed, subscribe
 from services.board.keys import PostgresKeyRing
@@ -18,16 +23,21 @@ from services.board.live import Changes
 from services.board.ops import OpsMonitor
 from services.board.ports import BoardStore, OpsNumbers
 from services.board.schema import SCHEMA_SQL
+from services.board.sessions import SessionStore, Timeouts
 from services.board.settings import BoardSettings
 from services.board.statistics import RecordKey, record_keys
 from services.board.store import PostgresBoardStore
 from services.board.views import BoardViews
 from services.runtime import background
+from services.runtime.access_log import AccessLog
 from services.runtime.consuming import restart_dead_consumers
 from services.runtime.db import create_pool
+from services.runtime.jwt_issuers import read_issuers
 from services.runtime.kafka import client_options, kafka_broker
+from services.runtime.oidc import SignIn, web_providers
 from services.runtime.pseudonym import Pseudonymizer
 
+log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 DEFAULT_RULES_FILE = Path(__file__).with_name("alert_rules.json")
 
@@ -51,6 +61,9 @@ class Deps:
     record_key: RecordKey
     clock: Clock
     checks: Mapping[str, Callable[[], Awaitable[bool]]]  # readiness
+    sessions: SessionStore  # the web pages' server-side sessions
+    access_log: AccessLog  # who looked at which person (services/runtime/access_log.py)
+    sign_in: SignIn  # the organisations' identity providers (OpenID Connect)
 
     @property
     def views(self) -> BoardViews:
@@ -70,10 +83,39 @@ async def projection_feed(settings: BoardSettings, max_connections: int = 2) -> 
         await pool.close()
 
 
+def sign_in_of(settings: BoardSettings) -> SignIn:
+    """The providers staff sign in through: the issuers of the issuers file with a client file."""
+    issuers = read_issuers(settings.jwt_issuers_file) if settings.jwt_issuers_file else ()
+    return SignIn(web_providers(issuers, display_name))
+
+
+def timeouts_of(settings: BoardSettings) -> Timeouts:
+    return Timeouts(timedelta(minutes=settings.session_idle_minutes), timedelta(hours=settings.session_absolute_hours))
+
+
+async def keep_tidy(sessions: SessionStore, access_log: AccessLog, settings: BoardSettings) -> None:
+    """Forget ended sessions every minute; purge the access log past its retention once per period."""
+    retention = timedelta(days=settings.access_log_retention_days)
+    last_purge = None
+    while True:
+        now = utc_now()
+        try:
+            await sessions.sweep(now)
+            if last_purge is None or now - last_purge >= timedelta(hours=settings.access_log_purge_hours):
+                await access_log.purge(retention, now)
+                last_purge = now
+        except (asyncpg.PostgresError, OSError) as exc:  # the database away for a moment: next minute
+            log.warning("web sessions or access log not tidied", extra={"error": type(exc).__name__})
+        await asyncio.sleep(60)
+
+
 @asynccontextmanager
 async def bootstrap(settings: BoardSettings) -> AsyncIterator[Deps]:
     rules = load_rules(settings.alert_rules_file)
+    sign_in = sign_in_of(settings)
     async with projection_feed(settings, max_connections=10) as feed:
+        web_pool = await create_pool(settings.database_url, settings.db_schema, SCHEMA_SQL, min_size=1, max_size=4)
+        sessions, access_log = SessionStore(web_pool, timeouts_of(settings)), AccessLog(web_pool)
         changes = Changes()
         broker = kafka_broker(settings, "samordna-board")
         subscribe(broker, replace(feed, moved=changes.bump))
@@ -82,6 +124,7 @@ async def bootstrap(settings: BoardSettings) -> AsyncIterator[Deps]:
         tasks = (
             background.supervise("ops-monitor", monitor.run()),
             background.supervise("consumer-watchdog", restart_dead_consumers(broker)),
+            background.supervise("web-tidy", keep_tidy(sessions, access_log, settings)),
         )
         try:
             yield Deps(
@@ -93,7 +136,11 @@ async def bootstrap(settings: BoardSettings) -> AsyncIterator[Deps]:
                 record_key=record_keys(settings.pseudonym_key),
                 clock=utc_now,
                 checks={"postgres": feed.store.ready, "kafka": lambda: broker.ping(timeout=2)},
+                sessions=sessions,
+                access_log=access_log,
+                sign_in=sign_in,
             )
         finally:
             await background.stop(*tasks)
             await broker.stop()
+            await web_pool.close()

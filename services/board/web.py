@@ -1,8 +1,11 @@
 """The board's web page, in Swedish, for a coordinator at a desk: the samordningstavla, a person's
 timeline and the follow-up statistics, rendered on the server from `views`.
 
-Login is the coordinator's bearer token, pasted once and then kept in an HttpOnly, SameSite=Strict
-cookie. Rows are named by handle (a pseudonym) in URLs, never by personnummer. Live updates: `/live`
+Staff sign in through their organisation's identity provider (`signin.py`); the cookie holds only
+the key of a server-side session (`sessions.py`). Every page answers `Cache-Control: no-store`,
+every form that changes something carries the session's CSRF token, and every person shown is
+written to the access log (who, unit, when, which person by pseudonym, what). Rows are named by
+handle (a pseudonym) in URLs, never by personnummer. Live updates: `/live`
 is a stream of server-sent events carrying only the caller's principal's version number (it moves
 only on changes that principal may see); the page then fetches its rows again from `/rader` with
 the same filters.
@@ -10,7 +13,8 @@ the same filters.
 
 from datetime import UTC
 from pathlib import Path
-from urllib.parse import parse_qs
+from secrets import compare_digest
+from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Request
@@ -22,10 +26,23 @@ from starlette.responses import StreamingResponse
 from contracts.principals import display_name
 from services.board import api
 from services.board.alerts import LABELS
-from services.board.deps import COOKIE, ChangesDep, OpsDep, PageCaller, TokensDep, ViewsDep
+from services.board.deps import (
+    ChangesDep,
+    DepsDep,
+    OpsDep,
+    PageCaller,
+    PageSession,
+    PageStaff,
+    ViewsDep,
+    accessor_of,
+    get_deps,
+)
 from services.board.errors import PersonNotOnBoard
+from services.board.sessions import Ended, Session, csrf_matches
 from services.board.statistics import SMALLEST_SHOWN, as_csv
+from services.runtime.access_log import Access
 from services.runtime.auth import Caller, Role
+from services.runtime.oidc import Staff
 
 HERE = Path(__file__).parent
 LIVE_WAIT_SECONDS = 15  # one wait per response, so that a stopping server never waits long on a stream
@@ -36,7 +53,8 @@ HEADERS = {
         "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
     ),
     "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",
+    # same-origin, not no-referrer: with no-referrer a browser sends `Origin: null` on our own forms
+    "Referrer-Policy": "same-origin",
     "X-Content-Type-Options": "nosniff",
 }
 
@@ -56,50 +74,87 @@ def static_files() -> StaticFiles:
 
 
 def render(request: Request, name: str, status_code: int = 200, **context) -> HTMLResponse:
+    session = getattr(request.state, "page_session", None)
+    context.setdefault("csrf", session.data.get("csrf") if session else None)
+    context.setdefault("staff", Staff.from_dict(session.data["staff"]) if session else None)
     response = templates.TemplateResponse(request, name, context, status_code=status_code)
     response.headers.update(HEADERS)
+    response.headers["Content-Security-Policy"] = _csp(request)
     return response
 
 
-def login_page(request: Request, error: str | None = None, status_code: int = 200) -> HTMLResponse:
-    return render(request, "login.html", status_code, error=error)
+def _csp(request: Request) -> str:
+    """The pages' policy; the logout form's redirect goes on to the provider (RP-initiated logout),
+    and a browser holds a form's redirects to `form-action` too."""
+    origins = sorted({_origin(p.config.issuer) for p in get_deps(request).sign_in.providers.values()})
+    policy = HEADERS["Content-Security-Policy"]
+    return policy.replace("form-action 'self'", " ".join(["form-action 'self'", *origins])) if origins else policy
+
+
+ENDED = {
+    Ended.IDLE: "Du har varit inaktiv för länge och har loggats ut. Logga in igen.",
+    Ended.ABSOLUTE: "Din inloggning har gått ut. Logga in igen.",
+}
+
+
+def login_page(request: Request, deps, error: str | None = None, status_code: int = 200) -> HTMLResponse:
+    ended = getattr(request.state, "session_ended", None)
+    providers = list(deps.sign_in.providers.values())
+    return render(request, "login.html", status_code, error=error, notice=ENDED.get(ended), providers=providers)
 
 
 def not_for_ops(request: Request, caller: Caller) -> HTMLResponse:
     return render(request, "ops_only.html", 403, caller=caller)
 
 
-@router.post("/logga-in")
-async def log_in(request: Request, tokens: TokensDep) -> Response:
+def public_base(request: Request) -> str:
+    """The board's address as the browser sees it (SAMORDNA_PUBLIC_URL, else what the request says)."""
+    configured = get_deps(request).settings.public_url
+    return configured or str(request.base_url).rstrip("/")
+
+
+async def form_if_csrf_ok(request: Request, session: Session | None) -> dict[str, list[str]] | None:
+    """The posted form, if it came from one of our pages in this session; else None.
+
+    The token is the session's own (a synchronizer token); a browser that names an Origin must
+    also name ours. A cross-site post has neither, whatever the cookie's SameSite says.
+    """
+    origin = request.headers.get("origin")
+    if origin not in (None, "null") and not compare_digest(_origin(origin), _origin(public_base(request))):
+        return None
     form = parse_qs((await request.body()).decode(errors="replace"))
-    token = form.get("token", [""])[0].strip()
-    caller = tokens.caller_for(token) if token else None
-    if caller is None or caller.role not in (Role.COORDINATOR, Role.OPS):
-        return login_page(request, "Nyckeln gäller inte för tavlan. Använd din samordnarnyckel.", 401)
-    response = RedirectResponse("/", status_code=303)
-    response.set_cookie(COOKIE, token, httponly=True, samesite="strict", secure=request.url.scheme == "https", path="/")
-    return response
+    return form if csrf_matches(session, form.get("csrf", [""])[0]) else None
 
 
-@router.post("/logga-ut")
-async def log_out() -> Response:
-    response = RedirectResponse("/", status_code=303)
-    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
-    return response
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def csrf_refused(request: Request, deps) -> HTMLResponse:
+    return render(request, "csrf_refused.html", 403)
+
+
+async def log_views(deps, staff: Staff, action: str, handles, **detail) -> None:
+    """Every person shown, in the access log, before the page goes out."""
+    who = accessor_of(staff)
+    await deps.access_log.record([Access(who, action, handle, detail) for handle in handles])
 
 
 @router.get("/")
 async def board_page(
-    request: Request, caller: PageCaller, views: ViewsDep, changes: ChangesDep,
-    alert: str = "", party: str = "", sort: str = "next_planned",
+    request: Request, session: PageSession, staff: PageStaff, caller: PageCaller, views: ViewsDep,
+    changes: ChangesDep, deps: DepsDep, alert: str = "", party: str = "", sort: str = "next_planned",
 ) -> Response:  # fmt: skip
     if caller is None:
-        return login_page(request)
+        return login_page(request, deps)
+    request.state.page_session = session
     if caller.role is Role.OPS:
-        return RedirectResponse("/drift", status_code=303)
+        return RedirectResponse("/drift", status_code=303, headers=HEADERS)
     version = changes.version(caller.principal)  # read first: a change during the query shows up as a newer one
     filters = _filters(alert, party, sort)
     rows = await views.board_rows(caller.principal, **filters)
+    await log_views(deps, staff, "board.rows", [v.handle for v in rows])
     parties = sorted({p for v in rows for p in v.parties} | ({filters["party"]} if filters["party"] else set()))
     return render(
         request, "board.html", caller=caller, rows=rows, version=version, filters=filters,
@@ -110,43 +165,54 @@ async def board_page(
 
 @router.get("/rader")
 async def board_fragment(
-    request: Request, caller: PageCaller, views: ViewsDep, alert: str = "", party: str = "", sort: str = "next_planned"
-) -> Response:
+    request: Request, staff: PageStaff, caller: PageCaller, views: ViewsDep, deps: DepsDep,
+    alert: str = "", party: str = "", sort: str = "next_planned",
+) -> Response:  # fmt: skip
     """The table's rows alone, for the page to swap in when the board changes."""
     if caller is None:
         return PlainTextResponse("Inte inloggad", status_code=401, headers=HEADERS)
     if caller.role is not Role.COORDINATOR:
         return PlainTextResponse("Personer visas inte för drift", status_code=403, headers=HEADERS)
     rows = await views.board_rows(caller.principal, **_filters(alert, party, sort))
+    await log_views(deps, staff, "board.rows", [v.handle for v in rows])
     return render(request, "rows.html", rows=rows, columns=api.COLUMNS.values())
 
 
 @router.get("/person/{handle}")
-async def person_page(request: Request, handle: str, caller: PageCaller, views: ViewsDep) -> Response:
+async def person_page(
+    request: Request, handle: str, session: PageSession, staff: PageStaff, caller: PageCaller, views: ViewsDep,
+    deps: DepsDep,
+) -> Response:  # fmt: skip
     if caller is None:
-        return login_page(request, status_code=401)
+        return login_page(request, deps, status_code=401)
+    request.state.page_session = session
     if caller.role is not Role.COORDINATOR:
         return not_for_ops(request, caller)
     try:
         row, entries = await views.timeline(caller.principal, handle)
     except PersonNotOnBoard:
         return render(request, "not_found.html", 404, caller=caller)
+    await log_views(deps, staff, "board.timeline", [handle], events=len(entries))
     return render(request, "person.html", caller=caller, row=row, entries=entries, columns=api.COLUMNS)
 
 
 @router.get("/statistik")
-async def statistics_page(request: Request, caller: PageCaller, views: ViewsDep) -> Response:
+async def statistics_page(
+    request: Request, session: PageSession, caller: PageCaller, views: ViewsDep, deps: DepsDep
+) -> Response:
     if caller is None:
-        return login_page(request, status_code=401)
+        return login_page(request, deps, status_code=401)
+    request.state.page_session = session
     stats = await views.statistics(caller)
     return render(request, "statistics.html", caller=caller, stats=stats, smallest_shown=SMALLEST_SHOWN)
 
 
 @router.get("/drift")
-async def ops_page(request: Request, caller: PageCaller, ops: OpsDep) -> Response:
+async def ops_page(request: Request, session: PageSession, caller: PageCaller, ops: OpsDep, deps: DepsDep) -> Response:
     """The ops dashboard: per service flows, decisions, dead letters, backlogs; lag per consumer group."""
     if caller is None:
-        return login_page(request, status_code=401)
+        return login_page(request, deps, status_code=401)
+    request.state.page_session = session
     if caller.role is not Role.OPS:
         return render(request, "not_found.html", 404, caller=caller)
     return render(request, "ops.html", caller=caller, ops=ops.summary())

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from services.runtime.auth import load_jwt_verifier, load_tokens
 from services.runtime.client_certs import load_certificates
 from services.runtime.metrics import metrics_router
+from services.runtime.no_store import NoStore
 from services.runtime.openapi import install_openapi
 from services.runtime.problems import Answer, install_problem_handlers
 
@@ -75,4 +76,5 @@ def service_app(
     app.include_router(router)
     install_problem_handlers(app, errors)
     install_openapi(app)
+    app.add_middleware(NoStore)
     return app

@@ -5,6 +5,11 @@
 
 Each issuer may vouch only for its own `principals`: that is what keeps one organisation's
 tokens from being accepted as another's.
+
+An issuer with a `client_file` also signs staff in to the web pages (OpenID Connect, authorization
+code with PKCE; services/runtime/oidc.py). The file holds the client's credentials at that provider,
+``{"client_id": "samordna-tavla", "client_secret": "..."}`` (a mounted secret, mode 600), and the
+user's HSA-id, unit and name come from the claims named here.
 """
 
 import json
@@ -44,6 +49,14 @@ class IssuerConfig(BaseModel):
     role_claim: NonEmpty = "samordna_role"
     algorithms: tuple[str, ...] = Field(DEFAULT_ALGORITHMS, min_length=1)
     leeway_seconds: int = Field(30, ge=0, le=300)
+    # web sign-in (OpenID Connect); without a client file the issuer's tokens only reach the API
+    client_file: Path | None = None
+    label: str | None = None  # what the sign-in page calls the organisation; default its principal's name
+    metadata_url: str | None = None  # default <issuer>/.well-known/openid-configuration
+    hsa_id_claim: NonEmpty = "hsa_id"
+    unit_claim: NonEmpty = "samordna_unit"
+    name_claim: NonEmpty = "name"
+    scope: NonEmpty = "openid profile"
 
     @field_validator("algorithms")
     @classmethod
@@ -54,9 +67,11 @@ class IssuerConfig(BaseModel):
             raise ValueError(f"{', '.join(refused)} not allowed; use one of {allowed}")
         return algorithms
 
-    @field_validator("jwks_uri")
+    @field_validator("jwks_uri", "metadata_url")
     @classmethod
-    def _trusted_transport(cls, uri: str) -> str:
+    def _trusted_transport(cls, uri: str | None) -> str | None:
+        if uri is None:
+            return None
         parts = urlsplit(uri)
         if parts.scheme == "https" and parts.hostname:
             return uri

@@ -19,8 +19,9 @@ from urllib.request import url2pathname
 import httpx
 import jwt
 
-from services.runtime.identity import Caller, Role
+from services.runtime.identity import Caller
 from services.runtime.jwt_issuers import IssuerConfig
+from services.runtime.vouching import NotVouched, vouched_caller
 
 log = logging.getLogger(__name__)
 
@@ -204,12 +205,9 @@ def _verified(token: str, key: SigningKey, alg: str, config: IssuerConfig) -> di
 
 
 def _caller(claims: dict, config: IssuerConfig) -> Caller:
-    principal, role = claims.get(config.principal_claim), claims.get(config.role_claim)
-    if not isinstance(principal, str):
-        raise InvalidToken(f"missing claim {config.principal_claim}")
-    if principal not in config.principals:
-        raise InvalidToken("principal not allowed for this issuer")
     try:
-        return Caller(principal, Role(role))
-    except ValueError:
-        raise InvalidToken("unknown role") from None
+        return vouched_caller(
+            claims.get(config.principal_claim), claims.get(config.role_claim), config.principals, config.principal_claim
+        )
+    except NotVouched as exc:
+        raise InvalidToken(exc.reason) from None

@@ -28,6 +28,7 @@ def serve(service: str, app: FastAPI, settings: ServiceSettings) -> None:
     # on <TCPTransport closed=True>") where asyncio raises OSError, and aiokafka catches only
     # OSError — a consumer's group coordination task then dies for good after a broker outage and
     # every later fetch fails (aio-libs/aiokafka#1038; seen here in the fault soak).
+    # X-Forwarded-Proto and -For count only from the trusted proxy (a service's `trusted_proxies`).
     uvicorn.run(
         app,
         host=settings.http_host,
@@ -35,5 +36,6 @@ def serve(service: str, app: FastAPI, settings: ServiceSettings) -> None:
         log_config=None,
         access_log=False,
         loop="asyncio",
+        forwarded_allow_ips=getattr(settings, "trusted_proxies", None),
         **uvicorn_tls(settings),  # HTTPS, and client certificates (mutual TLS), when configured
     )

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from tests.support.client import StackClient, event, eventually
+from tests.support.web_session import COOKIE, staff_session
 
 REGION, ALINGSAS, LERUM = "region-14", "kommun-1489", "kommun-1441"
 SAMPLE_POSITIVE = "se.samordna.region.sample.positive.v1"
@@ -39,11 +40,9 @@ async def statistics_cell(client: StackClient, principal: str, event_type: str) 
 
 
 async def web_page(client: StackClient, principal: str, path: str) -> str:
-    """The page as the principal's coordinator sees it after logging in with the token."""
-    token = client.info["tokens"][principal]["coordinator"]
-    async with httpx.AsyncClient(base_url=client.url("board", ""), timeout=30) as browser:
-        login = await browser.post("/logga-in", data={"token": token})
-        assert login.status_code == 303, login.text
+    """The page as the principal's coordinator sees it, signed in."""
+    key = await staff_session(client.info, principal)
+    async with httpx.AsyncClient(base_url=client.url("board", ""), timeout=30, cookies={COOKIE: key}) as browser:
         page = await browser.get(path)
         assert page.status_code == 200, page.text
         return page.text

@@ -22,7 +22,7 @@ How each surface is compared (only this scenario's persons and events; gateway-m
   discharge-group referral on the board must have its alert (alert_rules.json: shown 14 days);
 - timeline (`/v1/board/persons/{handle}`): entries keyed by (sender, type, time) — each event
   has a unique time — exactly the model's board events;
-- web page (`/` and `/person/{handle}`, logged in with the coordinator's token): every event
+- web page (`/` and `/person/{handle}`, in a coordinator's signed-in session): every event
   carries a unique marker word in a text field; the marker of any event not on the principal's
   board must be absent, and the person page's `<time datetime>` set holds every board event's
   time and no time of another of the person's events;
@@ -58,6 +58,7 @@ from contracts.topics import PER_PERSON_PARTITIONS, deliveries_topic
 from tests.support.client import StackClient, event
 from tests.support.disclosure_model import ALL_CATEGORIES, CATEGORY_OF, Consent, Event, Model, may_send
 from tests.support.personnummer import random_person_id
+from tests.support.web_session import COOKIE, staff_session
 
 # Where each type's marker goes: a text field the board's pages show. None: the type has no free
 # text (the page check then relies on the event's time alone).
@@ -341,9 +342,8 @@ class Run:
             )
             assert response.status_code == 201, response.text
             self.subscriptions.append((principal, response.json()["id"]))
-            page = httpx.AsyncClient(base_url=self.info["services"]["board"], timeout=30)
-            token = self.info["tokens"][principal]["coordinator"]
-            assert (await page.post("/logga-in", data={"token": token})).status_code == 303
+            key = await staff_session(self.info, principal)
+            page = httpx.AsyncClient(base_url=self.info["services"]["board"], timeout=30, cookies={COOKIE: key})
             self.pages[principal] = page
             self.stats_before[principal] = await self.statistics(principal)
 

@@ -19,9 +19,12 @@ from services.board.bootstrap import Deps
 from services.board.domain import BoardEvent
 from services.board.live import Changes
 from services.board.projection import BoardState, ConsentChanged, Crossed, Forwarded, apply_all
+from services.board.sessions import Ended, Kind, Session, Timeouts, expiry, new_key
 from services.board.settings import BoardSettings
 from services.board.statistics import record_keys
+from services.runtime.access_log import Access
 from services.runtime.auth import Caller, Role, TokenRegistry, digest
+from services.runtime.oidc import SignIn, Staff
 from services.runtime.pseudonym import Pseudonymizer
 from tests.support.personnummer import random_person_id
 
@@ -79,11 +82,75 @@ class FakeOps:
         return self._summary
 
 
+class InMemorySessions:
+    """The session store's contract (services/board/sessions.py) over a dict, on the same pure expiry."""
+
+    def __init__(self, timeouts: Timeouts | None = None) -> None:
+        self.timeouts = timeouts or Timeouts(timedelta(minutes=30), timedelta(hours=10))
+        self.sessions: dict[str, Session] = {}
+        self.ended: dict[str, Ended] = {}  # timed out: still explains itself
+
+    async def create(self, kind: Kind, data: dict, now: datetime) -> Session:
+        data = {**data, "csrf": new_key()} if kind is Kind.STAFF else data
+        session = Session(new_key(), kind, data, now, now)
+        self.sessions[session.key] = session
+        return session
+
+    async def find(self, key, kind: Kind, now: datetime, touch: bool = True) -> tuple[Session | None, Ended | None]:
+        if key in self.ended:
+            return None, self.ended[key]
+        session = self.sessions.get(key or "")
+        if session is None or session.kind is not kind:
+            return None, None
+        ended = expiry(session.created_at, session.last_seen_at, now, self.timeouts)
+        if ended:
+            del self.sessions[key]
+            self.ended[key] = ended
+            return None, ended
+        if touch:
+            session = self.sessions[key] = Session(key, kind, session.data, session.created_at, now)
+        return session, None
+
+    async def save(self, session: Session) -> None:
+        self.sessions[session.key] = session
+
+    async def end(self, key: str) -> None:
+        self.sessions.pop(key, None)
+
+    async def sweep(self, now: datetime) -> int:
+        return 0
+
+
+class InMemoryAccessLog:
+    def __init__(self) -> None:
+        self.entries: list[Access] = []
+
+    async def record(self, accesses: list[Access]) -> None:
+        self.entries.extend(accesses)
+
+    async def search(self, principal, person=None, since=None, until=None) -> list[dict]:
+        return [
+            {"principal": a.who.principal, "user": a.who.user, "person": a.person, "action": a.action}
+            for a in reversed(self.entries)
+            if a.who.principal == principal and person in (None, a.person)
+        ]
+
+    async def purge(self, retention, now) -> int:
+        return 0
+
+
+def staff_of(caller: Caller) -> Staff:
+    return Staff(caller, f"https://idp.{caller.principal}.test", f"user-{caller.principal}", "Test Testsson",
+                 "SE2321000014-E00000000001", "Enheten")  # fmt: skip
+
+
 async def _always() -> bool:
     return True
 
 
-def fake_deps(store: InMemoryBoardStore, ops: FakeOps | None = None, clock=lambda: NOW) -> Deps:
+def fake_deps(
+    store: InMemoryBoardStore, ops: FakeOps | None = None, clock=lambda: NOW, sessions=None, access_log=None
+) -> Deps:
     return Deps(
         settings=BoardSettings(),
         store=store,
@@ -93,15 +160,20 @@ def fake_deps(store: InMemoryBoardStore, ops: FakeOps | None = None, clock=lambd
         record_key=record_keys(b"unit-test-secret"),
         clock=clock,
         checks={"postgres": _always, "kafka": _always},
+        sessions=sessions or InMemorySessions(),
+        access_log=access_log or InMemoryAccessLog(),
+        sign_in=SignIn([]),
     )
 
 
-def board_app(store: InMemoryBoardStore, ops: FakeOps | None = None) -> FastAPI:
+def board_app(
+    store: InMemoryBoardStore, ops: FakeOps | None = None, sessions=None, access_log=None, clock=lambda: NOW
+) -> FastAPI:
     """The board's app over the fakes; the tokens are the keys of TOKENS."""
 
     @asynccontextmanager
     async def fake_bootstrap(settings: BoardSettings) -> AsyncIterator[Deps]:
-        yield fake_deps(store, ops)
+        yield fake_deps(store, ops, clock, sessions, access_log)
 
     app = create_app(BoardSettings(), bootstrap=fake_bootstrap)
     app.state.tokens = TokenRegistry({digest(token): caller for token, caller in TOKENS.items()})
