@@ -62,7 +62,7 @@ def pytest_sessionfinish(session, exitstatus) -> None:
 
 
 def pytest_terminal_summary(terminalreporter) -> None:
-    if "seconds" in _keycloak:
+    if {"seconds", "provisioned"} <= set(_keycloak):
         terminalreporter.write_line(
             f"Keycloak: ready {_keycloak['seconds']:.1f} s after its start began (in the background); "
             f"the browser tests waited {_keycloak['waited']:.1f} s for it; realms and users made in "
