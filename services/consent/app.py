@@ -8,8 +8,10 @@ from fastapi import APIRouter, FastAPI
 
 from services.consent import api, fhir_api
 from services.consent.bootstrap import ConsentDeps, bootstrap
+from services.consent.deps import access_log, pseudonyms
 from services.consent.errors import ConsentNotFound, NotAParty
 from services.consent.settings import ConsentSettings
+from services.runtime.access_log_api import access_log_router
 from services.runtime.http import service_app
 from services.runtime.problems import Answer
 
@@ -32,4 +34,5 @@ def create_app(settings: ConsentSettings, bootstrap: Bootstrap = bootstrap) -> F
     routes = APIRouter()
     routes.include_router(api.router)
     routes.include_router(fhir_api.router)
+    routes.include_router(access_log_router(access_log, pseudonyms))
     return service_app("Samordna consent registry and gate", lifespan, routes, settings, errors=ANSWERS)

@@ -13,7 +13,8 @@ from contracts import DecisionBatch
 from contracts.topics import AUDIT_CHECKPOINTS, GATE_DECISIONS
 from services.consent import checkpoint, repository
 from services.consent.chain import derive_key
-from services.consent.ports import AuditStore, Row
+from services.consent.ports import AccessRecorder, AuditStore, Row
+from services.runtime.access_log import Access, Accessor
 from services.runtime.auth import Caller
 from services.runtime.consuming import batch_consumer, from_value
 from services.runtime.producers import RecoveringProducer
@@ -141,9 +142,13 @@ class AuditTrail:
     empty answer, so the answer discloses nothing about what others exchanged.
     """
 
-    def __init__(self, store: AuditStore, pseudonyms: Pseudonymizer) -> None:
+    def __init__(self, store: AuditStore, pseudonyms: Pseudonymizer, access: AccessRecorder) -> None:
         self._store = store
         self._pseudonyms = pseudonyms
+        self._access = access
 
     async def of_person(self, caller: Caller, person: str) -> list[Row]:
-        return await self._store.visible_to(self._pseudonyms.of(person), caller.principal)
+        pseudonym = self._pseudonyms.of(person)
+        rows = await self._store.visible_to(pseudonym, caller.principal)
+        await self._access.record([Access(Accessor.of_token(caller), "audit.search", pseudonym, {"found": len(rows)})])
+        return rows

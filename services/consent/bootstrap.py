@@ -24,6 +24,7 @@ from services.consent.schema import APP_ROLE, SCHEMA_SQL
 from services.consent.settings import ConsentSettings
 from services.consent.stores import PostgresAudit, PostgresConsents
 from services.runtime import background
+from services.runtime.access_log import AccessLog, keep_purged
 from services.runtime.consuming import restart_dead_consumers
 from services.runtime.db import create_pool, database_ready
 from services.runtime.kafka import client_options, kafka_broker
@@ -40,6 +41,7 @@ class ConsentDeps:
     consents: Consents
     audit: AuditTrail
     previews: Previews
+    access_log: AccessLog  # every look at and change of a person's consents and audit
     readiness: Mapping[str, Callable[[], Awaitable[bool]]]
 
 
@@ -104,6 +106,8 @@ async def bootstrap(settings: ConsentSettings) -> AsyncIterator[ConsentDeps]:
     )
     tasks.append(background.supervise("audit-checkpoints", checkpoints))
     audit = PostgresAudit(pool)
+    access_log = AccessLog(pool)
+    tasks.append(background.supervise("access-log-purge", keep_purged(access_log, settings.access_log_retention)))
     try:
         yield ConsentDeps(
             settings=settings,
@@ -113,10 +117,12 @@ async def bootstrap(settings: ConsentSettings) -> AsyncIterator[ConsentDeps]:
                 PostgresConsents(pool, settings.erasure_delay_seconds),
                 pseudonyms,
                 changed=changes.notify,
+                access=access_log,
                 clock=utc_now,
             ),
-            audit=AuditTrail(audit, pseudonyms),
-            previews=Previews(audit, pseudonyms),
+            audit=AuditTrail(audit, pseudonyms, access_log),
+            previews=Previews(audit, pseudonyms, access_log),
+            access_log=access_log,
             readiness={"postgres": lambda: database_ready(pool), "kafka": gate_producer.ready},
         )
     finally:

@@ -17,7 +17,8 @@ from contracts.principals import PrincipalId
 from contracts.text import LATEST_YEAR, refuse_implausible_date, refuse_unstorable
 from services.consent.domain import SHAREABLE_CATEGORIES, Form
 from services.consent.errors import ConsentNotFound, NotAParty
-from services.consent.ports import ConsentStore, Row
+from services.consent.ports import AccessRecorder, ConsentStore, Row
+from services.runtime.access_log import Access, Accessor
 from services.runtime.auth import Caller
 from services.runtime.pseudonym import Pseudonymizer
 
@@ -159,11 +160,13 @@ class Consents:
         store: ConsentStore,
         pseudonyms: Pseudonymizer,
         changed: Callable[[], None],
+        access: AccessRecorder,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._store = store
         self._pseudonyms = pseudonyms
         self._changed = changed  # wakes the relay that publishes consent.changes
+        self._access = access  # every look at and change of a person's consents (PDL, HSLF-FS)
         self._clock = clock
 
     async def record(self, caller: Caller, request: ConsentRequest) -> ConsentView:
@@ -185,19 +188,28 @@ class Consents:
         }
         row = await self._store.grant(record, caller.principal)
         self._changed()
+        await self._logged(caller, "consent.record", row)
         return ConsentView.of(row, self._clock())
 
     async def of_person(self, caller: Caller, person: str) -> list[ConsentView]:
-        rows = await self._store.of_person(self._pseudonyms.of(person))
+        pseudonym = self._pseudonyms.of(person)
+        rows = await self._store.of_person(pseudonym)
         now = self._clock()
-        return [ConsentView.of(row, now) for row in rows if caller.principal in row["parties"]]
+        found = [ConsentView.of(row, now) for row in rows if caller.principal in row["parties"]]
+        await self._access.record(
+            [Access(Accessor.of_token(caller), "consent.search", pseudonym, {"found": len(found)})]
+        )
+        return found
 
     async def by_id(self, caller: Caller, consent_id: UUID) -> ConsentView:
-        return ConsentView.of(await self._named(caller, consent_id), self._clock())
+        row = await self._named(caller, consent_id)
+        await self._logged(caller, "consent.read", row)
+        return ConsentView.of(row, self._clock())
 
     async def history(self, caller: Caller, consent_id: UUID) -> list[dict]:
-        await self._named(caller, consent_id)
+        row = await self._named(caller, consent_id)
         rows = await self._store.history(consent_id)
+        await self._logged(caller, "consent.history", row)
         return [{"kind": r["kind"], "occurred_at": r["occurred_at"], "event_id": r["event_id"]} for r in rows]
 
     async def revoke(self, caller: Caller, consent_id: UUID) -> ConsentView:
@@ -205,7 +217,12 @@ class Consents:
         row = await self._named(caller, consent_id)
         revoked = await self._store.revoke(consent_id, caller.principal)
         self._changed()
+        await self._logged(caller, "consent.revoke", row)
         return ConsentView.of(revoked or row, self._clock())
+
+    async def _logged(self, caller: Caller, action: str, row: Row) -> None:
+        detail = {"consent_id": str(row["id"])}
+        await self._access.record([Access(Accessor.of_token(caller), action, row["person_pseudonym"], detail)])
 
     async def _named(self, caller: Caller, consent_id: UUID) -> Row:
         row = await self._store.by_id(consent_id)

@@ -8,7 +8,9 @@ from services.consent.audit import AuditTrail
 from services.consent.bootstrap import ConsentDeps
 from services.consent.consents import Consents
 from services.consent.preview import Previews
+from services.runtime.access_log import AccessLog
 from services.runtime.auth import Caller, Role, require
+from services.runtime.pseudonym import Pseudonymizer
 
 
 def consent_deps(request: Request) -> ConsentDeps:
@@ -29,6 +31,14 @@ def _audit(deps: DepsDep) -> AuditTrail:
 
 def _previews(deps: DepsDep) -> Previews:
     return deps.previews
+
+
+def access_log(deps: DepsDep) -> AccessLog:
+    return deps.access_log
+
+
+def pseudonyms(deps: DepsDep) -> Pseudonymizer:
+    return deps.pseudonyms
 
 
 ConsentsDep = Annotated[Consents, Depends(_consents)]

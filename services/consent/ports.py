@@ -12,6 +12,11 @@ from uuid import UUID
 Row = Mapping[str, Any]
 
 
+class AccessRecorder(Protocol):
+    async def record(self, accesses: list[Any]) -> None:
+        """Append entries (services/runtime/access_log.Access) to the access log."""
+
+
 class ConsentStore(Protocol):
     async def grant(self, record: Mapping[str, Any], by: str) -> Row:
         """Insert the consent and its `granted` change, in one transaction; the stored row."""

@@ -11,7 +11,8 @@ from datetime import datetime, timedelta
 from contracts import spec_for
 from services.consent.consents import ConsentRequest
 from services.consent.domain import Consent, decide
-from services.consent.ports import AuditStore
+from services.consent.ports import AccessRecorder, AuditStore
+from services.runtime.access_log import Access, Accessor
 from services.runtime.auth import Caller
 from services.runtime.pseudonym import Pseudonymizer
 
@@ -28,14 +29,19 @@ class PastEvent:
 
 
 class Previews:
-    def __init__(self, audit: AuditStore, pseudonyms: Pseudonymizer) -> None:
+    def __init__(self, audit: AuditStore, pseudonyms: Pseudonymizer, access: AccessRecorder) -> None:
         self._audit = audit
         self._pseudonyms = pseudonyms
+        self._access = access
 
     async def preview(self, caller: Caller, proposal: ConsentRequest) -> list[dict]:
-        """What would have crossed under `proposal`, oldest event first. Nothing is recorded."""
+        """What would have crossed under `proposal`, oldest event first. No consent is recorded;
+        the look at the person's events is, in the access log."""
         pseudonym = self._pseudonyms.of(proposal.person)
         now, rows = await self._audit.seen_by(pseudonym, caller.principal, LOOKBACK)
+        await self._access.record(
+            [Access(Accessor.of_token(caller), "consent.preview", pseudonym, {"events": len(rows)})]
+        )
         items = outcomes(proposal, pseudonym, [PastEvent(**dict(row)) for row in rows], now)
         return sorted(items, key=lambda item: item["event_time"])
 

@@ -12,14 +12,17 @@ retention setting says (the purge, `purge`, removes what is older than the confi
 principal reads what its own staff and systems looked at, optionally for one person and a period.
 """
 
+import asyncio
 import json
+import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
 from services.runtime.identity import Caller
 
+log = logging.getLogger(__name__)
 LEGAL_MINIMUM = timedelta(days=5 * 365 + 2)  # five years, leap days included
 SEARCH_LIMIT = 1000
 
@@ -131,3 +134,13 @@ class AccessLog:
             raise ValueError("the access log is kept at least five years")
         result = await self._pool.execute("DELETE FROM access_log WHERE at < $1", now - retention)
         return int(result.split()[-1])
+
+
+async def keep_purged(access_log: AccessLog, retention: timedelta, every: timedelta = timedelta(hours=24)) -> None:
+    """Purge what is past the retention now and once per `every`, until cancelled."""
+    while True:
+        try:
+            await access_log.purge(retention, datetime.now(UTC))
+        except (asyncpg.PostgresError, OSError) as exc:  # the database away: the next round
+            log.warning("access log not purged", extra={"error": type(exc).__name__})
+        await asyncio.sleep(every.total_seconds())

@@ -80,6 +80,24 @@ class FakeAudit:
         ]  # fmt: skip
 
 
+class FakeAccessLog:
+    """The access log in memory: every entry recorded, in order (services/runtime/access_log.py)."""
+
+    def __init__(self) -> None:
+        self.entries: list = []  # Access
+
+    async def record(self, accesses: list) -> None:
+        self.entries.extend(accesses)
+
+    async def search(self, principal: str, person=None, since=None, until=None) -> list[dict]:
+        return [
+            {"principal": a.who.principal, "role": a.who.role, "user": a.who.user, "person": a.person,
+             "action": a.action, "detail": a.detail}
+            for a in reversed(self.entries)
+            if a.who.principal == principal and person in (None, a.person)
+        ]  # fmt: skip
+
+
 class FakeConsentService:
     """The stores, the changes the relay was woken for, and `bootstrap` for create_app."""
 
@@ -87,6 +105,7 @@ class FakeConsentService:
         self.now = now
         self.consents = FakeConsents(self.clock)
         self.audit = FakeAudit(self.clock)
+        self.access_log = FakeAccessLog()
         self.wakes = 0
 
     def clock(self) -> datetime:
@@ -107,9 +126,10 @@ class FakeConsentService:
             settings=settings,
             clock=self.clock,
             pseudonyms=pseudonyms,
-            consents=Consents(self.consents, pseudonyms, changed=self._woken, clock=self.clock),
-            audit=AuditTrail(self.audit, pseudonyms),
-            previews=Previews(self.audit, pseudonyms),
+            consents=Consents(self.consents, pseudonyms, changed=self._woken, access=self.access_log, clock=self.clock),
+            audit=AuditTrail(self.audit, pseudonyms, self.access_log),
+            previews=Previews(self.audit, pseudonyms, self.access_log),
+            access_log=self.access_log,
             readiness={"postgres": ready, "kafka": ready},
         )
 
