@@ -21,6 +21,7 @@ from pathlib import Path
 
 from fastapi import Depends, HTTPException, Request, status
 
+from contracts.person import redact_person_ids
 from services.runtime.client_certs import certificate_subject
 from services.runtime.identity import Caller, Role
 from services.runtime.jwt_issuers import read_issuers
@@ -90,7 +91,10 @@ def _certificate_caller(request: Request, subject: dict[str, str]) -> Caller:
     """The caller a verified client certificate (mutual TLS) is mapped to, or 401."""
     caller = request.app.state.certificates.caller_for(subject)
     if caller is None:
-        log.info("client certificate not mapped", extra={"serial_number": subject.get("serialNumber", "")[:64]})
+        # an HSA-id or organisation number is what an operator maps; a personal certificate's
+        # serialNumber may be a personnummer, which is never logged
+        serial = redact_person_ids(subject.get("serialNumber", "")[:64])
+        log.info("client certificate not mapped", extra={"serial_number": serial})
         raise _unauthorized("client certificate not mapped to a principal")
     return caller
 

@@ -53,6 +53,7 @@ def pki(tmp_path_factory):
         "unmapped": issue_client(
             directory / "ca", ca, "SE2120001470-S000000000099", "Alingsås kommun", "2120001470", "X"
         ),
+        "personal": issue_client(directory / "ca", ca, "196201205835", "Alingsås kommun", "2120001470", "Staff"),
         "forged": issue_client(
             directory / "other", other_ca, ALINGSAS_CASE_SYSTEM, "Alingsås kommun", "2120001470", "Case"
         ),
@@ -107,6 +108,17 @@ async def test_a_certificate_of_another_principal_gets_403_and_an_unmapped_one_4
     assert other.status_code == 403
     assert unknown.status_code == 401
     assert unknown.json()["detail"] == "client certificate not mapped to a principal"
+
+
+async def test_an_unmapped_personal_certificate_is_logged_without_its_personnummer(pki, gateway, caplog):
+    caplog.set_level("INFO", logger="services.runtime.auth")
+    async with client(pki, "personal") as personal:
+        response = await personal.get(f"{gateway}/v1/inbox")
+
+    assert response.status_code == 401
+    [logged] = [r for r in caplog.records if r.getMessage() == "client certificate not mapped"]
+    assert logged.serial_number == "<personnummer>"
+    assert "196201205835" not in caplog.text and "196201205835" not in response.text
 
 
 async def test_a_certificate_from_another_ca_is_refused_in_the_handshake(pki, gateway):
