@@ -38,6 +38,11 @@ def status_filter(value: str) -> str:
     return value
 
 
+def fhir_status(view: ConsentView) -> str:
+    """active (also before valid_from) or inactive (revoked or expired)."""
+    return _STATUS[view.status]
+
+
 def consent_resource(view: ConsentView) -> dict:
     """The consent as a FHIR R4 Consent: a patient-privacy opt-in whose base provision permits
     the categories between the parties for the validity, with nested deny provisions for what the
@@ -48,7 +53,7 @@ def consent_resource(view: ConsentView) -> dict:
         "meta": {"lastUpdated": _instant(view.revoked_at or view.recorded_at)},
         "extension": [{"url": FORM_EXTENSION, "valueCode": view.form}],
         "identifier": [{"system": CONSENT_ID, "value": str(view.id)}],
-        "status": _STATUS[view.status],
+        "status": fhir_status(view),
         "scope": _concept("http://terminology.hl7.org/CodeSystem/consentscope", "patient-privacy", "Privacy Consent"),
         "category": [_concept("http://loinc.org", "59284-0", "Patient Consent")],
         "patient": {"identifier": person_identifier(view.person)},

@@ -11,6 +11,7 @@ from services.consent.deps import ConsentsDep, Coordinator
 from services.consent.fhir import (
     capability_statement,
     consent_resource,
+    fhir_status,
     parse_person_token,
     search_bundle,
     status_filter,
@@ -81,5 +82,5 @@ async def search_consent(request: Request, consents: ConsentsDep, caller: Coordi
     views = await consents.of_person(caller, person)
     if "status" in parameters:
         wanted = status_filter(parameters["status"])
-        views = [v for v in views if consent_resource(v)["status"] == wanted]
+        views = [v for v in views if fhir_status(v) == wanted]
     return FhirResponse(search_bundle(views, str(request.base_url).rstrip("/") + "/fhir"))

@@ -5,10 +5,8 @@ the real gate and broker."""
 
 import base64
 import json
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from fhir.resources.R4B.bundle import Bundle
@@ -17,6 +15,7 @@ from fhirclient.models.bundle import Bundle as StrictBundle
 from contracts.fhir import TOPIC_CATEGORY
 from contracts.webhooks import verify
 from tests.support.client import StackClient, event, eventually
+from tests.support.loopback import LoopbackServer
 
 REGION, ALINGSAS = "region-14", "kommun-1489"
 VISIT_MISSED = "se.samordna.region.visit.missed.v1"
@@ -54,30 +53,19 @@ class Endpoint:
     answered: list[int] = field(default_factory=list)
 
     def start(self) -> "Endpoint":
-        endpoint = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                note = Notification(dict(self.headers.items()), body)
-                status = endpoint.answer(note.kind, len(endpoint.of_kind(note.kind)) + 1)
-                endpoint.received.append(note)
-                endpoint.answered.append(status)
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server = LoopbackServer(self._take)
         return self
+
+    def _take(self, path: str, headers: dict[str, str], body: bytes) -> int:
+        note = Notification(headers, body)
+        status = self.answer(note.kind, len(self.of_kind(note.kind)) + 1)
+        self.received.append(note)
+        self.answered.append(status)
+        return status
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/fhir-notify"
+        return self.server.url("/fhir-notify")
 
     def of_kind(self, kind: str) -> list[Notification]:
         return [n for n in self.received if n.kind == kind]
@@ -97,8 +85,7 @@ async def fhir(client: StackClient, method: str, path: str, **kw):
 async def endpoint():
     started = Endpoint().start()
     yield started
-    started.server.shutdown()
-    started.server.server_close()
+    started.server.stop()
 
 
 async def subscribe(client: StackClient, endpoint: Endpoint, topic: str, heartbeat: int | None = None) -> dict:
@@ -217,8 +204,7 @@ async def test_a_failed_handshake_and_failed_notifications_are_retried_through_t
         assert deliveries.json()["deliveries"][0]["attempts"] == 3
         await fhir(client, "DELETE", f"/Subscription/{sub['id']}")
     finally:
-        failing.server.shutdown()
-        failing.server.server_close()
+        failing.server.stop()
 
 
 async def _now(value):

@@ -13,12 +13,12 @@ import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from contracts.webhooks import verify
 from tests.support.client import StackClient, event, eventually
+from tests.support.loopback import LoopbackServer
 
 REGION, ALINGSAS = "region-14", "kommun-1489"
 VISIT_MISSED = "se.samordna.region.visit.missed.v1"
@@ -51,36 +51,24 @@ class Receiver:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def start(self) -> "Receiver":
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                headers = dict(self.headers.items())
-                if receiver.hang:
-                    with receiver.lock:
-                        receiver.hanging += 1
-                    receiver.release.wait(120)
-                    with receiver.lock:
-                        receiver.hanging -= 1
-                event_id = headers["Samordna-Event-Id"]
-                status = receiver.answer(event_id, len(receiver.of(event_id)) + 1)
-                receiver.requests.append(Request(headers, body, status))
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server = LoopbackServer(self._take)
         return self
+
+    def _take(self, path: str, headers: dict[str, str], body: bytes) -> int:
+        if self.hang:
+            with self.lock:
+                self.hanging += 1
+            self.release.wait(120)
+            with self.lock:
+                self.hanging -= 1
+        event_id = headers["Samordna-Event-Id"]
+        status = self.answer(event_id, len(self.of(event_id)) + 1)
+        self.requests.append(Request(headers, body, status))
+        return status
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/hooks/samordna"
+        return self.server.url("/hooks/samordna")
 
     def of(self, event_id: str) -> list[Request]:
         return [r for r in self.requests if r.event_id == event_id]
@@ -90,8 +78,7 @@ class Receiver:
 
     def stop(self) -> None:
         self.release.set()
-        self.server.shutdown()
-        self.server.server_close()
+        self.server.stop()
 
 
 class Webhooks:

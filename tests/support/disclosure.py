@@ -47,7 +47,6 @@ import threading
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -57,6 +56,7 @@ from contracts.principals import is_municipality, is_principal, is_region
 from contracts.topics import PER_PERSON_PARTITIONS, deliveries_topic
 from tests.support.client import StackClient, event
 from tests.support.disclosure_model import ALL_CATEGORIES, CATEGORY_OF, Consent, Event, Model, may_send
+from tests.support.loopback import LoopbackServer
 from tests.support.personnummer import random_person_id
 from tests.support.web_session import COOKIE, staff_session
 
@@ -256,32 +256,19 @@ class WebhookReceiver:
 
     def __init__(self) -> None:
         self.received: dict[str, list[dict]] = {}  # principal -> the events posted to it
-        lock = threading.Lock()
-        receiver = self
+        self._lock = threading.Lock()
+        self.server = LoopbackServer(self._take)
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                principal = self.path.rsplit("/", 1)[-1]
-                with lock:
-                    receiver.received.setdefault(principal, []).append(json.loads(body)["event"])
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+    def _take(self, path: str, headers: dict[str, str], body: bytes) -> int:
+        with self._lock:
+            self.received.setdefault(path.rsplit("/", 1)[-1], []).append(json.loads(body)["event"])
+        return 200
 
     def url(self, principal: str) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/hooks/{principal}"
+        return self.server.url(f"/hooks/{principal}")
 
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.server.stop()
 
 
 class DeliveriesReader:

@@ -9,6 +9,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+import httpx
+from asgi_lifespan import LifespanManager
+
+from services.consent.app import create_app
 from services.consent.audit import AuditTrail
 from services.consent.bootstrap import ConsentDeps
 from services.consent.consents import Consents
@@ -132,6 +136,19 @@ class FakeConsentService:
             access_log=self.access_log,
             readiness={"postgres": ready, "kafka": ready},
         )
+
+
+@asynccontextmanager
+async def consent_api(tmp_path, callers: dict[str, tuple[str, str]], service: FakeConsentService | None = None):
+    """An HTTP client of the real consent app over ASGI on `service` (a new one by default),
+    which it keeps as `.service`; `callers` are the bearer tokens, {token: (principal, role)}."""
+    service = service or FakeConsentService()
+    settings = ConsentSettings(tokens_file=tokens_file(tmp_path / "tokens.json", callers))
+    app = create_app(settings, bootstrap=service.bootstrap)
+    transport = httpx.ASGITransport(app=app)
+    async with LifespanManager(app), httpx.AsyncClient(transport=transport, base_url="http://consent") as client:
+        client.service = service
+        yield client
 
 
 def tokens_file(path, callers: dict[str, tuple[str, str]]) -> str:

@@ -3,14 +3,10 @@ is in its access log (PDL 4 kap., HSLF-FS 2016:40): who, which person (by pseudo
 personnummer) and what; and a principal searches only its own entries. Over ASGI, on the
 service layer with in-memory stores (tests/unit/fakes_consent.py)."""
 
-import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 
 from contracts.fhir import PERSONNUMMER
-from services.consent.app import create_app
-from services.consent.settings import ConsentSettings
-from tests.unit.fakes_consent import FakeConsentService, tokens_file
+from tests.unit.fakes_consent import consent_api
 
 REGION, ALINGSAS, LERUM = "region-14", "kommun-1489", "kommun-1441"
 PERSON, OTHER = "19620120-5835", "19121212-1212"
@@ -19,14 +15,7 @@ CALLERS = {"region": (REGION, "coordinator"), "alingsas": (ALINGSAS, "coordinato
 
 @pytest.fixture
 async def api(tmp_path):
-    service = FakeConsentService()
-    settings = ConsentSettings(tokens_file=tokens_file(tmp_path / "tokens.json", CALLERS))
-    app = create_app(settings, bootstrap=service.bootstrap)
-    async with (
-        LifespanManager(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://consent") as client,
-    ):
-        client.service = service
+    async with consent_api(tmp_path, CALLERS) as client:
         yield client
 
 

@@ -4,14 +4,10 @@ validation, refusals as problem details, recording, revoking, history, audit sea
 import uuid
 from datetime import timedelta
 
-import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 
-from services.consent.app import create_app
-from services.consent.settings import ConsentSettings
 from tests.support.events import problem_fields as fields
-from tests.unit.fakes_consent import NOW, FakeConsentService, tokens_file
+from tests.unit.fakes_consent import NOW, FakeConsentService, consent_api
 
 REGION, ALINGSAS, LERUM = "region-14", "kommun-1489", "kommun-1441"
 PERSON = "19620120-5835"
@@ -33,12 +29,7 @@ def service() -> FakeConsentService:
 
 @pytest.fixture
 async def api(tmp_path, service):
-    settings = ConsentSettings(tokens_file=tokens_file(tmp_path / "tokens.json", CALLERS))
-    app = create_app(settings, bootstrap=service.bootstrap)
-    async with (
-        LifespanManager(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://consent") as client,
-    ):
+    async with consent_api(tmp_path, CALLERS, service) as client:
         yield client
 
 

@@ -8,7 +8,6 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 from fhir.resources.R4B.consent import Consent
@@ -22,10 +21,8 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from contracts.fhir import PERSONNUMMER, SAMORDNINGSNUMMER
-from services.consent.app import create_app
 from services.consent.fhir import consent_resource
-from services.consent.settings import ConsentSettings
-from tests.unit.fakes_consent import NOW, FakeConsentService, tokens_file
+from tests.unit.fakes_consent import NOW, consent_api
 
 REGION, ALINGSAS, LERUM = "region-14", "kommun-1489", "kommun-1441"
 PERSON, PERSON_12 = "19620120-5835", "196201205835"
@@ -37,14 +34,7 @@ FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 @pytest.fixture
 async def api(tmp_path):
-    service = FakeConsentService()
-    settings = ConsentSettings(tokens_file=tokens_file(tmp_path / "tokens.json", CALLERS))
-    app = create_app(settings, bootstrap=service.bootstrap)
-    async with (
-        LifespanManager(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://consent") as client,
-    ):
-        client.service = service
+    async with consent_api(tmp_path, CALLERS) as client:
         yield client
 
 
