@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 
 
 class FhirWorker(EndpointWorker):
+    in_order = True  # notifications go in event-number order, a retried one holding back the rest
+
     def __init__(
         self,
         pool: asyncpg.Pool,

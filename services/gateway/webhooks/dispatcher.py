@@ -4,7 +4,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -111,6 +111,8 @@ class EndpointWorker:
     """Queues a subscription's new inbox rows and sends its due deliveries, at most
     `concurrency` at a time; runs until cancelled."""
 
+    in_order = False  # True: one delivery at a time, each only after the one before it
+
     def __init__(
         self, pool: asyncpg.Pool, endpoint: Endpoint, config: DispatchConfig, clock: Callable[[], datetime]
     ) -> None:
@@ -119,6 +121,8 @@ class EndpointWorker:
         self._config = config
         self._clock = clock
         self._lease = config.timeout + _LEASE_MARGIN_SECONDS
+        if self.in_order:
+            self._config = replace(config, concurrency=1)
 
     async def run(self) -> None:
         in_flight: set[asyncio.Task] = set()
@@ -146,7 +150,7 @@ class EndpointWorker:
     async def _next(self, http: httpx.AsyncClient, limit: int) -> list[Claimed]:
         try:
             await enqueue_new(self._pool, self._endpoint.subscription_id)
-            return await claim_due(self._pool, self._endpoint.subscription_id, limit, self._lease)
+            return await claim_due(self._pool, self._endpoint.subscription_id, limit, self._lease, self.in_order)
         except Exception as exc:  # database away: nothing claimed, the rows stay due
             log.warning(
                 "webhook deliveries could not be claimed",

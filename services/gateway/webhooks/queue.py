@@ -146,12 +146,19 @@ async def enqueue_new(pool: asyncpg.Pool, subscription_id: uuid.UUID) -> int:
     return queued
 
 
-async def claim_due(pool: asyncpg.Pool, subscription_id: uuid.UUID, limit: int, lease: float) -> list[Claimed]:
-    """Takes up to `limit` due deliveries, counting the attempt and leasing them for `lease` seconds."""
+async def claim_due(
+    pool: asyncpg.Pool, subscription_id: uuid.UUID, limit: int, lease: float, in_order: bool = False
+) -> list[Claimed]:
+    """Takes up to `limit` due deliveries, counting the attempt and leasing them for `lease` seconds.
+
+    `in_order` takes only the subscription's first pending delivery, and only once it is due (a
+    leased or retrying one holds back those after it until it is delivered or parked)."""
     rows = await pool.fetch(
         """WITH due AS (
                SELECT seq FROM webhook_deliveries
                WHERE subscription_id = $1 AND status = 'pending' AND next_attempt_at <= now()
+                 AND (NOT $4 OR seq = (SELECT min(seq) FROM webhook_deliveries
+                                       WHERE subscription_id = $1 AND status = 'pending'))
                ORDER BY seq LIMIT $2 FOR UPDATE SKIP LOCKED)
            UPDATE webhook_deliveries AS d
            SET attempts = d.attempts + 1, first_attempt_at = coalesce(d.first_attempt_at, now()),
@@ -163,6 +170,7 @@ async def claim_due(pool: asyncpg.Pool, subscription_id: uuid.UUID, limit: int, 
         subscription_id,
         limit,
         lease,
+        in_order,
     )
     return [
         Claimed(
