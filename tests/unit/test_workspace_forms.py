@@ -140,6 +140,8 @@ def test_rows_keep_the_filled_ones_in_order_and_leave_the_empty_out(rows):
     assert found == [r for r in expected if r]
     assert row_count(field, form) == max(3, len(rows))
     assert row_count(field, form | {"add_row": ["data.responsibilities"]}) == max(3, len(rows)) + 1
+    shown = {"data.responsibilities.count": ["5"], "add_row": ["data.responsibilities"]}
+    assert row_count(field, shown) == 6  # pressed again on a page of five empty rows
 
 
 def test_a_wall_clock_time_is_swedish_time_and_unreadable_input_is_named_at_its_field():
