@@ -7,13 +7,13 @@ from fastapi import FastAPI
 
 from services.board import access_api, api, signin, web
 from services.board.bootstrap import Deps, bootstrap
-from services.board.errors import PersonNotOnBoard
+from services.board.errors import InvalidPeriod, PersonNotOnBoard
 from services.board.settings import BoardSettings
 from services.runtime.http import service_app
 from services.runtime.problems import Answer
 
 Bootstrap = Callable[[BoardSettings], AbstractAsyncContextManager[Deps]]
-ERRORS = {PersonNotOnBoard: Answer(404, "not-found", field="handle")}
+ERRORS = {PersonNotOnBoard: Answer(404, "not-found", field="handle"), InvalidPeriod: Answer(422, "invalid-request")}
 
 
 def create_app(settings: BoardSettings, bootstrap: Bootstrap = bootstrap) -> FastAPI:
