@@ -23,7 +23,7 @@ TEXT_COLOUR = "#1b1f24"
 SMALL_RANGE = possible_counts(SMALLEST_SHOWN)
 SMALL_NOTE = (
     f"Randig stapel: litet antal, visat som {SMALLEST_SHOWN} "
-    f"(det verkliga antalet kan vara {SMALL_RANGE[0]}–{SMALL_RANGE[-1]})."
+    f"(det verkliga antalet kan vara {SMALL_RANGE[0]}–{SMALL_RANGE[-1]}), eller en summa av bara sådana."
 )
 
 
@@ -31,7 +31,7 @@ SMALL_NOTE = (
 class Bar:
     label: str
     value: int  # the shown value (a sum of shown values for a per-type total)
-    small: bool  # the value is, or is made of, a small number shown as SMALLEST_SHOWN
+    small: bool  # the value is a small number shown as SMALLEST_SHOWN, or a sum of such numbers only
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,9 @@ def charts(stats: dict) -> dict[str, Chart]:
 
 
 def _bar(label: str, shown: list[int]) -> Bar:
-    return Bar(label, sum(shown), any(value == SMALLEST_SHOWN for value in shown))
+    """A bar of one shown value, or of the sum of a type's months: small when made of small numbers only."""
+    counted = [value for value in shown if value]
+    return Bar(label, sum(counted), bool(counted) and all(value == SMALLEST_SHOWN for value in counted))
 
 
 def svg(chart: Chart) -> Markup:
