@@ -47,7 +47,7 @@ async def load(stack: Stack, info: dict) -> str:
         gateways = [name for name in info["services"] if name not in ("consent", "board")]
         await asyncio.to_thread(_restart, stack, gateways, _short_deadlines())
         try:
-            await demo_story.load(http, info)
+            await demo_story.load(demo.http, info)
             consent_ids = await demo.consents(area)
             await demo.events([e for e in area.events if e.type not in ACTION_TYPES])
             await demo.events([e for e in area.events if e.type in ACTION_TYPES])
@@ -71,9 +71,34 @@ def _restart(stack: Stack, names: list[str], env: dict[str, str]) -> None:
         stack.wait_ready(stack.url(name))
 
 
+class _Retrying:
+    """An httpx client whose requests are tried again when the connection fails (a loaded machine
+    drops some); every request the demo makes is safe to repeat (an event by its id, a consent
+    after looking for it)."""
+
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self._http = http
+
+    async def request(self, method: str, url: str, **kwargs) -> httpx.Response:
+        for attempt in range(5):
+            try:
+                return await self._http.request(method, url, **kwargs)
+            except httpx.TransportError:
+                if attempt == 4:
+                    raise
+                await asyncio.sleep(1 + attempt)
+        raise AssertionError("unreachable")
+
+    async def get(self, url: str, **kwargs) -> httpx.Response:
+        return await self.request("GET", url, **kwargs)
+
+    async def post(self, url: str, **kwargs) -> httpx.Response:
+        return await self.request("POST", url, **kwargs)
+
+
 class _Demo:
     def __init__(self, http: httpx.AsyncClient, info: dict) -> None:
-        self.http, self.info = http, info
+        self.http, self.info = _Retrying(http), info
         self.gate = asyncio.Semaphore(PARALLEL)
 
     def auth(self, principal: str, role: str) -> dict:

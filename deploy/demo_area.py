@@ -87,7 +87,7 @@ def cooperation_area(now: datetime, persons: int = 240, seed: int = 2026) -> Are
     for n in range(persons):
         person = person_id(rng, taken)
         home, home_name = _home(rng)
-        joined = rng.choice([*range(20, 330)] * 9 + [*range(336, 362)])  # some consents end within 30 days
+        joined = rng.randint(336, 361) if rng.random() < 0.08 else rng.randint(20, 330)  # 8 %: ends within 30 days
         start = now - timedelta(days=joined)
         parties = [REGION, home] + ([LERUM if home == ALINGSAS else ALINGSAS] if rng.random() < 0.05 else [])
         fields: dict = {"parties": parties, "valid_from": start.date().isoformat()}
@@ -173,7 +173,7 @@ class _Life:
                 case "selfrating":
                     ratings = {k: self.rng.randint(1, 9) for k in ("boende", "hälsa", "droger")}
                     self.send(self.home, "J:selfrating.recorded", when, {"ratings": ratings, "rated_on": _d(when)})
-        if self.rng.random() < 0.35:  # something in the last two weeks: an alert on the board today
+        if self.rng.random() < 0.15:  # something in the last two weeks: an alert on the board today
             when = self.days_ago(self.rng.uniform(0.2, 13))
             planned = when.replace(hour=10, minute=0).isoformat()
             self.send(REGION, "R:visit.missed", when, {"unit": region_unit, "planned_at": planned})
