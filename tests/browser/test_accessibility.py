@@ -130,6 +130,12 @@ async def test_no_page_has_a_serious_or_critical_accessibility_violation(
 
     ops = await sign_in(REGION, "drift")
     await audit.crawl(ops, "ops", [f"/person/{handle}", "/statistik?from=2026-03&to=2026-05"])
+    # the dashboard reloads itself, and can be told not to (WCAG 2.2.1: no meta refresh)
+    await ops.goto(f"{board_url}/drift")
+    pause = ops.get_by_role("button", name="Pausa automatisk uppdatering")
+    await pause.click()
+    await expect(pause).to_have_attribute("aria-pressed", "true")
+    await expect(ops.get_by_role("status").filter(has_text="pausad")).to_have_count(1)
     # a refused form (a CSRF token that is not the session's), then signed out
     await ops.evaluate("document.querySelector('form.logga-ut input[name=csrf]').value = 'gissad'")
     await ops.get_by_role("button", name="Logga ut").click()
