@@ -28,6 +28,7 @@ status: $(STAMP)
 test: $(STAMP)  ## every test; starts its own Kafka and PostgreSQL on other ports
 	deploy/browser.sh
 	deploy/asyncapi.sh install
+	deploy/axe.sh install
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 browser:  ## Debian's chromium for the browser tests (tests/browser)

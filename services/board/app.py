@@ -7,14 +7,14 @@ from fastapi import FastAPI
 
 from services.board import access_api, api, signin, web, workspace, workspace_events
 from services.board.bootstrap import Deps, bootstrap
-from services.board.errors import PersonNotOnBoard
+from services.board.errors import InvalidPeriod, PersonNotOnBoard
 from services.board.settings import BoardSettings
 from services.board.upstream import SignInAgain
 from services.runtime.http import service_app
 from services.runtime.problems import Answer
 
 Bootstrap = Callable[[BoardSettings], AbstractAsyncContextManager[Deps]]
-ERRORS = {PersonNotOnBoard: Answer(404, "not-found", field="handle")}
+ERRORS = {PersonNotOnBoard: Answer(404, "not-found", field="handle"), InvalidPeriod: Answer(422, "invalid-request")}
 
 
 def create_app(settings: BoardSettings, bootstrap: Bootstrap = bootstrap) -> FastAPI:
