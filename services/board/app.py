@@ -5,7 +5,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import FastAPI
 
-from services.board import access_api, api, signin, web
+from services.board import access_api, api, log_extract_web, signin, web
 from services.board.bootstrap import Deps, bootstrap
 from services.board.errors import PersonNotOnBoard
 from services.board.settings import BoardSettings
@@ -28,5 +28,6 @@ def create_app(settings: BoardSettings, bootstrap: Bootstrap = bootstrap) -> Fas
     app.include_router(access_api.router)
     app.include_router(web.router)
     app.include_router(signin.router)
+    app.include_router(log_extract_web.router)
     app.mount("/static", web.static_files(), name="static")
     return app
