@@ -35,8 +35,6 @@ PERSON = TypeAdapter(PersonId)
 INVALID_PERSON = "Skriv ett giltigt personnummer eller samordningsnummer, till exempel 19121212-1212."
 NOT_ANSWERED = "Samtyckestjänsten kunde inte lämna uppgifterna just nu. Försök igen om en stund."
 
-templates.env.filters.setdefault("day", lambda t: t.date().isoformat())
-
 
 @router.get("/loggutdrag")
 async def log_extract_form(request: Request, session: PageSession, caller: PageCaller, deps: DepsDep) -> Response:
