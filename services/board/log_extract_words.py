@@ -41,6 +41,8 @@ ACTIONS = {  # what was done, as the access logs name it
     "board.rows": "Såg dig i listan på samordningstavlan",
     "board.timeline": "Öppnade dina händelser på samordningstavlan",
     "board.log_extract": "Tog fram ett loggutdrag om dig",
+    "board.inbox": "Såg ett meddelande om dig i inkorgen",
+    "board.receipt": "Kvitterade ett meddelande om dig",
     "consent.record": "Registrerade ett samtycke",
     "consent.search": "Sökte fram dina samtycken",
     "consent.read": "Läste ett av dina samtycken",
