@@ -52,19 +52,29 @@ def _form_context(spec, deps, caller, form: dict, errors: dict, person: str | No
 
 
 @router.get("/registrera")
-async def event_types(request: Request, session: PageSession, caller: PageCaller, deps: DepsDep) -> Response:
+async def event_types(
+    request: Request, session: PageSession, caller: PageCaller, deps: DepsDep, person: str = ""
+) -> Response:
     if (answer := refused(request, session, caller, deps)) is not None:
         return answer
     specs = [s for s in event_types_for(caller.principal) if s.name not in SIP_TYPES]
-    return render(request, "registrera.html", caller=caller, specs=specs)
+    return render(request, "registrera.html", caller=caller, specs=specs, person=_handle(person))
 
 
 @router.get("/sip")
-async def sip_page(request: Request, session: PageSession, caller: PageCaller, deps: DepsDep) -> Response:
+async def sip_page(
+    request: Request, session: PageSession, caller: PageCaller, deps: DepsDep, person: str = ""
+) -> Response:
     if (answer := refused(request, session, caller, deps)) is not None:
         return answer
     specs = [spec_named(name, caller.principal) for name in SIP_TYPES]
-    return render(request, "sip.html", caller=caller, specs=[s for s in specs if s], help=SIP_HELP)
+    return render(request, "sip.html", caller=caller, specs=[s for s in specs if s], help=SIP_HELP,
+                  person=_handle(person))  # fmt: skip
+
+
+def _handle(value: str) -> str:
+    """A board handle passed on in a link (a pseudonym: URL-safe characters only), else nothing."""
+    return value if value and len(value) <= 128 and all(c.isalnum() or c in "-_" for c in value) else ""
 
 
 @router.get("/registrera/{name}")

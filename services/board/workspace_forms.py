@@ -170,7 +170,9 @@ def row_count(f: FormField, form: dict[str, list[str]]) -> int:
     """How many rows of a repeatable group the form shows: those posted (at least ROWS_SHOWN), and
     one more when "Lägg till rad" was pressed."""
     posted = {int(k.split(".")[2]) for k in form if k.startswith(f"{f.name}.") and k.split(".")[2].isdigit()}
-    count = max([ROWS_SHOWN, *(i + 1 for i in posted)])
+    shown = _one(form, f"{f.name}.count")  # how many the page showed (empty rows are not posted)
+    count = max([ROWS_SHOWN, *(i + 1 for i in posted), int(shown) if shown.isdigit() else 0])
+    count = min(count, 50)  # the schemas' most
     return count + (1 if _one(form, "add_row") == f.name else 0)
 
 
