@@ -158,15 +158,19 @@ class KeycloakAdmin:
 
     def __init__(self, base_url: str, username: str, password: str) -> None:
         self.http = httpx.Client(base_url=base_url, timeout=120)  # making a realm takes long on a busy machine
-        token = self.http.post(
-            "/realms/master/protocol/openid-connect/token",
-            data={"grant_type": "password", "client_id": "admin-cli", "username": username, "password": password},
-        )
+        self._login = {"grant_type": "password", "client_id": "admin-cli", "username": username, "password": password}
+        self._sign_in()
+
+    def _sign_in(self) -> None:
+        token = self.http.post("/realms/master/protocol/openid-connect/token", data=self._login)
         token.raise_for_status()
         self.http.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
 
     def call(self, method: str, path: str, body: dict | list | None = None) -> httpx.Response:
         response = self.http.request(method, f"/admin/realms{path}", json=body)
+        if response.status_code == 401:  # the admin token lives a minute; provisioning on a busy machine outlives it
+            self._sign_in()
+            response = self.http.request(method, f"/admin/realms{path}", json=body)
         if response.status_code >= 400 and not (method == "GET" and response.status_code == 404):
             raise RuntimeError(f"Keycloak {method} {path}: {response.status_code} {response.text[:300]}")
         return response
