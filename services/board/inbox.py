@@ -97,8 +97,15 @@ def received(entries: list[dict], pseudonym_of, now: datetime) -> list[Received]
         due, acked = _at(entry.get("receipt_due_at")), _at(entry.get("acknowledged_at"))
         lines.append(
             Received(
-                event["id"], event["principal"], _label(event["type"]), format_person_id(event["subject"]),
-                pseudonym_of(event["subject"]), _at(event["time"]), _at(entry["received_at"]), due, acked,
+                event["id"],
+                event["principal"],
+                _label(event["type"]),
+                format_person_id(event["subject"]),
+                pseudonym_of(event["subject"]),
+                _at(event["time"]),
+                _at(entry["received_at"]),
+                due,
+                acked,
                 state_of(due, acked, now),
             )  # fmt: skip
         )

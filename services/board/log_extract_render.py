@@ -23,8 +23,18 @@ def decisions_of(answer: dict, pseudonym: str) -> list[Decision]:
     """The consent service answers for the person asked about, by their pseudonym."""
     return [
         Decision(
-            pseudonym, d["event_id"], d["event_type"], d["sender"], d.get("recipient"), d["forwarded"], d["reason"],
-            d["basis"], d.get("consent_id"), d.get("legal_reference"), _at(d["event_time"]), _at(d["decided_at"]),
+            pseudonym,
+            d["event_id"],
+            d["event_type"],
+            d["sender"],
+            d.get("recipient"),
+            d["forwarded"],
+            d["reason"],
+            d["basis"],
+            d.get("consent_id"),
+            d.get("legal_reference"),
+            _at(d["event_time"]),
+            _at(d["decided_at"]),
         )  # fmt: skip
         for d in answer.get("decisions", [])
     ]
@@ -37,9 +47,17 @@ def consent_changes_of(answer: dict, pseudonym: str) -> list[ConsentChange]:
         for change in item.get("history", []):
             changes.append(
                 ConsentChange(
-                    pseudonym, str(c["id"]), change["kind"], _at(change["occurred_at"]), tuple(c["parties"]),
-                    tuple(c["categories"]), tuple(c["excluded_categories"]), tuple(c["excluded_event_types"]),
-                    _at(c["valid_from"]), _at(c["valid_until"]), c["form"],
+                    pseudonym,
+                    str(c["id"]),
+                    change["kind"],
+                    _at(change["occurred_at"]),
+                    tuple(c["parties"]),
+                    tuple(c["categories"]),
+                    tuple(c["excluded_categories"]),
+                    tuple(c["excluded_event_types"]),
+                    _at(c["valid_from"]),
+                    _at(c["valid_until"]),
+                    c["form"],
                 )  # fmt: skip
             )
     return changes
@@ -49,8 +67,16 @@ def looks_of(entries: list[dict], source: str, pseudonym: str) -> list[Look]:
     """Access-log entries (services/runtime/access_log.AccessLog.search's shape), of `source`."""
     return [
         Look(
-            e.get("person", pseudonym), source, _at(e["at"]), e["principal"], e["role"], e["user"], e.get("name"),
-            e.get("hsa_id"), e.get("unit"), e["action"],
+            e.get("person", pseudonym),
+            source,
+            _at(e["at"]),
+            e["principal"],
+            e["role"],
+            e["user"],
+            e.get("name"),
+            e.get("hsa_id"),
+            e.get("unit"),
+            e["action"],
         )  # fmt: skip
         for e in entries
     ]

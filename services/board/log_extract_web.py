@@ -74,7 +74,8 @@ async def log_extract_produced(
         principal=caller.principal,
         decisions=decisions_of(answer.body, pseudonym),
         changes=consent_changes_of(answer.body, pseudonym),
-        looks=looks_of(answer.body.get("accesses", []), "consent", pseudonym) + looks_of(board_looks, "board", pseudonym),
+        looks=looks_of(answer.body.get("accesses", []), "consent", pseudonym)
+        + looks_of(board_looks, "board", pseudonym),
         produced_at=deps.clock(),
         produced_by=_produced_by(staff),
     )

@@ -5,8 +5,7 @@ services write to a wording here."""
 
 REASONS = {  # the gate's reasons for not forwarding (the consent service's `Reason`)
     "no_consent": (
-        "Det fanns inget samtycke från dig som gällde både avsändaren och mottagaren, "
-        "så uppgiften lämnades inte ut."
+        "Det fanns inget samtycke från dig som gällde både avsändaren och mottagaren, så uppgiften lämnades inte ut."
     ),
     "consent_revoked": "Du hade återkallat ditt samtycke, så uppgiften lämnades inte ut.",
     "consent_not_active": (

@@ -11,8 +11,8 @@ Producing the data is itself an access to the person, and logged as `log_extract
 
 from dataclasses import dataclass
 
-from services.consent.consents import Consents, ConsentView
 from services.consent.audit import AuditTrail
+from services.consent.consents import Consents, ConsentView
 from services.consent.ports import AccessLogReader, Row
 from services.runtime.access_log import Access, Accessor
 from services.runtime.auth import Caller

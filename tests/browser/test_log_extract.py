@@ -3,12 +3,11 @@ asks for a person's log extract, sees it as a page, downloads its PDF, and the P
 with poppler's `pdftotext`, deploy/pdf.sh) lists what crossed, to whom and on which consent, what was
 withheld and why in the person's words, the consent, and who looked; producing it is itself logged."""
 
-import subprocess
-
 from playwright.async_api import expect
 
 from services.board.log_extract_words import REASONS
 from tests.support.client import event, eventually
+from tests.support.pdf import pdf_text
 
 REGION, ALINGSAS = "region-14", "kommun-1489"
 VISIT_MISSED = "se.samordna.region.visit.missed.v1"
@@ -49,7 +48,7 @@ async def test_the_log_extract_as_a_page_and_as_a_pdf(client, log_in, person, tm
     assert download.suggested_filename == "loggutdrag.pdf"
     path = tmp_path / "loggutdrag.pdf"
     await download.save_as(path)
-    text = words(subprocess.run(["pdftotext", str(path), "-"], capture_output=True, check=True, text=True).stdout)
+    text = words(pdf_text(path))
 
     assert f"Loggutdrag för {person}" in text
     assert "Uteblivet besök" in text and "Alingsås" in text and "Västra Götalandsregionen" in text

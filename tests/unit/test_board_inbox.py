@@ -44,7 +44,9 @@ def test_received_keeps_the_gateway_s_order_and_leaves_receipts_out():
     ]
     lines = received(entries, lambda p: f"h-{p[-4:]}", now)
     assert [(r.event_id, r.state) for r in lines] == [
-        ("e1", State.OVERDUE), ("e3", State.AWAITED), ("e4", State.NOT_ASKED)
+        ("e1", State.OVERDUE),
+        ("e3", State.AWAITED),
+        ("e4", State.NOT_ASKED),
     ]
     assert [r.may_acknowledge for r in lines] == [True, True, False]
     assert lines[0].patient == "19121212-1212" and lines[0].handle == "h-1212"
@@ -65,7 +67,9 @@ def test_sent_shows_each_recipient_s_receipt_as_the_receipts_say(sent_events):
             data = {"event_id": f"e{n}", "event_type": event_type}
             if answer in ("overdue", "overdue_then_ack"):
                 data_o = {**data, "deadline": (at + timedelta(minutes=5)).isoformat()}
-                events.append(BoardEvent(OVERDUE, r, PERSON, at + timedelta(minutes=5), data_o, f"o{n}{r}", (r, REGION)))
+                events.append(
+                    BoardEvent(OVERDUE, r, PERSON, at + timedelta(minutes=5), data_o, f"o{n}{r}", (r, REGION))
+                )
             if answer in ("ack", "overdue_then_ack"):
                 data_a = {**data, "acknowledged_at": (at + timedelta(minutes=9)).isoformat()}
                 events.append(BoardEvent(ACK, r, PERSON, at + timedelta(minutes=9), data_a, f"a{n}{r}", (r, REGION)))
@@ -75,7 +79,7 @@ def test_sent_shows_each_recipient_s_receipt_as_the_receipts_say(sent_events):
                     "overdue_then_ack": State.ACKNOWLEDGED_LATE,
                 }[answer]  # fmt: skip
         if event_type == ACTION:
-            for r in to[len(how):]:
+            for r in to[len(how) :]:
                 expected[(f"e{n}", r)] = State.AWAITED
     lines = sent(REGION, [("h", events)])
     assert {(s.event_id, r.recipient): r.state for s in lines for r in s.recipients} == expected

@@ -109,7 +109,9 @@ async def test_kvittera_sends_the_gateway_s_receipt_with_the_user_s_unit_and_log
         "/inkorg/kvittera", data={"csrf": page.csrf, "event_id": "e 1", "sender": "kommun-1489", "handle": "h1"}
     )
     assert answer.status_code == 303 and answer.headers["location"] == "/inkorg?klart=kvitterat"
-    assert page.upstream.calls == [("gateway", "POST", "/v1/inbox/e%201/ack", {"sender": "kommun-1489", "unit": "Enheten"})]
+    assert page.upstream.calls == [
+        ("gateway", "POST", "/v1/inbox/e%201/ack", {"sender": "kommun-1489", "unit": "Enheten"})
+    ]
     assert [(a.action, a.person) for a in page.access_log.entries] == [("board.receipt", "h1")]
     inbox = await page.get(answer.headers["location"])
     assert inbox.status_code == 200 and "Kvittensen är registrerad" in inbox.text

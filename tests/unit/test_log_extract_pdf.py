@@ -2,22 +2,16 @@
 `pdftotext` (both from Debian: deploy/pdf.sh): what crossed, what was withheld and why, with every
 Swedish letter as written. No service runs; the real-stack reading is tests/browser/test_log_extract.py."""
 
-import subprocess
 from datetime import UTC, datetime
 
 from services.board.log_extract import ConsentChange, Decision, Look, extract
 from services.board.log_extract_render import pdf_of
 from services.board.log_extract_words import REASONS
 from services.board.web import templates
+from tests.support.pdf import pdf_text
 
 T = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)
 PERSON = "p-alice"
-
-
-def pdf_text(pdf: bytes, tmp_path) -> str:
-    path = tmp_path / "loggutdrag.pdf"
-    path.write_bytes(pdf)
-    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, check=True, text=True).stdout
 
 
 async def test_the_pdf_says_what_crossed_and_what_was_withheld_in_swedish(tmp_path):
@@ -40,7 +34,9 @@ async def test_the_pdf_says_what_crossed_and_what_was_withheld_in_swedish(tmp_pa
     pdf = await pdf_of(templates, x)
 
     assert pdf.startswith(b"%PDF-")
-    text = " ".join(pdf_text(pdf, tmp_path).split())
+    path = tmp_path / "loggutdrag.pdf"
+    path.write_bytes(pdf)
+    text = " ".join(pdf_text(path, layout=True).split())
     assert "Loggutdrag för 19620120-5835" in text
     assert "Uppgifter som lämnades ut" in text and "Uppgifter som inte lämnades ut" in text
     assert "Uteblivet besök" in text and "Alingsås" in text
