@@ -33,7 +33,7 @@ class State(StrEnum):
 STATES = {
     State.ACKNOWLEDGED: "Kvitterad",
     State.ACKNOWLEDGED_LATE: "Kvitterad efter tidsfristen",
-    State.OVERDUE: "Ej kvitterad i tid",
+    State.OVERDUE: "Ej kvitterat i tid",
     State.AWAITED: "Väntar på kvittens",
     State.NOT_ASKED: "Ingen kvittens krävs",
 }

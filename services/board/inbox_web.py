@@ -10,6 +10,8 @@ Received comes from the principal's own gateway (`GET /v1/inbox/latest`) and the
 the access log (`board.inbox`), and so is each receipt (`board.receipt`).
 """
 
+from urllib.parse import quote
+
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
@@ -68,6 +70,4 @@ async def acknowledge(
 
 
 def _path_part(event_id: str) -> str:
-    from urllib.parse import quote
-
     return quote(event_id, safe="")
