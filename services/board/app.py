@@ -5,7 +5,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import FastAPI
 
-from services.board import access_api, api, signin, web, workspace, workspace_events
+from services.board import access_api, api, inbox_web, log_extract_web, signin, web, workspace, workspace_events
 from services.board.bootstrap import Deps, bootstrap
 from services.board.errors import InvalidPeriod, PersonNotOnBoard
 from services.board.settings import BoardSettings
@@ -32,5 +32,7 @@ def create_app(settings: BoardSettings, bootstrap: Bootstrap = bootstrap) -> Fas
     app.include_router(workspace.router)
     app.include_router(workspace_events.router)
     app.add_exception_handler(SignInAgain, signin.sign_in_again)
+    app.include_router(inbox_web.router)
+    app.include_router(log_extract_web.router)
     app.mount("/static", web.static_files(), name="static")
     return app

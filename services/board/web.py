@@ -69,6 +69,7 @@ templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.filters["who"] = display_name
 templates.env.filters["svg"] = svg
 templates.env.filters["when"] = lambda t: t.astimezone(LOCAL_TIME).strftime("%Y-%m-%d %H:%M")
+templates.env.filters["day"] = lambda t: t.astimezone(LOCAL_TIME).date().isoformat()
 
 
 def static_files() -> StaticFiles:

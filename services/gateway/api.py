@@ -60,23 +60,19 @@ def build_router(principal: str) -> APIRouter:
         inbox: InboxDep,
         after: int = Query(0, ge=0, le=MAX_INT64, description="cursor: the next_cursor of the previous page"),
         limit: int = Query(100, ge=1, le=1000),
-        caller: Caller = Depends(own_system),
+        caller: Caller = Depends(own_system_or_staff),
     ):
         items = await inbox.read(after, limit)
-        return {
-            "events": [
-                {
-                    "seq": item.seq,
-                    "delivery_seq": item.delivery_seq,
-                    "received_at": item.received_at.isoformat(),
-                    "receipt_due_at": _iso(item.receipt_due_at),
-                    "acknowledged_at": _iso(item.acknowledged_at),
-                    "event": json.loads(item.event),
-                }
-                for item in items
-            ],
-            "next_cursor": str(items[-1].seq if items else after),
-        }
+        return {"events": [_entry(item) for item in items], "next_cursor": str(items[-1].seq if items else after)}
+
+    @router.get("/inbox/latest", response_model=models.LatestInbox)
+    async def latest_in_inbox(
+        inbox: InboxDep, limit: int = Query(100, ge=1, le=1000), caller: Caller = Depends(own_system_or_staff)
+    ):
+        """For a person at a desk (the board's Inkorg): what needs a look first. Every event whose
+        receipt is overdue, earliest deadline first, then the rest, newest first; receipts (which
+        answer this principal's own events) are left out. Systems read `/v1/inbox` by cursor."""
+        return {"events": [_entry(item) for item in await inbox.latest(limit)]}
 
     @router.post(
         "/inbox/{event_id}/ack",
@@ -90,7 +86,7 @@ def build_router(principal: str) -> APIRouter:
         # event ids are printable ASCII (contracts.envelope): anything else is in no inbox
         event_id: str = Path(min_length=1, max_length=128, pattern=PRINTABLE_ASCII),
         details: Acknowledgement | None = Body(None),
-        caller: Caller = Depends(own_system),
+        caller: Caller = Depends(own_system_or_staff),
     ):
         details = details or Acknowledgement()
         receipt = await receipts.acknowledge(event_id, details.sender, details.unit)
@@ -118,6 +114,17 @@ def build_router(principal: str) -> APIRouter:
         }
 
     return router
+
+
+def _entry(item) -> dict:
+    return {
+        "seq": item.seq,
+        "delivery_seq": item.delivery_seq,
+        "received_at": item.received_at.isoformat(),
+        "receipt_due_at": _iso(item.receipt_due_at),
+        "acknowledged_at": _iso(item.acknowledged_at),
+        "event": json.loads(item.event),
+    }
 
 
 def _iso(value) -> str | None:

@@ -76,6 +76,16 @@ class FakeInbox:
     async def read(self, after: int, limit: int) -> list[InboxItem]:
         return [item for item in self.items if item.seq > after][:limit]
 
+    async def latest(self, limit: int) -> list[InboxItem]:
+        now = clock()
+
+        def overdue(i: InboxItem) -> bool:
+            return i.receipt_due_at is not None and i.receipt_due_at <= now and i.acknowledged_at is None
+
+        items = [i for i in self.items if '"se.samordna.receipt.' not in i.event]
+        late = sorted((i for i in items if overdue(i)), key=lambda i: i.receipt_due_at)
+        return (late + sorted((i for i in items if not overdue(i)), key=lambda i: -i.seq))[:limit]
+
 
 @dataclass
 class FakeReceipts:
