@@ -99,6 +99,17 @@ def _plain(text: str) -> str:
     """NFKC (fullwidth, superscript and mathematical digits become ASCII), then every other
     decimal digit (Arabic-Indic, Devanagari, ...) as ASCII, every dash as '-', every space as
     ' ', and invisible format characters (zero-width space, soft hyphen) dropped."""
+    if text.isascii():  # the usual case, at C speed: only the spaces change (the gate reads every event)
+        return text if text.isprintable() else text.translate(_ASCII_SPACES)
+    return _plain_unicode(text)
+
+
+# In ASCII, NFKC changes nothing, the only dash is '-', no character is a format character (Cf),
+# and the spaces are those str.isspace() names.
+_ASCII_SPACES = {c: " " for c in range(128) if chr(c).isspace() and chr(c) != " "}
+
+
+def _plain_unicode(text: str) -> str:
     plain = []
     for char in unicodedata.normalize("NFKC", text):
         digit = unicodedata.decimal(char, None)
