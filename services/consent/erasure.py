@@ -48,12 +48,18 @@ class Keys:
         clear = {
             "parties": shared.parties,
             "consent_ids": shared.consent_ids,
-            "decided_at": shared.decided_at.isoformat(),
+            "decided_at": _isoformat(shared.decided_at),
         }
         secret = {"subject": event.subject, "data": event.data}
         envelope = {"id": event.id, "source": event.source, "type": event.type, "time": event.time,
                     "principal": event.principal, "category": event.category}  # fmt: skip
         return seal_event_json(envelope, pseudonym, clear, secret, {kid: self._aeads[kid] for kid in kids})
+
+
+@functools.lru_cache(maxsize=8)
+def _isoformat(moment) -> str:
+    """A batch's one moment of decision, written once per batch rather than once per copy."""
+    return moment.isoformat()
 
 
 async def keys_for(conn: asyncpg.Connection, decided: Decided) -> Keys:
