@@ -13,7 +13,8 @@ Pre-filled (the default): for each size, over the same pre-filled events topic a
   - gate: the real `Gate.fetch` and `Gate.process` — share-lock the persons' consents, decide,
     write deliveries, shared copy, decision records and offsets in one Kafka transaction.
 Throughput is events per second over the whole run (best of --runs runs); latency is the time
-from a batch being fetched to its outputs being committed, counted once per event in it.
+from a batch being fetched to its outputs being committed, counted once per event in it; CPU is
+this process's CPU time per event in that run (the broker's and PostgreSQL's are not in it).
 
 Steady (--rate): a producer offers each rate for --seconds to the events topic while the gate
 runs, once per --linger-ms: batch sizes, batch latency (fetched to committed) and event latency
@@ -124,23 +125,25 @@ def consumer(kafka: dict, topic: str, group: str, offset_reset: str = "earliest"
     )  # fmt: skip
 
 
-async def _drive(fetch, count: int, handle) -> tuple[float, list[float]]:
+async def _drive(fetch, count: int, handle) -> tuple[float, list[float], float]:
+    """(events/s, each event's batch latency, CPU seconds of this process per event)."""
     latencies: list[float] = []
-    done, started = 0, None
+    done, started, cpu = 0, None, 0.0
     while done < count:
         batch = await fetch()
         if not batch:
             continue
-        started = started or time.perf_counter()
+        if started is None:
+            started, cpu = time.perf_counter(), time.process_time()
         fetched = time.perf_counter()
         await handle(batch)
         n = sum(len(records) for records in batch.values())
         latencies += [time.perf_counter() - fetched] * n
         done += n
-    return done / (time.perf_counter() - started), latencies
+    return done / (time.perf_counter() - started), latencies, (time.process_time() - cpu) / done
 
 
-async def pass_through(kafka: dict, topic: str, count: int) -> tuple[float, list[float]]:
+async def pass_through(kafka: dict, topic: str, count: int) -> tuple[float, list[float], float]:
     source = consumer(kafka, topic, f"bench-pass-{uuid.uuid4()}")
     producer = AIOKafkaProducer(**kafka, enable_idempotence=True, linger_ms=5)
     await source.start()
@@ -192,7 +195,7 @@ async def prefilled(args, kafka: dict, pool: asyncpg.Pool, pseudonyms: Pseudonym
     topic = events_topic(REGION)
     size = await fill_topic(kafka, topic, pseudonyms, persons, args.events)
     print(f"{args.events} events of {size} bytes on {topic}, {len(persons)} persons\n")
-    print(f"{'consents':>10} {'path':>13} {'events/s':>9} {'p50 ms':>7} {'p99 ms':>7}")
+    print(f"{'consents':>10} {'path':>13} {'events/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'cpu µs/event':>12}")
     results = {}
     for n, total in enumerate(args.consents):
         await seed_consents(pool, pseudonyms, persons, total)
@@ -202,9 +205,12 @@ async def prefilled(args, kafka: dict, pool: asyncpg.Pool, pseudonyms: Pseudonym
                 continue
             if n == 0:  # a fresh broker's JVM is cold: one untimed pass of each path first
                 await run()
-            rate, latencies = max([await run() for _ in range(args.runs)], key=lambda result: result[0])
+            rate, latencies, cpu = max([await run() for _ in range(args.runs)], key=lambda result: result[0])
             results[(total, name)] = rate
-            print(f"{total:>10} {name:>13} {rate:>9.0f} {ms(latencies, 50):>7.1f} {ms(latencies, 99):>7.1f}")
+            print(
+                f"{total:>10} {name:>13} {rate:>9.0f} {ms(latencies, 50):>7.1f} {ms(latencies, 99):>7.1f} "
+                f"{cpu * 1e6:>12.0f}"
+            )
     print()
     for total in args.consents:
         if (total, "gate") in results and (total, "pass-through") in results:

@@ -89,7 +89,8 @@ async def main(count: int) -> None:
         print(_row("PostgreSQL: the gate's round trips for one person", await postgres_rounds(pool, count)))
         print(_row("Kafka: offsets only (no record)", await kafka_rounds(producer, [], count, group)))
         print(_row("Kafka: 1 record on 1 partition + offsets", await kafka_rounds(producer, one, count, group)))
-        print(_row("Kafka: 1 record on each of 13 partitions + offsets", await kafka_rounds(producer, full, count, group)))
+        thirteen = await kafka_rounds(producer, full, count, group)
+        print(_row("Kafka: 1 record on each of 13 partitions + offsets", thirteen))
     finally:
         await producer.stop()
         await pool.close()
