@@ -115,6 +115,7 @@ def seal_event_json(
 
 # compact, and UTF-8 kept as it is: the way pydantic writes the model
 _JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
+_SECRET_JSON = json.JSONEncoder(separators=(",", ":"))  # json.dumps(secret, separators=...), made once
 
 
 def _sealed_fields(envelope, pseudonym, clear, secret, keks) -> dict[str, Any]:
@@ -123,7 +124,7 @@ def _sealed_fields(envelope, pseudonym, clear, secret, keks) -> dict[str, Any]:
         raise ValueError("a sealed record needs at least one key that holds it")
     aad = _aad(envelope["principal"], envelope["id"], pseudonym)
     dek, nonce = new_key(), os.urandom(_NONCE_BYTES)
-    ciphertext = AESGCM(dek).encrypt(nonce, json.dumps(secret, separators=(",", ":")).encode(), aad)
+    ciphertext = AESGCM(dek).encrypt(nonce, _SECRET_JSON.encode(secret).encode(), aad)
     wrapped = []
     for kid, kek in sorted(keks.items()):
         wrap_nonce = os.urandom(_NONCE_BYTES)

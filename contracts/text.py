@@ -48,10 +48,13 @@ def _surely_storable(value: object) -> bool:
     escapes keeps every surrogate as it is and writes a NUL as the six characters \\u0000 (a
     text that only spells them, or a value that is not JSON, takes the full walk)."""
     try:
-        text = json.dumps(value, ensure_ascii=False, check_circular=False)
+        text = _JSON.encode(value)
     except (TypeError, ValueError, RecursionError):
         return False
     return "\\u0000" not in text and _UNSTORABLE.search(text) is None
+
+
+_JSON = json.JSONEncoder(ensure_ascii=False, check_circular=False)  # made once: json.dumps makes one per call
 
 
 def _unstorable_paths(value: object, path: str) -> Iterator[str]:
