@@ -3,6 +3,7 @@
 Error messages never repeat the number.
 """
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -99,6 +100,39 @@ def _plain(text: str) -> str:
     """NFKC (fullwidth, superscript and mathematical digits become ASCII), then every other
     decimal digit (Arabic-Indic, Devanagari, ...) as ASCII, every dash as '-', every space as
     ' ', and invisible format characters (zero-width space, soft hyphen) dropped."""
+    if text.isascii():  # the usual case, at C speed: only the spaces change (the gate reads every event)
+        return text if text.isprintable() else text.translate(_ASCII_SPACES)
+    # Swedish text (å, ä, ö): the ASCII part as above, each other character mapped once and remembered
+    text = _NON_ASCII.sub(_plain_match, unicodedata.normalize("NFKC", text))
+    return text if text.isprintable() else text.translate(_ASCII_SPACES)
+
+
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+def _plain_match(match: re.Match) -> str:
+    return _plain_char(match.group())
+
+
+@functools.lru_cache(maxsize=4096)
+def _plain_char(char: str) -> str:
+    """One character already in NFKC, as `_plain_unicode` maps it."""
+    digit = unicodedata.decimal(char, None)
+    if digit is not None:
+        return str(digit)
+    if unicodedata.category(char) == "Pd" or char == _MINUS_SIGN:
+        return "-"
+    if char.isspace():
+        return " "
+    return "" if unicodedata.category(char) == "Cf" else char
+
+
+# In ASCII, NFKC changes nothing, the only dash is '-', no character is a format character (Cf),
+# and the spaces are those str.isspace() names.
+_ASCII_SPACES = {c: " " for c in range(128) if chr(c).isspace() and chr(c) != " "}
+
+
+def _plain_unicode(text: str) -> str:
     plain = []
     for char in unicodedata.normalize("NFKC", text):
         digit = unicodedata.decimal(char, None)

@@ -92,29 +92,57 @@ def seal_event(
     pseudonym: str,
     clear: Mapping[str, Any],
     secret: Mapping[str, Any],
-    keks: Mapping[str, bytes],
+    keks: Mapping[str, bytes | AESGCM],
 ) -> SealedEvent:
     """`envelope` (an event's attributes; its `subject` and `data` are not used) with `clear` in
-    the open and `secret` sealed under a new data key wrapped by each of `keks` (kid -> key)."""
+    the open and `secret` sealed under a new data key wrapped by each of `keks` (kid -> key, or
+    the key's AESGCM already made)."""
+    # our own values, of the model's types: constructed, not validated again
+    return SealedEvent.model_construct(**_sealed_fields(envelope, pseudonym, clear, secret, keks))
+
+
+def seal_event_json(
+    envelope: Mapping[str, Any],
+    pseudonym: str,
+    clear: Mapping[str, Any],
+    secret: Mapping[str, Any],
+    keks: Mapping[str, bytes | AESGCM],
+) -> bytes:
+    """`seal_event(...).to_json()`, the same bytes, without a model in between (the gate seals
+    every copy for the board: docs/performance.md)."""
+    return _JSON.encode(_sealed_fields(envelope, pseudonym, clear, secret, keks)).encode()
+
+
+# compact, and UTF-8 kept as it is: the way pydantic writes the model
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
+_SECRET_JSON = json.JSONEncoder(separators=(",", ":"))  # json.dumps(secret, separators=...), made once
+
+
+def _sealed_fields(envelope, pseudonym, clear, secret, keks) -> dict[str, Any]:
+    """SealedEvent's fields, in its order."""
     if not keks:
         raise ValueError("a sealed record needs at least one key that holds it")
     aad = _aad(envelope["principal"], envelope["id"], pseudonym)
     dek, nonce = new_key(), os.urandom(_NONCE_BYTES)
-    ciphertext = AESGCM(dek).encrypt(nonce, json.dumps(secret, separators=(",", ":")).encode(), aad)
+    ciphertext = AESGCM(dek).encrypt(nonce, _SECRET_JSON.encode(secret).encode(), aad)
     wrapped = []
     for kid, kek in sorted(keks.items()):
         wrap_nonce = os.urandom(_NONCE_BYTES)
-        wrapped_key = AESGCM(kek).encrypt(wrap_nonce, dek, _kid_aad(aad, kid))
+        aead = kek if isinstance(kek, AESGCM) else AESGCM(kek)
+        wrapped_key = aead.encrypt(wrap_nonce, dek, _kid_aad(aad, kid))
         wrapped.append({"kid": kid, "nonce": _b64(wrap_nonce), "wrapped": _b64(wrapped_key)})
     sealed = {"alg": "A256GCM", "nonce": _b64(nonce), "ciphertext": _b64(ciphertext), "keys": wrapped}
-    # our own values, of the model's types: constructed, not validated again (the gate seals every copy)
-    return SealedEvent.model_construct(
-        specversion="1.0",
-        **{k: str(envelope[k]) for k in ("id", "source", "type", "principal", "category")},  # a category is an enum
-        time=_iso(envelope["time"]),
-        datacontenttype=SEALED_CONTENT_TYPE,
-        data={**clear, "person_pseudonym": pseudonym, "sealed": sealed},
-    )
+    return {
+        "specversion": "1.0",
+        "id": str(envelope["id"]),
+        "source": str(envelope["source"]),
+        "type": str(envelope["type"]),
+        "time": _iso(envelope["time"]),
+        "datacontenttype": SEALED_CONTENT_TYPE,
+        "principal": str(envelope["principal"]),
+        "category": str(envelope["category"]),  # a category is an enum
+        "data": {**clear, "person_pseudonym": pseudonym, "sealed": sealed},
+    }
 
 
 def kids_of(record: SealedEvent) -> list[str]:

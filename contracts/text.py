@@ -5,6 +5,7 @@ PostgreSQL refuses NUL in `text` and `\\u0000` in `jsonb`, and UTF-8 has no lone
 for ever, so they are refused where they come in, naming the field and never the value.
 """
 
+import json
 import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
@@ -38,6 +39,25 @@ def refuse_unstorable(text: str) -> str:
 
 def unstorable_paths(value: object, path: str = "") -> Iterator[str]:
     """The dotted path of every string (object keys included) in a JSON value that cannot be stored."""
+    if not _surely_storable(value):
+        yield from _unstorable_paths(value, path)
+
+
+def _surely_storable(value: object) -> bool:
+    """True when no string in the value can be unstorable, found at C speed: JSON without ASCII
+    escapes keeps every surrogate as it is and writes a NUL as the six characters \\u0000 (a
+    text that only spells them, or a value that is not JSON, takes the full walk)."""
+    try:
+        text = _JSON.encode(value)
+    except (TypeError, ValueError, RecursionError):
+        return False
+    return "\\u0000" not in text and _UNSTORABLE.search(text) is None
+
+
+_JSON = json.JSONEncoder(ensure_ascii=False, check_circular=False)  # made once: json.dumps makes one per call
+
+
+def _unstorable_paths(value: object, path: str) -> Iterator[str]:
     if isinstance(value, str):
         if not is_storable(value):
             yield path or "body"
@@ -46,10 +66,10 @@ def unstorable_paths(value: object, path: str = "") -> Iterator[str]:
             if isinstance(key, str) and not is_storable(key):
                 yield path or "body"  # the key itself is not shown: it is the bad value
                 continue
-            yield from unstorable_paths(item, f"{path}.{key}" if path else str(key))
+            yield from _unstorable_paths(item, f"{path}.{key}" if path else str(key))
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            yield from unstorable_paths(item, f"{path}.{index}" if path else str(index))
+            yield from _unstorable_paths(item, f"{path}.{index}" if path else str(index))
 
 
 def refuse_implausible_date(value: date) -> date:

@@ -80,7 +80,10 @@ async def bootstrap(settings: ConsentSettings) -> AsyncIterator[ConsentDeps]:
     )
     changes_producer = idempotent_producer("consent-changes-relay", settings)
     statutory = load_statutory_bases(settings.statutory_policy_file)
-    gate = Gate(consumer, gate_producer, pool, pseudonyms, statutory, make_consumer=gate_consumer)
+    gate = Gate(
+        consumer, gate_producer, pool, pseudonyms, statutory, make_consumer=gate_consumer,
+        linger_ms=settings.gate_linger_ms,
+    )  # fmt: skip
     await gate_producer.get()  # fences a predecessor with the same transactional id
     await consumer.start()
     gate.subscribe()

@@ -10,14 +10,16 @@ what is due. A record whose every key is gone is unreadable in every copy of the
 of the broker's disks included; one that another consent still holds stays readable.
 """
 
+import functools
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import asyncpg
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from contracts import ForwardedEvent
-from contracts.sealing import new_key, seal_event
+from contracts.sealing import new_key, seal_event_json
 from services.consent import repository
 from services.consent.plan import Decided
 
@@ -31,21 +33,33 @@ class Keys:
     consents: Mapping[str, tuple[str, bytes]]  # consent id -> (kid, key)
     statutory: Mapping[tuple[str, str], tuple[str, bytes]]  # (pseudonym, legal reference) -> (kid, key)
 
+    @functools.cached_property
+    def _aeads(self) -> dict[str, AESGCM]:
+        """Each key made ready for AES-GCM once per batch, not once per record (kept no longer than
+        the batch: an erased key must not live on in the process)."""
+        return {kid: AESGCM(key) for kid, key in [*self.consents.values(), *self.statutory.values()]}
+
     def seal(self, shared: ForwardedEvent, pseudonym: str, legal_references: frozenset[str]) -> bytes:
         """The board's copy of a forwarded event, sealed (plan.Seal)."""
-        holders = [self.consents[c] for c in shared.consent_ids] + [
-            self.statutory[(pseudonym, ref)] for ref in sorted(legal_references)
+        kids = [self.consents[c][0] for c in shared.consent_ids] + [
+            self.statutory[(pseudonym, ref)][0] for ref in sorted(legal_references)
         ]
         event = shared.event
         clear = {
             "parties": shared.parties,
             "consent_ids": shared.consent_ids,
-            "decided_at": shared.decided_at.isoformat(),
+            "decided_at": _isoformat(shared.decided_at),
         }
         secret = {"subject": event.subject, "data": event.data}
         envelope = {"id": event.id, "source": event.source, "type": event.type, "time": event.time,
                     "principal": event.principal, "category": event.category}  # fmt: skip
-        return seal_event(envelope, pseudonym, clear, secret, dict(holders)).to_json()
+        return seal_event_json(envelope, pseudonym, clear, secret, {kid: self._aeads[kid] for kid in kids})
+
+
+@functools.lru_cache(maxsize=8)
+def _isoformat(moment) -> str:
+    """A batch's one moment of decision, written once per batch rather than once per copy."""
+    return moment.isoformat()
 
 
 async def keys_for(conn: asyncpg.Connection, decided: Decided) -> Keys:

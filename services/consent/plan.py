@@ -12,6 +12,8 @@ one Kafka transaction. `deliveries_needed` and `plan_batch(batch, consents, poli
 next_numbers)` are the same two steps from the raw batch, for tests and readers.
 """
 
+import functools
+import hashlib
 import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -100,7 +102,7 @@ def read_batch(records: Sequence[ConsumerRecord], pseudonym_of: Callable[[str], 
         except InvalidEvent as exc:
             rejects.append(Reject(record, str(exc)))
             continue
-        owner = sender_of(record.topic)
+        owner = _sender_of(record.topic)
         if event.principal != owner:
             rejects.append(Reject(record, f"principal {event.principal} does not own {record.topic}"))
         else:
@@ -202,6 +204,7 @@ def plan_decided(decided: Decided, next_numbers: Mapping[str, int], seal: Seal) 
     reserved for the recipient (each recipient of `decided.needed` must have one); `seal` makes
     the board's copy of each forwarded event."""
     batch, now = decided.batch, decided.now
+    moment = now.isoformat()
     numbers = dict(next_numbers)
     last: dict[str, int] = {}
     forwards: list[Outgoing] = []
@@ -209,7 +212,7 @@ def plan_decided(decided: Decided, next_numbers: Mapping[str, int], seal: Seal) 
     for i, (arrival, decisions) in enumerate(decided.decisions):
         holders = decided.holders_of(i)
         forwards += _forwards(arrival, decisions, now, numbers, last, _Board(holders, seal))
-        records += [_decision_record(arrival, d, now) for d in decisions]
+        records += [_decision_record(arrival, d, now, moment) for d in decisions]
     chunks = tuple(
         _decisions_record(records[i : i + DECISIONS_PER_RECORD]) for i in range(0, len(records), DECISIONS_PER_RECORD)
     )
@@ -240,8 +243,8 @@ def _forwards(
     for decision in forwarded:
         seq = last[decision.recipient] = numbers[decision.recipient]
         numbers[decision.recipient] = seq + 1
-        headers = kafka_binding.structured() + ((DELIVERY_SEQ_HEADER, str(seq).encode()),)
-        records.append(Outgoing(deliveries_topic(decision.recipient), value, key, headers, by_key=True))
+        headers = _STRUCTURED + ((DELIVERY_SEQ_HEADER, str(seq).encode()),)
+        records.append(Outgoing(_deliveries_topic(decision.recipient), value, key, headers, by_key=True))
     shared = ForwardedEvent.model_construct(
         event=event,
         parties=[event.principal, *(d.recipient for d in forwarded)],
@@ -250,7 +253,7 @@ def _forwards(
     )
     sealed = board.seal(shared, arrival.pseudonym, _statutory(forwarded))
     # the sealed record is itself a CloudEvent (contracts/sealing.py): structured mode
-    records.append(Outgoing(SHARED_EVENTS, sealed, key, kafka_binding.structured(), by_key=True))
+    records.append(Outgoing(SHARED_EVENTS, sealed, key, _STRUCTURED, by_key=True))
     return records
 
 
@@ -265,11 +268,11 @@ def _dead_letter_record(reject: Reject, now: datetime) -> Outgoing:
     return Outgoing(dead_letters_for(reject.record.topic), value, key=reject.record.key, headers=headers)
 
 
-def _decision_record(arrival: Arrival, decision: Decision, now: datetime) -> GateDecision:
+def _decision_record(arrival: Arrival, decision: Decision, now: datetime, moment: str) -> GateDecision:
     event, record = arrival.event, arrival.record
-    name = f"{record.topic}/{record.partition}/{record.offset}/{decision.recipient}/{now.isoformat()}"
+    name = f"{record.topic}/{record.partition}/{record.offset}/{decision.recipient}/{moment}"
     return GateDecision.model_construct(  # our own values, already valid: no second validation
-        decision_id=str(uuid.uuid5(_DECISION_IDS, name)),
+        decision_id=decision_id(name),
         event_id=event.id,
         event_type=event.type,
         category=event.category,
@@ -284,3 +287,18 @@ def _decision_record(arrival: Arrival, decision: Decision, now: datetime) -> Gat
         decided_at=now,
         event_time=event.time,
     )
+
+
+def decision_id(name: str) -> str:
+    """`str(uuid.uuid5(_DECISION_IDS, name))`, without building two UUID objects per decision."""
+    digest = bytearray(hashlib.sha1(_DECISION_ID_PREFIX + name.encode(), usedforsecurity=False).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # the RFC 4122 variant
+    h = digest.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+_DECISION_ID_PREFIX = _DECISION_IDS.bytes
+_STRUCTURED = kafka_binding.structured()
+_deliveries_topic = functools.lru_cache(maxsize=1024)(deliveries_topic)  # a checked name, per recipient
+_sender_of = functools.lru_cache(maxsize=1024)(sender_of)

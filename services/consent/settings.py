@@ -13,6 +13,9 @@ class ConsentSettings(ServiceSettings):
     http_port: int = 8010
     db_schema: str = "consent"
     gate_instance_id: str = "gate-0"
+    # How long the gate waits for more records to fill a short batch: one transaction for a
+    # trickle instead of one each (docs/performance.md, "The gate")
+    gate_linger_ms: float = Field(5.0, ge=0, le=1000)
     statutory_policy_file: Path = DEFAULT_STATUTORY_POLICY
     expiry_scan_seconds: float = 60.0
     # From a consent's revocation or expiry to the erasure of its key (docs/privacy.md)
