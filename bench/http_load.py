@@ -92,19 +92,23 @@ async def run(
     mode: str,
     items_of: Callable[[int, bytes], int] = lambda status, answer: 1 if status == 202 else 0,
 ) -> Outcome:
-    """`clients` loops posting `body()` to `url` for `seconds`; mode "fresh", "keepalive" or "httpx"."""
+    """`clients` loops posting `body()` to `url` for `seconds`. Modes: "fresh" (a connection per
+    request), "keepalive" (one kept connection per client), "httpx" (one httpx.AsyncClient whose
+    pool the clients share, as one would write it), "httpx-each" (an httpx.AsyncClient per client)."""
     outcome = Outcome()
     deadline = time.perf_counter() + seconds
     shared = httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=clients)) if mode == "httpx" else None
 
     async def one_client() -> None:
-        raw = None if shared else RawClient(url, headers, keepalive=mode == "keepalive")
+        own = httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=1)) if mode == "httpx-each" else None
+        http = shared or own
+        raw = None if http else RawClient(url, headers, keepalive=mode == "keepalive")
         try:
             while time.perf_counter() < deadline:
                 payload = body()
                 started = time.perf_counter()
-                if shared is not None:
-                    response = await shared.post(url, content=payload, headers=headers)
+                if http is not None:
+                    response = await http.post(url, content=payload, headers=headers)
                     status, answer = response.status_code, response.content
                 else:
                     status, answer = await raw.post(payload)
@@ -120,6 +124,8 @@ async def run(
         finally:
             if raw is not None:
                 await raw.close()
+            if own is not None:
+                await own.aclose()
 
     started = time.perf_counter()
     try:

@@ -10,6 +10,7 @@ _PG_PORT and _HTTP_BASE override them), or uses the one `make up` started (`--st
   - fresh:     one TCP connection per request (Connection: close);
   - keepalive: one kept connection per client;
   - httpx:     one httpx.AsyncClient with a pool of `--clients` connections (keep-alive);
+  - httpx-each: an httpx.AsyncClient of one connection per client (keep-alive);
   - batch:     (--batch) keep-alive, `--batch-size` events per POST /v1/events:batch;
 and prints accepted events/s and the 202's p50/p99. In the same run, pgbench runs the same
 single-row INSERT … ON CONFLICT DO NOTHING RETURNING of the outbox, one transaction each, with
@@ -156,7 +157,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=10)
-    parser.add_argument("--modes", default="fresh,keepalive,httpx", help="comma-separated: fresh, keepalive, httpx")
+    parser.add_argument("--modes", default="fresh,keepalive,httpx,httpx-each", help="comma-separated, of those above")
     parser.add_argument("--batch", action="store_true", help="also POST /v1/events:batch")
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--stack", type=Path, help="a running stack's stack.json (make up: .local/stack.json)")
