@@ -210,8 +210,9 @@ def main() -> None:
     else:
         stack = bench_stack("bench-e2e", 24700)
         print(f"starting a fresh stack in {stack.state_dir} (Kafka {stack.kafka_port}, PostgreSQL {stack.pg_port})")
-        target = start_fresh(stack)
     try:
+        if stack is not None:
+            target = start_fresh(stack)
         senders = args.senders.split(",") if args.senders else [p for p in target.services if p.startswith("region-")]
         rates = [float(r) for r in args.rates.split(",")]
         print(f"settings: rates {args.rates}/s for {args.seconds:.0f} s each, {CONNECTIONS} connections per sender")

@@ -170,8 +170,9 @@ def main() -> None:
     else:
         stack = bench_stack("bench-ingest", 24500)
         print(f"starting a fresh stack in {stack.state_dir} (Kafka {stack.kafka_port}, PostgreSQL {stack.pg_port})")
-        target = start_fresh(stack)
     try:
+        if stack is not None:
+            target = start_fresh(stack)
         modes = [m for m in args.modes.split(",") if m]
         asyncio.run(measure(target, args.clients, args.seconds, modes, args.batch_size if args.batch else None))
         print(f"outbox rows not yet published at the end: {asyncio.run(backlog(target))}")

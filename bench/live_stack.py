@@ -16,6 +16,8 @@ from pathlib import Path
 
 from deploy.stack import REPO, Stack
 
+READY_TIMEOUT = 180  # seconds for a service to answer /readyz: on a busy shared machine, 60 is not enough
+
 
 @dataclass(frozen=True)
 class Target:
@@ -58,7 +60,7 @@ def start_fresh(stack: Stack) -> Target:
     for service in stack.services():
         stack.start_service(service.name)
     for service in stack.services():
-        stack.wait_ready(stack.url(service.name))
+        stack.wait_ready(stack.url(service.name), READY_TIMEOUT)
     return Target.of(stack.write_stack_json())
 
 
