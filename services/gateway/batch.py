@@ -1,9 +1,10 @@
 """`POST /v1/events:batch`: many events in one request, an answer per event by its index.
 
 The request as a whole is refused only when it cannot be read as a batch (not JSON, no `events`
-list: 422) or is too big (over MAX_BATCH_EVENTS events or MAX_BATCH_BYTES bytes: 413). Each
-event is then read exactly as `POST /v1/events` reads one (`read_event`) and refused or
-accepted on its own; the refusal is the problem details the single endpoint would answer.
+list, an item that is no JSON object: 422) or is too big (over MAX_BATCH_EVENTS events or
+MAX_BATCH_BYTES bytes: 413). Each event is then read exactly as `POST /v1/events` reads one
+(`read_event`) and refused or accepted on its own; the refusal is the problem details the single
+endpoint would answer.
 """
 
 import json
@@ -37,8 +38,8 @@ class BatchTooLarge(Problem):
 class UnreadableBatch(Problem):
     status = 422
 
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail, [FieldError("events", detail)], slug="invalid-batch")
+    def __init__(self, detail: str, field: str = "events") -> None:
+        super().__init__(detail, [FieldError(field, detail)], slug="invalid-batch")
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,9 @@ def read_batch(raw: bytes, sender: str) -> list[Item]:
         raise UnreadableBatch("the batch holds no events")
     if len(events) > MAX_BATCH_EVENTS:
         raise BatchTooLarge(f"the batch holds {len(events)} events; the limit is {MAX_BATCH_EVENTS}", "events")
+    # the list's shape is the batch's (its OpenAPI schema): what is no object at all is no event
+    if not_objects := [index for index, value in enumerate(events) if not isinstance(value, dict)]:
+        raise UnreadableBatch("every event must be a JSON object", f"events.{not_objects[0]}")
     return [_item(index, value, sender) for index, value in enumerate(events)]
 
 

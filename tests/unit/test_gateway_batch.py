@@ -35,12 +35,12 @@ async def test_each_event_is_answered_by_its_index_as_the_single_endpoint_would_
     too_big = event(VISIT_MISSED, PERSON)
     too_big["data"]["unit"] = "x" * 70_000
 
-    response = await post_batch({"events": [good, bad, too_big, other, "not an object"]}, gateway)
+    response = await post_batch({"events": [good, bad, too_big, other]}, gateway)
 
     assert response.status_code == 200, response.text
     results = response.json()["results"]
-    assert [r["index"] for r in results] == [0, 1, 2, 3, 4]
-    assert [r["status"] for r in results] == [202, 422, 413, 202, 422]
+    assert [r["index"] for r in results] == [0, 1, 2, 3]
+    assert [r["status"] for r in results] == [202, 422, 413, 202]
     assert results[0]["id"] == good["id"] and results[3]["id"] == other["id"]
     assert set(gateway.outbox.accepted) == {good["id"], other["id"]}
     alone = FakeGateway(principal=REGION)
@@ -101,6 +101,16 @@ async def test_what_is_no_batch_is_422_naming_events(body):
     assert response.status_code == 422, response.text
     assert response.json()["type"] == "https://samordna.se/problems/invalid-batch"
     assert [e["field"] for e in response.json()["errors"]] == ["events"]
+
+
+async def test_an_item_that_is_no_object_refuses_the_batch_naming_it_and_nothing_is_stored():
+    gateway = FakeGateway(principal=REGION)
+
+    response = await post_batch({"events": [event(VISIT_MISSED, PERSON), 17]}, gateway)
+
+    assert response.status_code == 422
+    assert [e["field"] for e in response.json()["errors"]] == ["events.1"]
+    assert gateway.outbox.accepted == {}
 
 
 async def test_only_the_principals_own_systems_may_post_a_batch():
