@@ -18,7 +18,7 @@ from contracts.text import MAX_INT64
 from services.gateway import api_models as models
 from services.gateway.batch import MAX_BATCH_BYTES, MAX_BATCH_EVENTS, read_batch, results
 from services.gateway.deps import DeadLettersDep, InboxDep, OutboxDep, ReceiptsDep
-from services.gateway.intake import read_event
+from services.gateway.intake import read_event, workspace_source
 from services.gateway.outbox import Accepted
 from services.runtime.auth import Caller, Role, require
 from services.runtime.metrics import EVENTS_ACCEPTED
@@ -37,6 +37,8 @@ class Acknowledgement(BaseModel):
 def build_router(principal: str) -> APIRouter:
     router = APIRouter(prefix="/v1")
     own_system = require(Role.SYSTEM, principal=principal)
+    # its own staff, with their own token, where they act by hand (the board's workspace)
+    own_system_or_staff = require(Role.SYSTEM, Role.COORDINATOR, principal=principal)
 
     @router.post(
         "/events",
@@ -45,8 +47,13 @@ def build_router(principal: str) -> APIRouter:
         responses=problems(409, 413, 422, s409="the id was accepted before with another body", s413="over 64 KiB"),
         openapi_extra=models.event_request_body(principal),
     )
-    async def post_event(request: Request, outbox: OutboxDep, caller: Caller = Depends(own_system)):
-        event = read_event(await request.body(), sender=caller.principal)
+    async def post_event(request: Request, outbox: OutboxDep, caller: Caller = Depends(own_system_or_staff)):
+        """One event from the principal's own system (role `system`), or registered by hand by its
+        own staff (role `coordinator`, the user's own token through the board's workspace): the same
+        validation and outbox. A coordinator's event gets `source` `samordna-arbetsyta/<user>`
+        (the HSA-id of the token, else its subject), whatever the body says."""
+        source = workspace_source(caller.user) if caller.role is Role.COORDINATOR else None
+        event = read_event(await request.body(), sender=caller.principal, source=source)
         accepted = await outbox.accept(event)
         EVENTS_ACCEPTED.labels(principal).inc()
         return {"id": accepted.id, "accepted_at": accepted.accepted_at.isoformat()}

@@ -43,7 +43,7 @@ TOKENS = {  # bearer token -> caller, for a gateway of ALINGSAS
     "system-token": Caller(ALINGSAS, Role.SYSTEM),
     "coordinator-token": Caller(ALINGSAS, Role.COORDINATOR),
     "region-token": Caller(REGION, Role.SYSTEM),
-    "region-coordinator-token": Caller(REGION, Role.COORDINATOR),
+    "region-coordinator-token": Caller(REGION, Role.COORDINATOR, user="SE2321000014-E00000000001"),
 }
 
 
