@@ -239,7 +239,12 @@ class Gate:
             owned = [tp for tp in partitions if tp in self._consumer.assignment()]
             try:
                 if owned:
-                    await self._consumer.seek_to_committed(*owned)
+                    committed = await self._consumer.seek_to_committed(*owned)
+                    # aiokafka seeks only where an offset above 0 was committed: a partition whose
+                    # first batch failed would go on after it, its events never decided. Such a
+                    # partition starts where a new group does (auto_offset_reset="earliest").
+                    if never := [tp for tp, offset in committed.items() if not offset]:
+                        await self._consumer.seek_to_beginning(*never)
             except (KafkaError, OSError, TimeoutError) as exc:
                 await backoff.failed(exc)
                 continue

@@ -8,6 +8,7 @@ import json
 from typing import Literal
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Request, status
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
 from contracts.envelope import PRINTABLE_ASCII
@@ -15,8 +16,10 @@ from contracts.payloads import Unit
 from contracts.principals import PrincipalId
 from contracts.text import MAX_INT64
 from services.gateway import api_models as models
+from services.gateway.batch import MAX_BATCH_BYTES, MAX_BATCH_EVENTS, read_batch, results
 from services.gateway.deps import DeadLettersDep, InboxDep, OutboxDep, ReceiptsDep
 from services.gateway.intake import read_event, workspace_source
+from services.gateway.outbox import Accepted
 from services.runtime.auth import Caller, Role, require
 from services.runtime.metrics import EVENTS_ACCEPTED
 from services.runtime.openapi import problems
@@ -54,6 +57,22 @@ def build_router(principal: str) -> APIRouter:
         accepted = await outbox.accept(event)
         EVENTS_ACCEPTED.labels(principal).inc()
         return {"id": accepted.id, "accepted_at": accepted.accepted_at.isoformat()}
+
+    @router.post(
+        "/events:batch",
+        response_model=models.BatchAccepted,
+        responses=problems(
+            413, 422, s413=f"over {MAX_BATCH_EVENTS} events or {MAX_BATCH_BYTES} bytes", s422="not a list of events"
+        ),
+        openapi_extra=models.batch_request_body(MAX_BATCH_EVENTS, MAX_BATCH_BYTES),
+    )
+    async def post_events(request: Request, outbox: OutboxDep, caller: Caller = Depends(own_system)):
+        """Each event read and refused or accepted on its own; the accepted ones are committed
+        (in one transaction) before the answer."""
+        items = read_batch(await request.body(), sender=caller.principal)
+        answers = await outbox.accept_many([item.event for item in items if item.event is not None])
+        EVENTS_ACCEPTED.labels(principal).inc(sum(isinstance(answer, Accepted) for answer in answers))
+        return JSONResponse({"results": results(items, answers)})
 
     @router.get("/inbox", response_model=models.Inbox)
     async def read_inbox(

@@ -32,6 +32,21 @@ class EventAccepted(BaseModel):
     accepted_at: IsoTime
 
 
+ProblemDetails = Annotated[dict[str, Any], WithJsonSchema({"$ref": "#/components/schemas/Problem"})]
+
+
+class BatchItem(BaseModel):
+    index: int = Field(description="the event's position in the request's `events`, from 0")
+    status: int = Field(description="202: accepted and durable; otherwise what POST /v1/events answers for it")
+    id: str | None = Field(None, description="when accepted: the event's id")
+    accepted_at: IsoTime | None = Field(None, description="when accepted: when it was first accepted")
+    problem: ProblemDetails | None = Field(None, description="when refused: the problem details, as for one event")
+
+
+class BatchAccepted(BaseModel):
+    results: list[BatchItem] = Field(description="one per event of the request, in its order")
+
+
 class InboxEntry(BaseModel):
     seq: int = Field(description="the inbox's own gapless number: the cursor")
     delivery_seq: int = Field(description="the gate's delivery number, as on Kafka")
@@ -143,6 +158,37 @@ def event_request_body(principal: str) -> dict:
             },
         },
         "x-component-schemas": defs,
+    }
+
+
+def batch_request_body(max_events: int, max_bytes: int) -> dict:
+    """`openapi_extra` of `POST /v1/events:batch`: a list of events, each one the body
+    `POST /v1/events` takes (read and answered one by one, so their schema is not the batch's)."""
+    return {
+        "requestBody": {
+            "required": True,
+            "description": f"1 to {max_events} events, at most {max_bytes // (1024 * 1024)} MiB in all",
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["events"],
+                        "properties": {
+                            "events": {
+                                "type": "array",
+                                "minItems": 1,
+                                "maxItems": max_events,
+                                "items": {
+                                    "type": "object",
+                                    "description": "an event as POST /v1/events takes it; refused on its own",
+                                },
+                            }
+                        },
+                    }
+                }
+            },
+        }
     }
 
 

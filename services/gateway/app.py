@@ -11,17 +11,15 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from services.gateway.api import build_router
+from services.gateway.batch import EVENT_ANSWERS
 from services.gateway.bootstrap import Bootstrap, bootstrap
 from services.gateway.errors import (
     AddressRefused,
     AmbiguousEventId,
     DeliveryNotFound,
-    EventIdConflict,
-    EventTooLarge,
     HostNotAllowed,
     HostUnresolved,
     InsecureEndpoint,
-    InvalidEvent,
     NotInInbox,
     SubscriptionNotFound,
 )
@@ -34,9 +32,7 @@ from services.runtime.openapi import install_openapi
 from services.runtime.problems import Answer
 
 ANSWERS = {
-    InvalidEvent: Answer(422, "invalid-event"),  # names every field that is wrong
-    EventTooLarge: Answer(413, "event-too-large", field="body"),
-    EventIdConflict: Answer(409, "event-id-conflict", field="id"),
+    **EVENT_ANSWERS,  # an event refused, alone or in a batch (services/gateway/batch.py)
     NotInInbox: Answer(404, "not-in-inbox", field="event_id"),
     AmbiguousEventId: Answer(409, "ambiguous-event-id", field="sender"),
     InsecureEndpoint: Answer(422, "webhook-url-insecure", field="url"),

@@ -1,4 +1,7 @@
-"""The gateway's dependencies as the routes declare them: the one look-up of `app.state.deps`."""
+"""The gateway's dependencies as the routes declare them: the one look-up of `app.state.deps`.
+
+They are coroutines: FastAPI runs a plain function dependency in a worker thread, a hand-off
+per dependency and request that cost the ingest path more than the look-up itself."""
 
 from typing import Annotated
 
@@ -8,36 +11,36 @@ from services.gateway.bootstrap import Deps
 from services.gateway.ports import DeadLetters, Deliveries, FhirSubscriptions, Inbox, Outbox, Receipts, Subscriptions
 
 
-def get_deps(request: Request) -> Deps:
+async def get_deps(request: Request) -> Deps:
     return request.app.state.deps
 
 
-def _outbox(request: Request) -> Outbox:
-    return get_deps(request).outbox
+async def _outbox(request: Request) -> Outbox:
+    return request.app.state.deps.outbox
 
 
-def _inbox(request: Request) -> Inbox:
-    return get_deps(request).inbox
+async def _inbox(request: Request) -> Inbox:
+    return request.app.state.deps.inbox
 
 
-def _receipts(request: Request) -> Receipts:
-    return get_deps(request).receipts
+async def _receipts(request: Request) -> Receipts:
+    return request.app.state.deps.receipts
 
 
-def _subscriptions(request: Request) -> Subscriptions:
-    return get_deps(request).subscriptions
+async def _subscriptions(request: Request) -> Subscriptions:
+    return request.app.state.deps.subscriptions
 
 
-def _deliveries(request: Request) -> Deliveries:
-    return get_deps(request).deliveries
+async def _deliveries(request: Request) -> Deliveries:
+    return request.app.state.deps.deliveries
 
 
-def _fhir_subscriptions(request: Request) -> FhirSubscriptions:
-    return get_deps(request).fhir_subscriptions
+async def _fhir_subscriptions(request: Request) -> FhirSubscriptions:
+    return request.app.state.deps.fhir_subscriptions
 
 
-def _dead_letters(request: Request) -> DeadLetters:
-    return get_deps(request).dead_letters
+async def _dead_letters(request: Request) -> DeadLetters:
+    return request.app.state.deps.dead_letters
 
 
 DepsDep = Annotated[Deps, Depends(get_deps)]

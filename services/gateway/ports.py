@@ -7,6 +7,7 @@ from typing import Protocol
 
 from contracts import CloudEvent
 from services.gateway.dead_letters.store import LetterStatus
+from services.gateway.errors import EventIdConflict
 from services.gateway.fhir.requests import NewFhirSubscription
 from services.gateway.fhir.resources import FhirSubscription, Notified
 from services.gateway.inbox import InboxItem
@@ -19,6 +20,10 @@ from services.gateway.webhooks.subscriptions import DeliveryCounts, Subscription
 class Outbox(Protocol):
     async def accept(self, event: CloudEvent) -> Accepted:
         """Store the event once (EventIdConflict for the same id with another body) and wake the relay."""
+
+    async def accept_many(self, events: list[CloudEvent]) -> list[Accepted | EventIdConflict]:
+        """Store the events in one transaction, in order: an answer per event (a conflict is
+        returned, not raised); wake the relay."""
 
 
 class Inbox(Protocol):

@@ -121,7 +121,8 @@ def _unauthorized(reason: str, error: str | None = None) -> HTTPException:
 def require(*roles: Role, principal: str | None = None):
     """FastAPI dependency: the caller, if it has one of `roles` (and is `principal`), else 403."""
 
-    def check(caller: Caller = Depends(authenticated)) -> Caller:
+    # a coroutine: FastAPI would run a plain function in a worker thread, a hand-off per request
+    async def check(caller: Caller = Depends(authenticated)) -> Caller:
         if caller.role not in roles:
             raise HTTPException(status.HTTP_403_FORBIDDEN, detail=f"role {caller.role} may not do this")
         if principal is not None and caller.principal != principal:

@@ -6,6 +6,10 @@ The outbox table has (seq, event, kafka_key, published_at) and a column with the
 returns (at least once: a crash between publishing and marking publishes again, and consumers
 de-duplicate by event id).
 
+One round publishes everything pending (up to `batch_size` rows) in one go: the wake-ups of
+many commits while a round runs are one wake-up, and the backlog metrics are measured at most
+once a second, not per round.
+
 A batch that fails part-way marks what the broker acknowledged, per key up to the first record
 that failed (so that a key's records still reach Kafka in order), and the rest is sent again by
 a new producer: a retry repeats at most the unacknowledged part of one batch.
@@ -13,6 +17,7 @@ a new producer: a retry repeats at most the unacknowledged part of one batch.
 
 import asyncio
 import logging
+import time
 from pathlib import Path
 
 import asyncpg
@@ -29,6 +34,7 @@ log = logging.getLogger(__name__)
 OUTBOX_SQL = Path(__file__).with_name("outbox.sql").read_text()
 
 SEND_TIMEOUT = 30.0  # seconds for a batch's acknowledgements; after that the producer is rebuilt
+MEASURE_SECONDS = 1.0  # the backlog gauges' refresh: a count per round would cost a query per round
 
 
 class PartlyPublished(KafkaError):
@@ -54,6 +60,7 @@ class Relay:
         self._age_column = age_column
         self._batch_size = batch_size
         self._wakeup = asyncio.Event()
+        self._measured_at = float("-inf")
         # every outbox holds CloudEvents (a gateway's accepted events, the consent changes)
         self._headers = kafka_binding.structured()
 
@@ -92,7 +99,8 @@ class Relay:
                 cause = refused or _first_error(futures)
                 missing = len(rows) - len(done)
                 raise PartlyPublished(f"{missing} of {len(rows)} records not acknowledged: {cause!r}") from cause
-        await self._measure()
+        if time.monotonic() - self._measured_at >= MEASURE_SECONDS:
+            await self._measure()
         return len(rows)
 
     async def _send(self, records: list[tuple[str, str]]) -> tuple[list[asyncio.Future], KafkaError | None]:
@@ -126,6 +134,7 @@ class Relay:
             f"SELECT count(*) AS backlog, extract(epoch FROM now() - min({self._age_column})) AS oldest "
             f"FROM {self._table} WHERE published_at IS NULL"
         )
+        self._measured_at = time.monotonic()
         OUTBOX_BACKLOG.labels(self._table).set(row["backlog"])
         OUTBOX_OLDEST.labels(self._table).set(float(row["oldest"] or 0))
 

@@ -95,7 +95,7 @@ class Answer:
     field: str | None = None  # the field the error is about, listed in errors[]
 
 
-def problem_response(problem: Problem) -> JSONResponse:
+def problem_body(problem: Problem) -> dict:
     body = {
         "type": TYPE_BASE + problem.slug,
         "title": _title(problem.slug),
@@ -104,7 +104,13 @@ def problem_response(problem: Problem) -> JSONResponse:
     }
     if problem.errors:
         body["errors"] = [{"field": e.field, "message": e.message} for e in problem.errors]
-    return JSONResponse(body, status_code=problem.status, headers=problem.headers, media_type=PROBLEM_JSON)
+    return body
+
+
+def problem_response(problem: Problem) -> JSONResponse:
+    return JSONResponse(
+        problem_body(problem), status_code=problem.status, headers=problem.headers, media_type=PROBLEM_JSON
+    )
 
 
 def field_errors(errors) -> list[FieldError]:
@@ -149,15 +155,20 @@ def allowed_methods(request: Request, named: str) -> list[str]:
     return sorted(methods)
 
 
+def problem_of(answer: Answer, exc: Exception) -> Problem:
+    """The Problem a domain error is answered with."""
+    # an error that names its fields itself (`errors`: FieldErrors) is answered with all of them
+    named = getattr(exc, "errors", None)
+    if isinstance(named, list) and named:
+        errors = named
+    else:
+        errors = [FieldError(answer.field, str(exc))] if answer.field else []
+    return Problem(str(exc), errors, slug=answer.slug, status=answer.status)
+
+
 def _translator(answer: Answer):
     async def translate(request: Request, exc: Exception) -> JSONResponse:
-        # an error that names its fields itself (`errors`: FieldErrors) is answered with all of them
-        named = getattr(exc, "errors", None)
-        if isinstance(named, list) and named:
-            errors = named
-        else:
-            errors = [FieldError(answer.field, str(exc))] if answer.field else []
-        return problem_response(Problem(str(exc), errors, slug=answer.slug, status=answer.status))
+        return problem_response(problem_of(answer, exc))
 
     return translate
 

@@ -44,6 +44,12 @@ class StackClient:
         kwargs = {"content": body} if isinstance(body, bytes) else {"json": body}
         return await self.http.post(self.url(principal, "/v1/events"), headers=self._auth(principal, role), **kwargs)
 
+    async def post_events(self, principal: str, bodies: list[dict], role: str = "system") -> httpx.Response:
+        """POST /v1/events:batch with `bodies` as its events."""
+        return await self.http.post(
+            self.url(principal, "/v1/events:batch"), json={"events": bodies}, headers=self._auth(principal, role)
+        )
+
     async def inbox(self, principal: str, after: int = 0, limit: int = 1000) -> dict:
         response = await self.http.get(
             self.url(principal, "/v1/inbox"),

@@ -68,6 +68,15 @@ class FakeOutbox:
         self.notified += 1
         return accepted
 
+    async def accept_many(self, events: list[CloudEvent]) -> list[Accepted | EventIdConflict]:
+        answers = []
+        for event in events:
+            try:
+                answers.append(await self.accept(event))
+            except EventIdConflict as conflict:
+                answers.append(conflict)
+        return answers
+
 
 @dataclass
 class FakeInbox:

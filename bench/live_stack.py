@@ -1,0 +1,91 @@
+"""The whole stack for a live benchmark (bench.ingest, bench.e2e), or the one already running.
+
+A benchmark either starts a fresh stack of its own — Kafka, PostgreSQL, topics, ACLs and every
+service, as the tests do (deploy/stack.py) — on ports and in a state directory that
+SAMORDNA_BENCH_KAFKA_PORT, SAMORDNA_BENCH_PG_PORT, SAMORDNA_BENCH_HTTP_BASE and
+SAMORDNA_BENCH_STATE_DIR override, or reads what `make up` wrote (`--stack .local/stack.json`).
+It also says what every benchmark prints first: the machine, its load, the commit.
+"""
+
+import os
+import shutil
+import signal
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from deploy.stack import REPO, Stack
+
+READY_TIMEOUT = 180  # seconds for a service to answer /readyz: on a busy shared machine, 60 is not enough
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a benchmark needs of a running stack: its services' URLs, tokens and database."""
+
+    services: dict[str, str]
+    tokens: dict[str, dict[str, str]]
+    dsn: str
+
+    @classmethod
+    def of(cls, info: dict) -> "Target":
+        return cls(info["services"], info["tokens"], info["postgres"]["dsn"])
+
+    def token(self, principal: str, role: str = "system") -> str:
+        return self.tokens[principal][role]
+
+
+def bench_stack(default_state: str, default_base: int, env: dict[str, str] | None = None) -> Stack:
+    """A stack on the benchmark's ports (each overridable by its SAMORDNA_BENCH_* variable)."""
+    state = Path(os.environ.get("SAMORDNA_BENCH_STATE_DIR", REPO / ".local" / default_state))
+    return Stack(
+        state_dir=state,
+        kafka_port=int(os.environ.get("SAMORDNA_BENCH_KAFKA_PORT", default_base + 92)),
+        pg_port=int(os.environ.get("SAMORDNA_BENCH_PG_PORT", default_base + 432)),
+        http_base_port=int(os.environ.get("SAMORDNA_BENCH_HTTP_BASE", default_base)),
+        env={"SAMORDNA_WEBHOOK_ALLOW_LOOPBACK": "true", **(env or {})},
+    )
+
+
+def start_fresh(stack: Stack) -> Target:
+    """Kafka, PostgreSQL and every service, from an empty state directory."""
+    for pid_file in (stack.state_dir / "run").glob("*.pid"):  # leftovers of a run killed mid-way
+        stack.stop_service(pid_file.stem, signal.SIGKILL)
+    if stack.state_dir.exists():
+        stack.infrastructure("stop")
+    shutil.rmtree(stack.state_dir, ignore_errors=True)
+    stack.infrastructure("start")
+    stack.create_topics()
+    stack.grant_access()
+    for service in stack.services():
+        stack.start_service(service.name)
+    for service in stack.services():
+        stack.wait_ready(stack.url(service.name), READY_TIMEOUT)
+    return Target.of(stack.write_stack_json())
+
+
+def stop(stack: Stack) -> None:
+    for key in stack.processes.keys():
+        stack.stop_service(key)
+    stack.infrastructure("stop")
+
+
+def machine() -> str:
+    """Cores, load and commit: the first line of every benchmark's output."""
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    commit = subprocess.run(
+        ["git", "-C", str(REPO), "log", "-1", "--format=%h %s"],  # noqa: S607
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    dirty = subprocess.run(
+        ["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],  # noqa: S607
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    return (
+        f"machine: {os.cpu_count()} cores, load average {load} (a shared machine: compare ratios within one run)\n"
+        f"commit: {commit[:100]}{' (with uncommitted changes)' if dirty else ''}"
+    )
