@@ -12,10 +12,14 @@ from pathlib import Path
 
 import httpx
 
-from contracts.principals import display_name
+from contracts.principals import display_name, municipality, region
+from deploy.layout import described_kommunkoder, described_lanskod
 from deploy.stack import REPO
 
-REGION, ALINGSAS, LERUM = "region-14", "kommun-1489", "kommun-1441"
+# The described region and its first two municipalities: Alingsås and Lerum in deploy/principals.json,
+# Örebro and Lekeberg in deploy/principals-orebro.json (SAMORDNA_PRINCIPALS)
+REGION = region(described_lanskod())
+ALINGSAS, LERUM = (municipality(code) for code in described_kommunkoder()[:2])
 ANNA, BERTIL, CECILIA, DAVID = "19840307-2377", "19711123-4188", "19950602-8522", "19620130-1196"
 
 
