@@ -8,13 +8,14 @@ service then cannot bind it (seen once: a gateway's port held by a Kafka client'
 
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 
 from deploy.stack import REPO, Stack
 from tests.support.client import StackClient
 
-CLUSTER_STATE = REPO / ".local" / "test-cluster"
+CLUSTER_STATE = Path(os.environ.get("SAMORDNA_TEST_CLUSTER_STATE_DIR", REPO / ".local" / "test-cluster"))
 
 
 @pytest.fixture(scope="session")
