@@ -26,6 +26,7 @@ def cluster_stack() -> Stack:
         kafka_nodes=3,
         pg_port=int(os.environ.get("SAMORDNA_TEST_CLUSTER_PG_PORT", 26432)),
         http_base_port=int(os.environ.get("SAMORDNA_TEST_CLUSTER_HTTP_BASE", 26000)),
+        keycloak_port=int(os.environ.get("SAMORDNA_TEST_CLUSTER_KEYCLOAK_PORT", 26800)),
     )
     if stack.state_dir.exists():  # leftovers of a run killed mid-way
         stack.down()
