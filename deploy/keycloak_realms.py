@@ -157,7 +157,7 @@ class KeycloakAdmin:
     """The few admin REST calls provisioning needs, as the bootstrap administrator."""
 
     def __init__(self, base_url: str, username: str, password: str) -> None:
-        self.http = httpx.Client(base_url=base_url, timeout=120)  # a busy machine: realm imports take long
+        self.http = httpx.Client(base_url=base_url, timeout=30)
         token = self.http.post(
             "/realms/master/protocol/openid-connect/token",
             data={"grant_type": "password", "client_id": "admin-cli", "username": username, "password": password},
