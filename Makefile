@@ -16,6 +16,7 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 up: $(STAMP)  ## start Kafka, PostgreSQL, Keycloak and every service, load the demo, print the URLs and demo users
+	deploy/pdf.sh
 	$(PY) -m deploy.stack up
 	$(PY) -m deploy.demo
 
@@ -27,13 +28,16 @@ status: $(STAMP)
 
 test: $(STAMP)  ## every test; starts its own Kafka and PostgreSQL on other ports
 	deploy/browser.sh
+	deploy/pdf.sh
 	deploy/asyncapi.sh install
+	deploy/axe.sh install
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 browser:  ## Debian's chromium for the browser tests (tests/browser)
 	deploy/browser.sh
 
 test-unit: $(STAMP)
+	deploy/pdf.sh
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
 
 schemas: $(STAMP)  ## regenerate contracts/schemas/ from the models

@@ -157,16 +157,24 @@ class KeycloakAdmin:
     """The few admin REST calls provisioning needs, as the bootstrap administrator."""
 
     def __init__(self, base_url: str, username: str, password: str) -> None:
-        self.http = httpx.Client(base_url=base_url, timeout=30)
-        token = self.http.post(
-            "/realms/master/protocol/openid-connect/token",
-            data={"grant_type": "password", "client_id": "admin-cli", "username": username, "password": password},
-        )
+        # a realm made on a loaded, shared machine has taken more than 30 s (seen with six sessions at once)
+        self.http = httpx.Client(base_url=base_url, timeout=120)
+        self._credentials = {"grant_type": "password", "client_id": "admin-cli"} | {
+            "username": username,
+            "password": password,
+        }
+        self._sign_in()
+
+    def _sign_in(self) -> None:
+        token = self.http.post("/realms/master/protocol/openid-connect/token", data=self._credentials)
         token.raise_for_status()
         self.http.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
 
     def call(self, method: str, path: str, body: dict | list | None = None) -> httpx.Response:
         response = self.http.request(method, f"/admin/realms{path}", json=body)
+        if response.status_code == 401:  # the admin token lives 60 s: a slow provisioning outlives it
+            self._sign_in()
+            response = self.http.request(method, f"/admin/realms{path}", json=body)
         if response.status_code >= 400 and not (method == "GET" and response.status_code == 404):
             raise RuntimeError(f"Keycloak {method} {path}: {response.status_code} {response.text[:300]}")
         return response

@@ -271,15 +271,20 @@ class Stack:
         return info
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("action", choices=["up", "down", "status"])
-    args = parser.parse_args()
+def local_stack() -> Stack:
+    """The stack `make up` runs (deploy/demo.py restarts its gateways with the same settings)."""
     tls_port = os.environ.get("KAFKA_TLS_PORT")  # e.g. 19192: also a SASL_SSL listener (README)
     # a developer's webhook receiver runs on this machine (docs/integration.md#where-a-webhook-may-go)
     development = os.environ.get("SAMORDNA_ENVIRONMENT", "development") == "development"
     loopback = {"SAMORDNA_WEBHOOK_ALLOW_LOOPBACK": "true"} if development else {}
-    stack = Stack(kafka_tls_port=int(tls_port) if tls_port else None, env=loopback)
+    return Stack(kafka_tls_port=int(tls_port) if tls_port else None, env=loopback)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("action", choices=["up", "down", "status"])
+    args = parser.parse_args()
+    stack = local_stack()
     if args.action == "up":
         info = stack.up()
         print(json.dumps({"services": info["services"]}, indent=2))

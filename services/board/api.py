@@ -3,7 +3,7 @@
 Persons are named by their handle (a pseudonym) in URLs, never by personnummer.
 """
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import PlainTextResponse
@@ -12,7 +12,7 @@ from services.board import api_models as models
 from services.board import views
 from services.board.alerts import LABELS
 from services.board.deps import DepsDep, OpsDep, ViewsDep
-from services.board.statistics import as_csv
+from services.board.statistics import Period, as_csv, parse_period
 from services.runtime.access_log import Access, Accessor
 from services.runtime.auth import Caller, Role, require
 from services.runtime.openapi import problems
@@ -90,15 +90,29 @@ async def person_timeline(views: ViewsDep, deps: DepsDep, handle: str, caller: C
     }
 
 
-@router.get("/statistics", response_model=models.Statistics)
-async def statistics(views: ViewsDep, caller: Caller = Depends(aggregates)) -> dict:
-    return await views.statistics(caller)
+def period(
+    deps: DepsDep,
+    first: str | None = Query(None, alias="from", description="the first month, YYYY-MM (default: 11 before `to`)"),
+    last: str | None = Query(None, alias="to", description="the last month, YYYY-MM (default: this month)"),
+) -> Period:
+    """The report's period; 422 naming `from` or `to` when it is not whole past months, in order, at most 36."""
+    return parse_period(first, last, deps.clock().date())
 
 
-@router.get("/statistics.csv", response_class=CsvResponse)
-async def statistics_csv(views: ViewsDep, caller: Caller = Depends(aggregates)) -> CsvResponse:
+PeriodDep = Annotated[Period, Depends(period)]
+AggregatesCaller = Annotated[Caller, Depends(aggregates)]  # first in a route: who asks, before what is asked
+STATISTICS_PROBLEMS = problems(422, s422="`from` or `to` is not a month of the past, or the period is not one")
+
+
+@router.get("/statistics", response_model=models.Statistics, responses=STATISTICS_PROBLEMS)
+async def statistics(caller: AggregatesCaller, views: ViewsDep, chosen: PeriodDep) -> dict:
+    return await views.statistics(caller, chosen)
+
+
+@router.get("/statistics.csv", response_class=CsvResponse, responses=STATISTICS_PROBLEMS)
+async def statistics_csv(caller: AggregatesCaller, views: ViewsDep, chosen: PeriodDep) -> CsvResponse:
     return CsvResponse(
-        as_csv(await views.statistics(caller)),
+        as_csv(await views.statistics(caller, chosen)),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="samordna-statistik.csv"'},
     )

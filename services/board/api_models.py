@@ -5,7 +5,7 @@ Times and dates are ISO 8601 strings as the routes write them, not re-parsed.
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 IsoTime = Annotated[str, WithJsonSchema({"type": "string", "format": "date-time"})]
 IsoDate = Annotated[str, WithJsonSchema({"type": "string", "format": "date"})]
@@ -74,8 +74,17 @@ class EventsOfTypeInMonth(BaseModel):
     events: int
 
 
+class StatisticsPeriod(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    first: Month = Field(alias="from", description="the first month counted, YYYY-MM")
+    last: Month = Field(alias="to", description="the last month counted, YYYY-MM")
+    as_of: IsoDate = Field(description="the day the age bands and referral sources are of: the period's last or today")
+
+
 class Statistics(BaseModel):
     scope: str = Field(description="the caller's principal, or `all` for ops")
+    period: StatisticsPeriod
     persons_per_month: list[PersonsInMonth]
     age_bands: list[GroupCount]
     referral_sources: list[GroupCount]

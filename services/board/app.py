@@ -5,15 +5,16 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import FastAPI
 
-from services.board import access_api, api, signin, web
+from services.board import access_api, api, inbox_web, log_extract_web, signin, web, workspace, workspace_events
 from services.board.bootstrap import Deps, bootstrap
-from services.board.errors import PersonNotOnBoard
+from services.board.errors import InvalidPeriod, PersonNotOnBoard
 from services.board.settings import BoardSettings
+from services.board.upstream import SignInAgain
 from services.runtime.http import service_app
 from services.runtime.problems import Answer
 
 Bootstrap = Callable[[BoardSettings], AbstractAsyncContextManager[Deps]]
-ERRORS = {PersonNotOnBoard: Answer(404, "not-found", field="handle")}
+ERRORS = {PersonNotOnBoard: Answer(404, "not-found", field="handle"), InvalidPeriod: Answer(422, "invalid-request")}
 
 
 def create_app(settings: BoardSettings, bootstrap: Bootstrap = bootstrap) -> FastAPI:
@@ -28,5 +29,10 @@ def create_app(settings: BoardSettings, bootstrap: Bootstrap = bootstrap) -> Fas
     app.include_router(access_api.router)
     app.include_router(web.router)
     app.include_router(signin.router)
+    app.include_router(workspace.router)
+    app.include_router(workspace_events.router)
+    app.add_exception_handler(SignInAgain, signin.sign_in_again)
+    app.include_router(inbox_web.router)
+    app.include_router(log_extract_web.router)
     app.mount("/static", web.static_files(), name="static")
     return app

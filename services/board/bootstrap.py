@@ -27,6 +27,7 @@ from services.board.sessions import SessionStore, Timeouts
 from services.board.settings import BoardSettings
 from services.board.statistics import RecordKey, record_keys
 from services.board.store import PostgresBoardStore
+from services.board.upstream import Upstream
 from services.board.views import BoardViews, RowCache
 from services.runtime import background
 from services.runtime.access_log import AccessLog
@@ -64,6 +65,7 @@ class Deps:
     sessions: SessionStore  # the web pages' server-side sessions
     access_log: AccessLog  # who looked at which person (services/runtime/access_log.py)
     sign_in: SignIn  # the organisations' identity providers (OpenID Connect)
+    upstream: Upstream | None = None  # the APIs, called as the signed-in user (services/board/upstream.py)
     row_cache: RowCache = field(default_factory=RowCache)  # the folded rows, one per process
 
     @property
@@ -121,6 +123,7 @@ async def bootstrap(settings: BoardSettings) -> AsyncIterator[Deps]:
         broker = kafka_broker(settings, "samordna-board")
         subscribe(broker, replace(feed, moved=changes.bump))
         await broker.start()
+        upstream = Upstream(settings.metrics_targets, sessions, sign_in)
         monitor = OpsMonitor(settings.metrics_targets, client_options(settings), settings.ops_scan_seconds)
         tasks = (
             background.supervise("ops-monitor", monitor.run()),
@@ -140,8 +143,10 @@ async def bootstrap(settings: BoardSettings) -> AsyncIterator[Deps]:
                 sessions=sessions,
                 access_log=access_log,
                 sign_in=sign_in,
+                upstream=upstream,
             )
         finally:
             await background.stop(*tasks)
+            await upstream.aclose()
             await broker.stop()
             await web_pool.close()

@@ -8,7 +8,8 @@ from services.runtime.settings import ConfigurationError, ServiceSettings
 class BoardSettings(ServiceSettings):
     http_port: int = 8020
     db_schema: str = "board"
-    # the services the ops dashboard scrapes: JSON, name -> base URL, e.g. {"consent": "http://127.0.0.1:8010"}
+    # the services the ops dashboard scrapes: JSON, name -> base URL, e.g. {"consent": "http://127.0.0.1:8010"};
+    # the workspace pages call `consent` and the user's principal's gateway (by its principal) at these too
     metrics_targets: dict[str, str] = {}
     ops_scan_seconds: float = 15.0
     # where the consent service keeps the keys of the sealed records (services/consent/erasure.py)

@@ -17,8 +17,9 @@ import logging
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from services.board.deps import COOKIE, PENDING_COOKIE, DepsDep, PageSession
+from services.board.deps import COOKIE, PENDING_COOKIE, DepsDep, PageSession, get_deps
 from services.board.sessions import Kind
+from services.board.upstream import SignInAgain
 from services.board.web import HEADERS, csrf_refused, form_if_csrf_ok, login_page, public_base, render
 from services.runtime.oidc import SignInRefused
 
@@ -26,6 +27,10 @@ log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
 CALLBACK = "/inloggad"
 
+RENEWAL_FAILED = (
+    "Din inloggning kunde inte förnyas hos identitetsleverantören, så du har loggats ut. "
+    "Logga in igen; det du skrev på den senaste sidan har inte sparats."
+)
 REFUSALS_IN_SWEDISH = {
     "principal not allowed for this issuer": "identitetsleverantören får inte intyga den huvudman den uppgav för dig",
     "role ops only for principal ops, from an issuer configured for ops": (
@@ -66,7 +71,7 @@ async def finish(request: Request, deps: DepsDep) -> Response:
     await deps.sessions.end(pending.key)  # one answer per sign-in, whatever it says
     provider = pending.data["provider"]
     try:
-        staff, id_token = await deps.sign_in.finish(provider, request, pending.data)
+        staff, id_token, tokens = await deps.sign_in.finish(provider, request, pending.data)
     except SignInRefused as exc:
         log.info("sign-in refused", extra={"provider": provider, "reason": exc.reason})
         response = render(
@@ -75,9 +80,10 @@ async def finish(request: Request, deps: DepsDep) -> Response:
         )  # fmt: skip
         response.delete_cookie(PENDING_COOKIE, path=CALLBACK)
         return response
-    session = await deps.sessions.create(
-        Kind.STAFF, {"staff": staff.as_dict(), "provider": provider, "id_token": id_token}, deps.clock()
-    )
+    # the user's own tokens, server-side only: the pages call the APIs with them (upstream.py)
+    data = {"staff": staff.as_dict(), "provider": provider, "id_token": id_token,
+            "tokens": tokens.as_dict() if tokens else None}  # fmt: skip
+    session = await deps.sessions.create(Kind.STAFF, data, deps.clock())
     log.info("signed in", extra={"principal": staff.caller.principal, "role": str(staff.caller.role)})
     response = _redirect("/")
     response.delete_cookie(PENDING_COOKIE, path=CALLBACK)
@@ -106,6 +112,14 @@ async def _provider_logout(deps, data: dict, back_to: str) -> str | None:
     except Exception as exc:  # the provider away: the session here has ended all the same
         log.warning("no RP-initiated logout", extra={"error": type(exc).__name__})
         return None
+
+
+async def sign_in_again(request: Request, exc: SignInAgain) -> Response:
+    """The app's answer when the user's tokens could not be renewed (upstream.py ended the session)."""
+    request.state.page_session = None  # ended: the page shows no one signed in
+    response = login_page(request, get_deps(request), RENEWAL_FAILED, 401)
+    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="lax", secure=_secure(request))
+    return response
 
 
 @router.get("/utloggad")

@@ -1,8 +1,9 @@
 """Follow-up statistics (docs/sources.md), protected by the cell-key method (docs/statistics.md).
 
 Persons in the model per month (a consent in force some day of the month), their age bands
-and referral sources (today), and events per type per month. Every count is published with a
-small, controlled noise that depends only on who is counted in it: each person (and each
+and referral sources (on the period's last day, or today), and events per type per month, over a
+period of whole months (the last 12 by default; `parse_period` reads the reader's choice).
+Every count is published with a small, controlled noise that depends only on who is counted in it: each person (and each
 event) has a secret record key, a cell's key is the sum of its contributors' record keys, and
 the cell key picks the noise. The same cell therefore shows the same number in every report,
 on every day, for every caller; a cell with a single contributor more or fewer draws fresh
@@ -24,8 +25,12 @@ from dateutil.relativedelta import relativedelta
 from personnummer import personnummer
 
 from services.board.domain import BoardEvent
+from services.board.errors import InvalidPeriod
 
 SMALLEST_SHOWN = 5
+DEFAULT_MONTHS = 12
+MOST_MONTHS = 36  # the longest period a report covers
+EARLIEST_MONTH = date(2000, 1, 1)
 AGE_BANDS = [(18, 24), (25, 34), (35, 44), (45, 54), (55, 64), (65, 200)]
 REFERRAL_SOURCES = {"self": "Egen", "vardcentral": "Vårdcentral", "socialtjanst": "Socialtjänst", "other": "Annan"}
 UNKNOWN = "Okänd"
@@ -100,28 +105,92 @@ class ConsentSpan:
     valid_until: datetime
 
 
+@dataclass(frozen=True)
+class Period:
+    """Whole months: from the first day of `first` to the end of the month `last` begins."""
+
+    first: date
+    last: date
+
+    @property
+    def end(self) -> date:
+        return self.last + relativedelta(months=1)
+
+    def month_starts(self) -> list[date]:
+        count = (self.last.year - self.first.year) * 12 + self.last.month - self.first.month + 1
+        return [self.first + relativedelta(months=i) for i in range(count)]
+
+    def as_of(self, today: date) -> date:
+        """The day the age bands and referral sources describe: the period's last, or today."""
+        return min(today, self.end - relativedelta(days=1))
+
+    def as_dict(self, today: date) -> dict:
+        return {"from": f"{self.first:%Y-%m}", "to": f"{self.last:%Y-%m}", "as_of": self.as_of(today).isoformat()}
+
+
+def default_period(today: date, months: int = DEFAULT_MONTHS) -> Period:
+    last = today.replace(day=1)
+    return Period(last - relativedelta(months=months - 1), last)
+
+
+def parse_period(first: str | None, last: str | None, today: date) -> Period:
+    """The period a reader asked for as `YYYY-MM` months (either may be left out: the default's
+    then); InvalidPeriod naming the field otherwise."""
+    default = default_period(today)
+    start = _month(first, "from", today) if first else None
+    end = _month(last, "to", today) if last else None
+    if start and not end:
+        end = min(start + relativedelta(months=DEFAULT_MONTHS - 1), default.last)
+    if end and not start:
+        start = end - relativedelta(months=DEFAULT_MONTHS - 1)
+    period = Period(start, end) if start and end else default
+    if period.first > period.last:
+        raise InvalidPeriod("from", "the first month comes after the last")
+    if len(period.month_starts()) > MOST_MONTHS:
+        raise InvalidPeriod("to", f"a period is at most {MOST_MONTHS} months")
+    return period
+
+
+def _month(text: str, field: str, today: date) -> date:
+    try:
+        month = datetime.strptime(text.strip(), "%Y-%m").date()
+    except ValueError:
+        raise InvalidPeriod(field, "a month is written YYYY-MM, e.g. 2026-03") from None
+    if not EARLIEST_MONTH <= month <= today.replace(day=1):
+        raise InvalidPeriod(field, f"a month from {EARLIEST_MONTH:%Y-%m} to this month")
+    return month
+
+
 def statistics(
-    spans: list[ConsentSpan], events: list[BoardEvent], today: date, record_key: RecordKey, months: int = 12
+    spans: list[ConsentSpan],
+    events: list[BoardEvent],
+    today: date,
+    record_key: RecordKey,
+    months: int = DEFAULT_MONTHS,
+    period: Period | None = None,
 ) -> dict:
     """The report. `events` must be only those the report's reader may see."""
-    first = today.replace(day=1) - relativedelta(months=months - 1)
-    month_starts = [first + relativedelta(months=i) for i in range(months)]
-    in_model_now = {s.person: s.person_id for s in spans if s.valid_from.date() <= today < s.valid_until.date()}
+    period = period or default_period(today, months)
+    first, end, as_of = period.first, period.end, period.as_of(today)
+    in_model = {s.person: s.person_id for s in spans if s.valid_from.date() <= as_of < s.valid_until.date()}
     shown = _Shown(record_key)
     by_type: dict[tuple[str, str, str], set[str]] = defaultdict(set)
     for e in events:
-        if e.time.date() >= first:
+        if first <= e.time.date() < end:
             by_type[(e.time.strftime("%Y-%m"), e.type, e.label)].add(f"event/{e.sender}/{e.event_id}")
     events_shown = [
         {"month": month, "event_type": event_type, "label": label, "events": shown.count(contributors)}
         for (month, event_type, label), contributors in sorted(by_type.items())
     ]
+    known = events if as_of == today else [e for e in events if e.time.date() <= as_of]
     return {
+        "period": period.as_dict(today),
         "persons_per_month": [
-            {"month": m.strftime("%Y-%m"), "persons": shown.persons(_persons_in(spans, m))} for m in month_starts
+            {"month": m.strftime("%Y-%m"), "persons": shown.persons(_persons_in(spans, m))}
+            for m in period.month_starts()
         ],
-        "age_bands": shown.table(_grouped(in_model_now, lambda pid: _age_band(pid, today))),
-        "referral_sources": shown.table(_grouped(in_model_now, _referrals(events, set(in_model_now.values())).get)),
+        "age_bands": shown.table(_grouped(in_model, lambda pid: _age_band(pid, as_of))),
+        "referral_sources": shown.table(_grouped(in_model, _referrals(known, set(in_model.values())).get)),
         "events_per_type_per_month": [row for row in events_shown if row["events"]],
         "disclosure_control": METHOD,
     }

@@ -16,7 +16,7 @@ from services.board.alerts import Alert, AlertRules, alerts
 from services.board.domain import BoardEvent, BoardRow, fold
 from services.board.errors import PersonNotOnBoard
 from services.board.ports import BoardStore
-from services.board.statistics import RecordKey, statistics
+from services.board.statistics import Period, RecordKey, statistics
 from services.board.visibility import row_parties, visible_events
 from services.runtime.auth import Caller, Role
 
@@ -100,13 +100,14 @@ class BoardViews:
         entries = [TimelineEntry(e.time, e.label, e.sender, e.type, e.data) for e in reversed(events)]
         return fold(events), entries
 
-    async def statistics(self, caller: Caller) -> dict:
+    async def statistics(self, caller: Caller, period: Period | None = None) -> dict:
         """A coordinator's statistics cover the persons shared with its principal and the events it
-        may see; ops sees the whole area."""
+        may see; ops sees the whole area. The last 12 months unless a period is asked for."""
         scope = None if caller.role is Role.OPS else caller.principal
         spans = await self.store.consent_spans(scope)
         events = visible_events(scope, await self.store.events_of(sorted({s.person for s in spans}), scope))
-        return {"scope": scope or "all", **statistics(spans, events, self.clock().date(), self.record_key)}
+        report = statistics(spans, events, self.clock().date(), self.record_key, period=period)
+        return {"scope": scope or "all", **report}
 
     async def _persons(self, principal: str) -> list[tuple[str, list[BoardEvent], list]]:
         """(handle, visible events, consents naming the principal) of every person on its board."""

@@ -17,7 +17,7 @@ from secrets import compare_digest
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -26,6 +26,7 @@ from starlette.responses import StreamingResponse
 from contracts.principals import display_name
 from services.board import api
 from services.board.alerts import LABELS
+from services.board.charts import SMALL_NOTE, charts, svg
 from services.board.deps import (
     ChangesDep,
     DepsDep,
@@ -37,9 +38,9 @@ from services.board.deps import (
     accessor_of,
     get_deps,
 )
-from services.board.errors import PersonNotOnBoard
+from services.board.errors import InvalidPeriod, PersonNotOnBoard
 from services.board.sessions import Ended, Session, csrf_matches
-from services.board.statistics import SMALLEST_SHOWN, as_csv
+from services.board.statistics import SMALLEST_SHOWN, Period, as_csv, parse_period
 from services.runtime.access_log import Access
 from services.runtime.auth import Caller, Role
 from services.runtime.oidc import Staff
@@ -66,7 +67,9 @@ except ZoneInfoNotFoundError:  # a machine without tzdata still shows the page, 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.filters["who"] = display_name
+templates.env.filters["svg"] = svg
 templates.env.filters["when"] = lambda t: t.astimezone(LOCAL_TIME).strftime("%Y-%m-%d %H:%M")
+templates.env.filters["day"] = lambda t: t.astimezone(LOCAL_TIME).date().isoformat()
 
 
 def static_files() -> StaticFiles:
@@ -196,15 +199,33 @@ async def person_page(
     return render(request, "person.html", caller=caller, row=row, entries=entries, columns=api.COLUMNS)
 
 
+PERIOD_ERRORS = {
+    "from": "Skriv första månaden som ÅÅÅÅ-MM, tidigast 2000-01 och senast denna månad.",
+    "to": "Skriv sista månaden som ÅÅÅÅ-MM, senast denna månad, inte före den första och högst 36 månader efter den.",
+}
+
+
 @router.get("/statistik")
 async def statistics_page(
-    request: Request, session: PageSession, caller: PageCaller, views: ViewsDep, deps: DepsDep
-) -> Response:
+    request: Request, session: PageSession, caller: PageCaller, views: ViewsDep, deps: DepsDep,
+    first: str = Query("", alias="from"), last: str = Query("", alias="to"),
+) -> Response:  # fmt: skip
     if caller is None:
         return login_page(request, deps, status_code=401)
     request.state.page_session = session
-    stats = await views.statistics(caller)
-    return render(request, "statistics.html", caller=caller, stats=stats, smallest_shown=SMALLEST_SHOWN)
+    today = deps.clock().date()
+    error, period = None, None
+    try:
+        period = parse_period(first or None, last or None, today)
+    except InvalidPeriod as invalid:
+        error = {"field": invalid.field, "text": PERIOD_ERRORS[invalid.field]}
+    stats = await views.statistics(caller, period)
+    asked = {"from": first, "to": last} if error else stats["period"]
+    return render(
+        request, "statistics.html", 422 if error else 200, caller=caller, stats=stats, charts=charts(stats),
+        smallest_shown=SMALLEST_SHOWN, small_note=SMALL_NOTE, error=error, asked=asked,
+        this_month=f"{today:%Y-%m}", period_query=f"from={stats['period']['from']}&to={stats['period']['to']}",
+    )  # fmt: skip
 
 
 @router.get("/drift")
@@ -219,19 +240,31 @@ async def ops_page(request: Request, session: PageSession, caller: PageCaller, o
 
 
 @router.get("/statistik.json")
-async def statistics_json(caller: PageCaller, views: ViewsDep) -> Response:
+async def statistics_json(
+    caller: PageCaller, views: ViewsDep, deps: DepsDep, first: str = Query("", alias="from"),
+    last: str = Query("", alias="to"),
+) -> Response:  # fmt: skip
     """What `/v1/statistics` answers, for the logged-in browser (which holds a cookie, not a bearer header)."""
     if caller is None:
         return PlainTextResponse("Inte inloggad", status_code=401, headers=HEADERS)
-    return JSONResponse(await views.statistics(caller), headers=HEADERS)
+    period = _period_or_refusal(first, last, deps)
+    if isinstance(period, Response):
+        return period
+    return JSONResponse(await views.statistics(caller, period), headers=HEADERS)
 
 
 @router.get("/statistik.csv")
-async def statistics_csv(caller: PageCaller, views: ViewsDep) -> Response:
+async def statistics_csv(
+    caller: PageCaller, views: ViewsDep, deps: DepsDep, first: str = Query("", alias="from"),
+    last: str = Query("", alias="to"),
+) -> Response:  # fmt: skip
     if caller is None:
         return PlainTextResponse("Inte inloggad", status_code=401, headers=HEADERS)
+    period = _period_or_refusal(first, last, deps)
+    if isinstance(period, Response):
+        return period
     return PlainTextResponse(
-        as_csv(await views.statistics(caller)),
+        as_csv(await views.statistics(caller, period)),
         media_type="text/csv; charset=utf-8",
         headers={**HEADERS, "Content-Disposition": 'attachment; filename="samordna-statistik.csv"'},
     )
@@ -255,6 +288,13 @@ async def live(request: Request, caller: PageCaller, changes: ChangesDep, v: int
         yield f"id: {version}\ndata: {version}\n\n" if version != seen else ": inget nytt\n\n"
 
     return StreamingResponse(stream(), media_type="text/event-stream", headers={**HEADERS, "X-Accel-Buffering": "no"})
+
+
+def _period_or_refusal(first: str, last: str, deps) -> Period | Response:
+    try:
+        return parse_period(first or None, last or None, deps.clock().date())
+    except InvalidPeriod as invalid:
+        return PlainTextResponse(f"{invalid.field}: {PERIOD_ERRORS[invalid.field]}", status_code=422, headers=HEADERS)
 
 
 def _filters(alert: str, party: str, sort: str) -> dict:

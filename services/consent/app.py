@@ -6,7 +6,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 
-from services.consent import api, fhir_api
+from services.consent import api, fhir_api, log_extract_api
 from services.consent.bootstrap import ConsentDeps, bootstrap
 from services.consent.deps import access_log, pseudonyms
 from services.consent.errors import ConsentNotFound, NotAParty
@@ -34,5 +34,6 @@ def create_app(settings: ConsentSettings, bootstrap: Bootstrap = bootstrap) -> F
     routes = APIRouter()
     routes.include_router(api.router)
     routes.include_router(fhir_api.router)
+    routes.include_router(log_extract_api.router)
     routes.include_router(access_log_router(access_log, pseudonyms))
     return service_app("Samordna consent registry and gate", lifespan, routes, settings, errors=ANSWERS)

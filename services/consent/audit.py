@@ -152,3 +152,7 @@ class AuditTrail:
         rows = await self._store.visible_to(pseudonym, caller.principal)
         await self._access.record([Access(Accessor.of_token(caller), "audit.search", pseudonym, {"found": len(rows)})])
         return rows
+
+    async def for_extract(self, caller: Caller, pseudonym: str) -> list[Row]:
+        """The same decisions, for the log extract (services/consent/log_extract.py), which logs the look."""
+        return await self._store.visible_to(pseudonym, caller.principal)

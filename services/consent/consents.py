@@ -144,6 +144,10 @@ class ConsentView(BaseModel):
         )
 
 
+def _changes(rows: list[Row]) -> list[dict]:
+    return [{"kind": r["kind"], "occurred_at": r["occurred_at"], "event_id": r["event_id"]} for r in rows]
+
+
 def _status(row: Row, now: datetime) -> str:
     if row["revoked_at"] is not None:
         return "revoked"
@@ -201,6 +205,13 @@ class Consents:
         )
         return found
 
+    async def with_history(self, caller: Caller, pseudonym: str) -> list[tuple[ConsentView, list[dict]]]:
+        """The person's consents naming the caller's principal, each with its changes (for the log
+        extract, which logs the look itself)."""
+        now = self._clock()
+        found = [row for row in await self._store.of_person(pseudonym) if caller.principal in row["parties"]]
+        return [(ConsentView.of(row, now), _changes(await self._store.history(row["id"]))) for row in found]
+
     async def by_id(self, caller: Caller, consent_id: UUID) -> ConsentView:
         row = await self._named(caller, consent_id)
         await self._logged(caller, "consent.read", row)
@@ -210,7 +221,7 @@ class Consents:
         row = await self._named(caller, consent_id)
         rows = await self._store.history(consent_id)
         await self._logged(caller, "consent.history", row)
-        return [{"kind": r["kind"], "occurred_at": r["occurred_at"], "event_id": r["event_id"]} for r in rows]
+        return _changes(rows)
 
     async def revoke(self, caller: Caller, consent_id: UUID) -> ConsentView:
         """Returns only once the revocation is committed, so no later decision can miss it."""

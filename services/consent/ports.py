@@ -17,6 +17,11 @@ class AccessRecorder(Protocol):
         """Append entries (services/runtime/access_log.Access) to the access log."""
 
 
+class AccessLogReader(AccessRecorder, Protocol):
+    async def search(self, principal: str, person: str | None = None) -> list[dict]:
+        """What `principal`'s own staff and systems looked at (of one person), newest first."""
+
+
 class ConsentStore(Protocol):
     async def grant(self, record: Mapping[str, Any], by: str) -> Row:
         """Insert the consent and its `granted` change, in one transaction; the stored row."""

@@ -16,7 +16,7 @@ from contracts.principals import PrincipalId
 from contracts.text import MAX_INT64
 from services.gateway import api_models as models
 from services.gateway.deps import DeadLettersDep, InboxDep, OutboxDep, ReceiptsDep
-from services.gateway.intake import read_event
+from services.gateway.intake import read_event, workspace_source
 from services.runtime.auth import Caller, Role, require
 from services.runtime.metrics import EVENTS_ACCEPTED
 from services.runtime.openapi import problems
@@ -34,6 +34,8 @@ class Acknowledgement(BaseModel):
 def build_router(principal: str) -> APIRouter:
     router = APIRouter(prefix="/v1")
     own_system = require(Role.SYSTEM, principal=principal)
+    # its own staff, with their own token, where they act by hand (the board's workspace)
+    own_system_or_staff = require(Role.SYSTEM, Role.COORDINATOR, principal=principal)
 
     @router.post(
         "/events",
@@ -42,8 +44,13 @@ def build_router(principal: str) -> APIRouter:
         responses=problems(409, 413, 422, s409="the id was accepted before with another body", s413="over 64 KiB"),
         openapi_extra=models.event_request_body(principal),
     )
-    async def post_event(request: Request, outbox: OutboxDep, caller: Caller = Depends(own_system)):
-        event = read_event(await request.body(), sender=caller.principal)
+    async def post_event(request: Request, outbox: OutboxDep, caller: Caller = Depends(own_system_or_staff)):
+        """One event from the principal's own system (role `system`), or registered by hand by its
+        own staff (role `coordinator`, the user's own token through the board's workspace): the same
+        validation and outbox. A coordinator's event gets `source` `samordna-arbetsyta/<user>`
+        (the HSA-id of the token, else its subject), whatever the body says."""
+        source = workspace_source(caller.user) if caller.role is Role.COORDINATOR else None
+        event = read_event(await request.body(), sender=caller.principal, source=source)
         accepted = await outbox.accept(event)
         EVENTS_ACCEPTED.labels(principal).inc()
         return {"id": accepted.id, "accepted_at": accepted.accepted_at.isoformat()}
@@ -53,23 +60,19 @@ def build_router(principal: str) -> APIRouter:
         inbox: InboxDep,
         after: int = Query(0, ge=0, le=MAX_INT64, description="cursor: the next_cursor of the previous page"),
         limit: int = Query(100, ge=1, le=1000),
-        caller: Caller = Depends(own_system),
+        caller: Caller = Depends(own_system_or_staff),
     ):
         items = await inbox.read(after, limit)
-        return {
-            "events": [
-                {
-                    "seq": item.seq,
-                    "delivery_seq": item.delivery_seq,
-                    "received_at": item.received_at.isoformat(),
-                    "receipt_due_at": _iso(item.receipt_due_at),
-                    "acknowledged_at": _iso(item.acknowledged_at),
-                    "event": json.loads(item.event),
-                }
-                for item in items
-            ],
-            "next_cursor": str(items[-1].seq if items else after),
-        }
+        return {"events": [_entry(item) for item in items], "next_cursor": str(items[-1].seq if items else after)}
+
+    @router.get("/inbox/latest", response_model=models.LatestInbox)
+    async def latest_in_inbox(
+        inbox: InboxDep, limit: int = Query(100, ge=1, le=1000), caller: Caller = Depends(own_system_or_staff)
+    ):
+        """For a person at a desk (the board's Inkorg): what needs a look first. Every event whose
+        receipt is overdue, earliest deadline first, then the rest, newest first; receipts (which
+        answer this principal's own events) are left out. Systems read `/v1/inbox` by cursor."""
+        return {"events": [_entry(item) for item in await inbox.latest(limit)]}
 
     @router.post(
         "/inbox/{event_id}/ack",
@@ -83,7 +86,7 @@ def build_router(principal: str) -> APIRouter:
         # event ids are printable ASCII (contracts.envelope): anything else is in no inbox
         event_id: str = Path(min_length=1, max_length=128, pattern=PRINTABLE_ASCII),
         details: Acknowledgement | None = Body(None),
-        caller: Caller = Depends(own_system),
+        caller: Caller = Depends(own_system_or_staff),
     ):
         details = details or Acknowledgement()
         receipt = await receipts.acknowledge(event_id, details.sender, details.unit)
@@ -111,6 +114,17 @@ def build_router(principal: str) -> APIRouter:
         }
 
     return router
+
+
+def _entry(item) -> dict:
+    return {
+        "seq": item.seq,
+        "delivery_seq": item.delivery_seq,
+        "received_at": item.received_at.isoformat(),
+        "receipt_due_at": _iso(item.receipt_due_at),
+        "acknowledged_at": _iso(item.acknowledged_at),
+        "event": json.loads(item.event),
+    }
 
 
 def _iso(value) -> str | None:

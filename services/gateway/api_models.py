@@ -46,6 +46,10 @@ class Inbox(BaseModel):
     next_cursor: Cursor
 
 
+class LatestInbox(BaseModel):
+    events: list[InboxEntry]
+
+
 class Receipt(BaseModel):
     event_id: str
     sender: str

@@ -102,3 +102,14 @@ class PgInbox:
             limit,
         )
         return [InboxItem(**dict(row)) for row in rows]
+
+    async def latest(self, limit: int) -> list[InboxItem]:
+        """Overdue receipts first (earliest deadline first), then the rest newest first; no receipts."""
+        rows = await self._pool.fetch(
+            """SELECT seq, delivery_seq, event, received_at, receipt_due_at, acknowledged_at, overdue
+               FROM (SELECT *, (receipt_due_at <= now() AND acknowledged_at IS NULL) IS TRUE AS overdue FROM inbox
+                     WHERE event_type NOT LIKE 'se.samordna.receipt.%') AS items
+               ORDER BY overdue DESC, CASE WHEN overdue THEN receipt_due_at END, seq DESC LIMIT $1""",
+            limit,
+        )
+        return [InboxItem(**{k: v for k, v in dict(row).items() if k != "overdue"}) for row in rows]

@@ -24,6 +24,9 @@ class Outbox(Protocol):
 class Inbox(Protocol):
     async def read(self, after: int, limit: int) -> list[InboxItem]: ...
 
+    async def latest(self, limit: int) -> list[InboxItem]:
+        """Overdue receipts first (earliest deadline first), then the rest newest first; no receipts."""
+
 
 class Receipts(Protocol):
     async def acknowledge(self, event_id: str, sender: str | None = None, unit: str | None = None) -> Receipt:

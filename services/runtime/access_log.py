@@ -40,7 +40,8 @@ class Accessor:
 
     @classmethod
     def of_token(cls, caller: Caller) -> "Accessor":
-        return cls(caller.principal, str(caller.role), "token")
+        """A bearer's: a member of staff's own JWT names its user (HSA-id, else subject: Caller.user)."""
+        return cls(caller.principal, str(caller.role), caller.user or "token")
 
 
 @dataclass(frozen=True)

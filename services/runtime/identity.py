@@ -1,6 +1,6 @@
 """Who is calling: a principal and the role it acts in, however it proved that."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 
@@ -14,3 +14,6 @@ class Role(StrEnum):
 class Caller:
     principal: str
     role: Role
+    # the person behind a member of staff's own token (HSA-id, else the provider's subject), for the
+    # record of who did what; not part of who the caller is (equality), and None for a system
+    user: str | None = field(default=None, compare=False)

@@ -9,9 +9,10 @@ import asyncio
 import json
 import logging
 import math
+import re
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
@@ -19,12 +20,14 @@ from urllib.request import url2pathname
 import httpx
 import jwt
 
+from contracts.person import contains_person_id
 from services.runtime.identity import Caller
 from services.runtime.jwt_issuers import IssuerConfig
 from services.runtime.vouching import NotVouched, vouched_caller
 
 log = logging.getLogger(__name__)
 
+USER_SHAPE = re.compile(r"^[!-~]{1,128}$")
 KEYS_FRESH_SECONDS = 300.0  # how long a fetched JWKS is used before it is fetched again
 UNKNOWN_KID_REFETCH_SECONDS = 60.0  # a rotated key shows within a minute; a forged kid costs one fetch a minute
 FIRST_FETCH_RETRY_SECONDS = 5.0  # while an issuer has never answered
@@ -206,8 +209,18 @@ def _verified(token: str, key: SigningKey, alg: str, config: IssuerConfig) -> di
 
 def _caller(claims: dict, config: IssuerConfig) -> Caller:
     try:
-        return vouched_caller(
+        caller = vouched_caller(
             claims.get(config.principal_claim), claims.get(config.role_claim), config.principals, config.principal_claim
         )
     except NotVouched as exc:
         raise InvalidToken(exc.reason) from None
+    return replace(caller, user=user_of(claims, config))
+
+
+def user_of(claims: dict, config: IssuerConfig) -> str | None:
+    """Who the token's holder is, as a short printable name for records: the HSA-id if the token
+    carries one, else the provider's `sub`; None if neither is usable (or looks like a personnummer)."""
+    for value in (claims.get(config.hsa_id_claim), claims.get("sub")):
+        if isinstance(value, str) and USER_SHAPE.match(value) and not contains_person_id(value):
+            return value
+    return None

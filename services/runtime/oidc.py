@@ -10,9 +10,14 @@ the API's JWTs follow (services/runtime/vouching.py), and the user's HSA-id, uni
 
 Authlib keeps its state between the two legs in `request.session`; the caller hands it a dict held
 server-side (services/board/sessions.py), so nothing of the flow or the tokens is in a cookie.
+
+The pages act for the user with the user's own access token (token relay): `finish` hands back the
+`Tokens` of the code exchange, kept in the server-side session, and `refresh` gets new ones with the
+refresh token (Authlib) when `needs_refresh` says the access token is about to expire.
 """
 
 import json
+import time
 from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +30,7 @@ from services.runtime.jwt_issuers import IssuerConfig
 from services.runtime.vouching import NotVouched, vouched_caller
 
 STAFF_ROLES = (Role.COORDINATOR, Role.OPS)  # a system signs in with a token, never through a browser
+REFRESH_MARGIN_SECONDS = 30  # an access token that expires within this is refreshed before a call
 
 
 class SignInRefused(Exception):
@@ -56,6 +62,45 @@ class Staff:
     def from_dict(cls, data: dict) -> "Staff":
         caller = Caller(data["principal"], Role(data["role"]))
         return cls(caller, data["issuer"], data["subject"], data["name"], data.get("hsa_id"), data.get("unit"))
+
+
+class RefreshFailed(Exception):
+    """The provider gave no new access token (the refresh token expired or was revoked, or the
+    provider is away): the user must sign in again."""
+
+
+@dataclass(frozen=True)
+class Tokens:
+    """The user's tokens from the provider: kept server-side only, never in a cookie or a log."""
+
+    access_token: str
+    refresh_token: str | None
+    expires_at: float  # seconds since the epoch
+
+    def as_dict(self) -> dict:
+        return {"access_token": self.access_token, "refresh_token": self.refresh_token, "expires_at": self.expires_at}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Tokens":
+        return cls(data["access_token"], data.get("refresh_token"), float(data["expires_at"]))
+
+
+def tokens_from(token: dict, now: float, previous: Tokens | None = None) -> Tokens:
+    """The tokens of a token endpoint's answer (Authlib's dict); a refresh that sends no new
+    refresh token keeps the old one. ValueError if there is no access token."""
+    access = token.get("access_token")
+    if not isinstance(access, str) or not access:
+        raise ValueError("no access token in the answer")
+    expires_at = token.get("expires_at")
+    if not isinstance(expires_at, int | float):
+        expires_in = token.get("expires_in")
+        expires_at = now + (float(expires_in) if isinstance(expires_in, int | float) else 60.0)
+    refresh = token.get("refresh_token") or (previous.refresh_token if previous else None)
+    return Tokens(access, refresh if isinstance(refresh, str) else None, float(expires_at))
+
+
+def needs_refresh(tokens: Tokens, now: float, margin: float = REFRESH_MARGIN_SECONDS) -> bool:
+    return tokens.expires_at - now <= margin
 
 
 @dataclass(frozen=True)
@@ -141,8 +186,11 @@ class SignIn:
         request.scope["session"] = session
         return await client.authorize_redirect(request, redirect_uri)
 
-    async def finish(self, key: str, request: Request, session: MutableMapping) -> tuple[Staff, str | None]:
-        """The member of staff the provider's answer names, and the ID token (for the logout hint)."""
+    async def finish(
+        self, key: str, request: Request, session: MutableMapping
+    ) -> tuple[Staff, str | None, Tokens | None]:
+        """The member of staff the provider's answer names, the ID token (for the logout hint) and
+        the user's tokens (to call the APIs as the user)."""
         client = self._client(key)
         request.scope["session"] = session
         try:
@@ -152,7 +200,23 @@ class SignIn:
         claims = token.get("userinfo")
         if not claims:
             raise SignInRefused("the identity provider sent no ID token")
-        return staff_from_claims(dict(claims), self.providers[key].config), token.get("id_token")
+        staff = staff_from_claims(dict(claims), self.providers[key].config)
+        try:
+            tokens = tokens_from(dict(token), time.time())
+        except ValueError:
+            tokens = None
+        return staff, token.get("id_token"), tokens
+
+    async def refresh(self, key: str, tokens: Tokens) -> Tokens:
+        """New tokens from the refresh token (the refresh grant, through Authlib), or RefreshFailed."""
+        if key not in self.providers or not tokens.refresh_token:
+            raise RefreshFailed("nothing to refresh with")
+        client = self._oauth.create_client(key)
+        try:
+            token = await client.fetch_access_token(grant_type="refresh_token", refresh_token=tokens.refresh_token)
+            return tokens_from(dict(token), time.time(), tokens)
+        except Exception as exc:  # OAuthError, the provider away, an answer without a token: all end the session
+            raise RefreshFailed(type(exc).__name__) from None
 
     async def logout_url(self, key: str, id_token: str | None, post_logout_redirect_uri: str) -> str | None:
         """Where the browser ends its session at the provider (RP-initiated logout), if the provider says."""

@@ -89,15 +89,18 @@ class FakeAccessLog:
 
     def __init__(self) -> None:
         self.entries: list = []  # Access
+        self.times: list[datetime] = []  # when each was recorded
 
     async def record(self, accesses: list) -> None:
         self.entries.extend(accesses)
+        self.times.extend(datetime.now(UTC) for _ in accesses)
 
     async def search(self, principal: str, person=None, since=None, until=None) -> list[dict]:
         return [
-            {"principal": a.who.principal, "role": a.who.role, "user": a.who.user, "person": a.person,
+            {"at": at.isoformat(), "principal": a.who.principal, "role": a.who.role, "user": a.who.user,
+             "name": a.who.name, "hsa_id": a.who.hsa_id, "unit": a.who.unit, "person": a.person,
              "action": a.action, "detail": a.detail}
-            for a in reversed(self.entries)
+            for at, a in reversed(list(zip(self.times, self.entries, strict=True)))
             if a.who.principal == principal and person in (None, a.person)
         ]  # fmt: skip
 

@@ -43,7 +43,7 @@ TOKENS = {  # bearer token -> caller, for a gateway of ALINGSAS
     "system-token": Caller(ALINGSAS, Role.SYSTEM),
     "coordinator-token": Caller(ALINGSAS, Role.COORDINATOR),
     "region-token": Caller(REGION, Role.SYSTEM),
-    "region-coordinator-token": Caller(REGION, Role.COORDINATOR),
+    "region-coordinator-token": Caller(REGION, Role.COORDINATOR, user="SE2321000014-E00000000001"),
 }
 
 
@@ -75,6 +75,16 @@ class FakeInbox:
 
     async def read(self, after: int, limit: int) -> list[InboxItem]:
         return [item for item in self.items if item.seq > after][:limit]
+
+    async def latest(self, limit: int) -> list[InboxItem]:
+        now = clock()
+
+        def overdue(i: InboxItem) -> bool:
+            return i.receipt_due_at is not None and i.receipt_due_at <= now and i.acknowledged_at is None
+
+        items = [i for i in self.items if '"se.samordna.receipt.' not in i.event]
+        late = sorted((i for i in items if overdue(i)), key=lambda i: i.receipt_due_at)
+        return (late + sorted((i for i in items if not overdue(i)), key=lambda i: -i.seq))[:limit]
 
 
 @dataclass

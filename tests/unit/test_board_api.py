@@ -148,3 +148,18 @@ async def test_ops_reads_the_monitors_numbers(api):
 
 async def test_readiness_asks_the_store(api):
     assert (await api.get("/readyz")).json() == {"ready": True, "checks": {"postgres": True, "kafka": True}}
+
+
+async def test_the_statistics_of_a_period_and_a_period_that_is_not_one_refused_naming_the_field(api):
+    report = (await api.get("/v1/statistics", params={"from": "2026-06", "to": "2026-08"}, headers=as_("ops"))).json()
+    csv = await api.get("/v1/statistics.csv", params={"from": "2026-06", "to": "2026-08"}, headers=as_("ops"))
+    future = await api.get("/v1/statistics", params={"to": "2027-01"}, headers=as_("ops"))
+    garbled = await api.get("/v1/statistics.csv", params={"from": "juni"}, headers=as_("ops"))
+
+    assert report["period"] == {"from": "2026-06", "to": "2026-08", "as_of": "2026-08-31"}
+    assert [m["month"] for m in report["persons_per_month"]] == ["2026-06", "2026-07", "2026-08"]
+    assert [line.split(",")[2] for line in csv.text.splitlines()[1:4]] == ["2026-06", "2026-07", "2026-08"]
+    assert future.status_code == garbled.status_code == 422
+    assert future.headers["content-type"] == PROBLEM
+    assert [e["field"] for e in future.json()["errors"]] == ["to"]
+    assert [e["field"] for e in garbled.json()["errors"]] == ["from"]

@@ -179,3 +179,27 @@ async def test_cookies_are_secure_behind_the_trusted_tls_proxy_only(sessions, cl
 
     assert response.status_code == 303
     assert ("Secure" in response.headers["set-cookie"]) is secure
+
+
+async def test_the_statistics_page_draws_its_charts_beside_the_tables_for_the_period_chosen(browser, sessions):
+    await signed_in(browser, sessions, "ops")
+
+    page = await browser.get("/statistik", params={"from": "2026-09", "to": "2026-11"})
+    csv = await browser.get("/statistik.csv", params={"from": "2026-09", "to": "2026-11"})
+
+    assert page.status_code == 200
+    assert 'value="2026-09"' in page.text and 'value="2026-11"' in page.text
+    assert page.text.count('<th scope="row">2026-') == 3
+    assert 'href="/statistik.csv?from=2026-09&amp;to=2026-11"' in page.text
+    assert [line.split(",")[2] for line in csv.text.splitlines()[1:4]] == ["2026-09", "2026-10", "2026-11"]
+
+
+async def test_a_period_that_is_not_one_is_shown_next_to_its_field(browser, sessions):
+    await signed_in(browser, sessions, "alingsas")
+
+    page = await browser.get("/statistik", params={"from": "2026-10", "to": "2026-02"})
+    csv = await browser.get("/statistik.csv", params={"to": "2030-01"})
+
+    assert page.status_code == 422 and page.headers["content-type"] == HTML
+    assert 'aria-invalid="true" aria-describedby="fran-fel"' in page.text and 'id="fran-fel"' in page.text
+    assert csv.status_code == 422 and csv.text.startswith("to: ")

@@ -148,12 +148,28 @@ async def test_another_principals_token_gets_403_for_events_and_the_inbox():
     assert posted.status_code == inbox.status_code == 403
 
 
-async def test_a_coordinator_cannot_post_events():
+async def test_its_own_coordinator_posts_through_the_same_outbox_and_the_source_names_workspace_and_user():
     gateway = FakeGateway(principal=REGION)
+    body = event(VISIT_MISSED, PERSON) | {"source": "/journal/claims-to-be-a-system"}
 
-    response = await post(event(VISIT_MISSED, PERSON), token="region-coordinator-token", gateway=gateway)
+    response = await post(body, token="region-coordinator-token", gateway=gateway)
 
-    assert response.status_code == 403
+    assert response.status_code == 202, response.text
+    [(_, _, stored)] = gateway.outbox.accepted.values()
+    assert stored.source == "samordna-arbetsyta/SE2321000014-E00000000001"
+    assert gateway.outbox.notified == 1
+
+
+async def test_a_coordinators_event_is_validated_like_a_systems_and_another_principals_coordinator_is_refused():
+    gateway = FakeGateway(principal=REGION)
+    wrong = event(VISIT_MISSED, PERSON, data=with_data(VISIT_MISSED, planned_at="igår"))
+
+    invalid = await post(wrong, token="region-coordinator-token", gateway=gateway)
+    async with FakeGateway(principal=REGION).api(token="coordinator-token") as api:
+        foreign = await api.post("/v1/events", json=event(VISIT_MISSED, PERSON))
+
+    assert invalid.status_code == 422 and "data.planned_at" in fields(invalid)
+    assert foreign.status_code == 403
     assert gateway.outbox.accepted == {}
 
 

@@ -136,11 +136,6 @@ async def test_an_acknowledgement_of_an_unprintable_id_or_with_a_personnummer_ge
     assert PERSON not in with_number.text and "191212121212" not in bare_number.text
 
 
-async def test_a_coordinator_cannot_acknowledge():
-    async with FakeGateway().api(token="coordinator-token") as api:
-        assert (await api.post("/v1/inbox/x/ack")).status_code == 403
-
-
 # --- dead letters ---------------------------------------------------------------------------
 def letter(letter_id: int, replayed: bool = False) -> dict:
     return {
@@ -181,3 +176,41 @@ async def test_dead_letters_are_for_the_principals_own_systems_only():
         assert (await coordinator.get("/v1/dead-letters")).status_code == 403
     async with FakeGateway().api(token="region-token") as region:
         assert (await region.get("/v1/dead-letters")).status_code == 403
+
+
+def due_item(seq: int, due_in: timedelta | None, acknowledged: bool = False, event_type: str = "x") -> InboxItem:
+    body = {"id": f"event-{seq}", "subject": "191212121212", "type": event_type}
+    due = NOW + due_in if due_in is not None else None
+    return InboxItem(seq, seq + 100, json.dumps(body), NOW, due, NOW if acknowledged else None)
+
+
+async def test_latest_puts_the_overdue_first_then_the_newest_and_leaves_receipts_out():
+    items = [
+        due_item(1, None), due_item(2, -timedelta(hours=1)), due_item(3, -timedelta(hours=2)),
+        due_item(4, timedelta(days=1)), due_item(5, -timedelta(hours=3), acknowledged=True),
+        due_item(6, None, event_type="se.samordna.receipt.acknowledged.v1"),
+    ]  # fmt: skip
+    async with FakeGateway(inbox=FakeInbox(items)).api(token="coordinator-token") as api:
+        answer = await api.get("/v1/inbox/latest", params={"limit": 10})
+    assert answer.status_code == 200, answer.text
+    assert [e["seq"] for e in answer.json()["events"]] == [3, 2, 5, 4, 1]
+
+
+@pytest.mark.parametrize("path", ["/v1/inbox", "/v1/inbox/latest"])
+async def test_the_principal_s_own_coordinators_read_the_inbox_and_no_one_else_s(path):
+    async with FakeGateway(inbox=FakeInbox([inbox_item(1)])).api(token="coordinator-token") as api:
+        assert (await api.get(path)).status_code == 200
+    async with FakeGateway(inbox=FakeInbox([inbox_item(1)])).api(token="region-coordinator-token") as api:
+        assert (await api.get(path)).status_code == 403
+
+
+async def test_a_coordinator_acknowledges_with_the_same_receipt_as_a_system():
+    receipts = FakeReceipts(deliveries=[delivery(1, "discharge-1")])
+    async with FakeGateway(receipts=receipts).api(token="coordinator-token") as api:
+        first = await api.post("/v1/inbox/discharge-1/ack", json={"unit": "Socialtjänsten Alingsås"})
+    async with FakeGateway(receipts=receipts).api(token="system-token") as api:
+        again = await api.post("/v1/inbox/discharge-1/ack")
+    assert first.status_code == again.status_code == 200
+    assert first.json()["receipt_id"] == again.json()["receipt_id"]
+    async with FakeGateway(receipts=receipts).api(token="region-coordinator-token") as api:
+        assert (await api.post("/v1/inbox/discharge-1/ack")).status_code == 403
