@@ -137,7 +137,7 @@ async def decisions_of(stack: Stack, ids: set[str]) -> Counter:
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         last = await consumer.end_offsets(partitions)
-        while any(await consumer.position(tp) < end for tp, end in last.items()):
+        while any([await consumer.position(tp) < end for tp, end in last.items()]):
             for records in (await consumer.getmany(timeout_ms=1000, max_records=2000)).values():
                 for record in records:
                     for decision in json.loads(record.value)["decisions"]:

@@ -50,7 +50,7 @@ async def _read_all(kafka: dict, topic: str) -> list:
         await consumer.seek_to_beginning(*partitions)
         ends = await consumer.end_offsets(partitions)
         records = []
-        while any(await consumer.position(tp) < end for tp, end in ends.items()):
+        while any([await consumer.position(tp) < end for tp, end in ends.items()]):
             for batch in (await consumer.getmany(timeout_ms=1000)).values():
                 records += batch
         return records
