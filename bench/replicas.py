@@ -196,9 +196,10 @@ async def main(args: argparse.Namespace) -> None:
         for k in [int(r) for r in args.replicas.split(",")]:
             rate, seconds, counted = await round_of(stack, k, pseudonyms, persons, args.events)
             once = sum(1 for n in counted.values() if n == 1)
-            print(
-                f"{k:>5} {args.events:>7} {seconds:>8.1f} {rate:>9.0f} {once:>13} {args.events - once:>9}", flush=True
-            )
+            times = Counter(counted.values())
+            times[0] = args.events - sum(times.values())
+            line = f"{k:>5} {args.events:>7} {seconds:>8.1f} {rate:>9.0f} {once:>13} {args.events - once:>9}"
+            print(line + f"   events by number of decisions: {dict(sorted(times.items()))}", flush=True)
     finally:
         if not args.keep:
             await asyncio.to_thread(stack.down)
