@@ -5,7 +5,9 @@ consumer group; partner systems then post from both sides, for persons with and 
 What the two gates wrote is read back as committed: every event has exactly one decision per
 recipient on `gate.decisions` and on the audit, the gates split the partitions between them (each
 decided some), and each recipient's delivery numbers run 1, 2, 3, ... without a gap or a repeat,
-as do their inboxes."""
+as do their inboxes. The events are posted once both gates are in the group: a gate that joins
+while the other is mid-batch can make that batch be decided twice (bench.replicas shows it;
+docs/performance.md#gate-replicas-on-the-cluster-item-6)."""
 
 import asyncio
 import json
