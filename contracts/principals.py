@@ -25,7 +25,19 @@ MUNICIPALITY_NAMES = {
     "1441": "Lerum",
     "1499": "Falköping",
     "1494": "Lidköping",
+    # Region Örebro län's twelve (deploy/principals-orebro.json)
+    "1814": "Lekeberg",
+    "1860": "Laxå",
+    "1861": "Hallsberg",
+    "1862": "Degerfors",
+    "1863": "Hällefors",
+    "1864": "Ljusnarsberg",
     "1880": "Örebro",
+    "1881": "Kumla",
+    "1882": "Askersund",
+    "1883": "Karlskoga",
+    "1884": "Nora",
+    "1885": "Lindesberg",
     "0180": "Stockholm",
 }
 

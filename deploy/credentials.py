@@ -48,18 +48,23 @@ class Credentials:
         """Development tokens, Kafka passwords and the pseudonym key, made once and kept across restarts."""
         data = json.loads(self.secrets_file.read_text()) if self.secrets_file.exists() else {}
         kafka_users = access.users(self.principals)
-        if "tokens" in data and set(data.get("kafka", ())) == set(kafka_users) and "oidc_clients" in data:
+        principals = set(self.principals)  # another principals file (SAMORDNA_PRINCIPALS) adds what it names
+        if (
+            set(data.get("kafka", ())) == set(kafka_users)
+            and principals <= set(data.get("tokens", ()))
+            and principals <= set(data.get("oidc_clients", ()))
+        ):
             return data
-        tokens = data.get("tokens") or {
-            principal: {role: secrets.token_urlsafe(24) for role in TOKEN_ROLES} for principal in self.principals
-        }
+        tokens = data.get("tokens") or {}
+        for principal in self.principals:
+            tokens.setdefault(principal, {role: secrets.token_urlsafe(24) for role in TOKEN_ROLES})
         tokens.setdefault("ops", {"ops": secrets.token_urlsafe(24)})
         kafka = {user: data.get("kafka", {}).get(user) or secrets.token_urlsafe(24) for user in kafka_users}
         data = {
             "pseudonym_secret": data.get("pseudonym_secret") or secrets.token_hex(32),
             "tokens": tokens,
             "kafka": kafka,
-            "oidc_clients": data.get("oidc_clients") or {p: secrets.token_urlsafe(32) for p in self.principals},
+            "oidc_clients": {p: secrets.token_urlsafe(32) for p in self.principals} | data.get("oidc_clients", {}),
         }
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.secrets_file.touch(mode=0o600)
@@ -84,12 +89,16 @@ class Credentials:
             return dict(line.split("=", 1) for line in lines if "=" in line)["KAFKA_ADMIN_PASSWORD"]
         return self.ensure_secrets()["kafka"][user]
 
+    def oidc_clients(self) -> dict[str, str]:
+        """The board's client secret at each principal's realm, of the principals described now."""
+        return {p: secret for p, secret in self.ensure_secrets()["oidc_clients"].items() if p in self.principals}
+
     def ensure_jwt_issuers(self) -> Path:
         """The local JWT key (made once), its JWKS and one issuer per principal; see deploy/jwt.py."""
         from deploy.jwt import write_issuers
 
         provider = self.identity_provider
-        realms = provider.issuers(self.ensure_secrets()["oidc_clients"], self.state_dir / "oidc") if provider else []
+        realms = provider.issuers(self.oidc_clients(), self.state_dir / "oidc") if provider else []
         return write_issuers(self.state_dir, [*self.principals, "ops"], realms)
 
 

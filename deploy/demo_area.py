@@ -15,8 +15,14 @@ import random
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-REGION, ALINGSAS, LERUM = "region-14", "kommun-1489", "kommun-1441"
-MUNICIPALITIES = [(ALINGSAS, "Alingsås", 0.55), (LERUM, "Lerum", 0.45)]
+from contracts.principals import display_name, municipality, region
+from deploy.layout import described_kommunkoder, described_lanskod
+
+# the described region and its first two municipalities: Alingsås and Lerum in deploy/principals.json,
+# Örebro and Lekeberg in deploy/principals-orebro.json (SAMORDNA_PRINCIPALS)
+REGION = region(described_lanskod())
+ALINGSAS, LERUM = (municipality(code) for code in described_kommunkoder()[:2])
+MUNICIPALITIES = [(ALINGSAS, display_name(ALINGSAS), 0.55), (LERUM, display_name(LERUM), 0.45)]
 NS = "se.samordna"
 ACTION_TYPES = {  # need a receipt (contracts/catalogue.py)
     f"{NS}.region.admission.notified.v1",

@@ -9,7 +9,13 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import httpx
 
-REGION, ALINGSAS, LERUM = "region-14", "kommun-1489", "kommun-1441"
+from contracts.principals import municipality, region
+from deploy.layout import described_kommunkoder, described_lanskod
+
+# the described region and its first two municipalities: Alingsås and Lerum in deploy/principals.json,
+# Örebro and Lekeberg in deploy/principals-orebro.json (SAMORDNA_PRINCIPALS)
+REGION = region(described_lanskod())
+ALINGSAS, LERUM = (municipality(code) for code in described_kommunkoder()[:2])
 ANNA, BERTIL, CECILIA, DAVID = "19840307-2377", "19711123-4188", "19950602-8522", "19620130-1196"
 
 

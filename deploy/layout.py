@@ -1,8 +1,10 @@
 """Where the parts of a local stack are: the repository's paths, and the ports and addresses of
 Kafka, PostgreSQL and every service. Pure values: nothing here starts, reads or writes anything
-but deploy/principals.json for the default region and municipalities."""
+but deploy/principals.json (or the file SAMORDNA_PRINCIPALS names) for the default region and
+municipalities."""
 
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,8 +18,15 @@ DEPLOY = REPO / "deploy"
 PRINCIPALS_FILE = DEPLOY / "principals.json"
 
 
+def principals_file() -> Path:
+    """deploy/principals.json, or the file SAMORDNA_PRINCIPALS names (relative to the repository),
+    e.g. deploy/principals-orebro.json for Region Örebro län and its twelve municipalities."""
+    named = os.environ.get("SAMORDNA_PRINCIPALS")
+    return (REPO / named).resolve() if named else PRINCIPALS_FILE
+
+
 def described_principals() -> dict:
-    return json.loads(PRINCIPALS_FILE.read_text())
+    return json.loads(principals_file().read_text())
 
 
 def described_lanskod() -> str:
@@ -37,8 +46,15 @@ class Service:
     env: dict[str, str] = field(default_factory=dict)
 
 
-# Each service's port is http_base_port plus its offset; municipality i is on 2 + i.
+# Each service's port is http_base_port plus its offset; municipality i is on 2 + i for the first
+# eight (2-9), and on 30 + i from the ninth on (38, 39, ...: a county of 49 ends at 78).
 REGION_OFFSET, FIRST_MUNICIPALITY_OFFSET, CONSENT_OFFSET, BOARD_OFFSET = 1, 2, 10, 20
+MORE_MUNICIPALITIES_OFFSET = 30
+
+
+def municipality_offset(i: int) -> int:
+    first = CONSENT_OFFSET - FIRST_MUNICIPALITY_OFFSET  # eight, below the consent service's port
+    return FIRST_MUNICIPALITY_OFFSET + i if i < first else MORE_MUNICIPALITIES_OFFSET + i
 
 
 @dataclass(frozen=True)
@@ -83,9 +99,7 @@ class Layout:
         """Each service's HTTP port, by its name in stack.json."""
         base = self.http_base_port
         ports = {self.region: base + REGION_OFFSET, "consent": base + CONSENT_OFFSET, "board": base + BOARD_OFFSET}
-        return ports | {
-            municipality(code): base + FIRST_MUNICIPALITY_OFFSET + i for i, code in enumerate(self.kommunkoder)
-        }
+        return ports | {municipality(code): base + municipality_offset(i) for i, code in enumerate(self.kommunkoder)}
 
     def services(self) -> list[Service]:
         """Every service in the order it is started: consent (with the gate), the gateways, the board."""

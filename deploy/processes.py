@@ -2,6 +2,7 @@
 a pid file in <state>/run and its output appended to <state>/logs; found, stopped and waited for
 by the key they were started under (a service's name, or another instance's)."""
 
+import http.client
 import os
 import signal
 import subprocess
@@ -78,14 +79,16 @@ class Processes:
         pid_file.unlink(missing_ok=True)
 
     def wait_ready(self, url: str, timeout: float = 60) -> None:
-        """Until `url`/readyz answers 200; a TimeoutError points at the logs."""
+        """Until `url`/readyz answers 200; a TimeoutError points at the logs. A probe of a port in the
+        ephemeral range that nothing listens on yet can connect to itself (TCP simultaneous open) and
+        read its own request back: not ready either."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
                 with urllib.request.urlopen(f"{url}/readyz", timeout=2) as response:
                     if response.status == 200:
                         return
-            except OSError:
+            except (OSError, http.client.HTTPException):  # HTTPException: e.g. a probe that met itself (below)
                 pass
             time.sleep(0.25)
         raise TimeoutError(f"{url} was not ready within {timeout:.0f} s (see {self.log_dir})")

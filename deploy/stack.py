@@ -83,7 +83,7 @@ class Stack:
 
     def provision_identity_provider(self, with_refused: bool = False) -> list[dict]:
         """Keycloak's realms, the board's client and the demo users (idempotent); the users with passwords."""
-        return self.identity_provider.provision(self.url("board"), self.ensure_secrets()["oidc_clients"], with_refused)
+        return self.identity_provider.provision(self.url("board"), self.credentials.oidc_clients(), with_refused)
 
     @property
     def processes(self) -> Processes:

@@ -9,7 +9,7 @@ import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -28,7 +28,7 @@ from services.board.settings import BoardSettings
 from services.board.statistics import RecordKey, record_keys
 from services.board.store import PostgresBoardStore
 from services.board.upstream import Upstream
-from services.board.views import BoardViews
+from services.board.views import BoardViews, RowCache
 from services.runtime import background
 from services.runtime.access_log import AccessLog
 from services.runtime.consuming import restart_dead_consumers
@@ -66,10 +66,11 @@ class Deps:
     access_log: AccessLog  # who looked at which person (services/runtime/access_log.py)
     sign_in: SignIn  # the organisations' identity providers (OpenID Connect)
     upstream: Upstream | None = None  # the APIs, called as the signed-in user (services/board/upstream.py)
+    row_cache: RowCache = field(default_factory=RowCache)  # the folded rows, one per process
 
     @property
     def views(self) -> BoardViews:
-        return BoardViews(self.store, self.rules, self.record_key, self.clock)
+        return BoardViews(self.store, self.rules, self.record_key, self.clock, self.row_cache)
 
 
 @asynccontextmanager

@@ -233,6 +233,10 @@ class Person:
     pseudonym: str
     events: list[BoardEvent]  # only those the principal asked for may see (all, for the whole area)
     consents: list[ConsentFacts]  # only those naming the principal
+    # the store's version of the person (schema.sql person_versions): the same version, the same
+    # events; None where the store keeps none (in memory), and nothing is kept by it. Not part of
+    # what the board holds: two stores that hold the same agree whatever their versions
+    version: int | None = field(default=None, compare=False)
 
 
 def _names(principal: str | None, consent: Consent) -> bool:

@@ -61,12 +61,13 @@ async def _replay(kafka: dict, topic: str, parse: Callable, apply: Callable[[lis
         ends = await consumer.end_offsets(partitions)
         while [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
             batch = await consumer.getmany(timeout_ms=1000, max_records=500)
-            for tp, records in batch.items():
-                items = [_parsed(parse, r.value) for r in records if r.offset < ends[tp]]
-                items = [item for item in items if item is not None]
-                if items:
-                    await apply(items)
-                applied += len(items)
+            # one apply (one transaction) for the whole fetch: a person's records are in one partition,
+            # in their order, so nothing of a person's order changes when partitions are applied together
+            items = [_parsed(parse, r.value) for tp, records in batch.items() for r in records if r.offset < ends[tp]]
+            items = [item for item in items if item is not None]
+            if items:
+                await apply(items)
+            applied += len(items)
         await consumer.commit({tp: OffsetAndMetadata(end, "") for tp, end in ends.items()})
     finally:
         await consumer.stop()

@@ -45,3 +45,13 @@ CREATE INDEX IF NOT EXISTS consents_by_person ON consents (person_pseudonym);
 
 -- a late event is checked against the person's revocations (store._forgotten)
 CREATE INDEX IF NOT EXISTS revoked_consents_by_person ON revoked_consents (person_pseudonym, revoked_at);
+
+-- A person's version, moved (from one sequence, never reused: a rebuild empties the table, not the
+-- sequence) in the transaction of every change the store applies to the person: a reader may keep
+-- what it read or folded of a person for as long as the version stays (store.persons_visible_to,
+-- views.RowCache), so that a board of thousands of persons is not read and folded again per request.
+CREATE SEQUENCE IF NOT EXISTS person_version_seq;
+CREATE TABLE IF NOT EXISTS person_versions (
+    person_pseudonym text PRIMARY KEY,
+    version          bigint NOT NULL
+);

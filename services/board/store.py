@@ -4,6 +4,12 @@ A batch of changes is one transaction: lock the persons it touches (so that a re
 late event of the same person, read from two topics at once, are applied one after the other),
 load what the projection needs of them, `apply_all`, and write the difference. Reads are the
 projection's reads in SQL, so that what a principal may not see never leaves the database.
+
+Every batch moves the version of the persons it changed (`person_versions`, in its transaction),
+and the board's listing (`persons_visible_to`) reads again only the events of persons whose version
+moved since it last read them for that principal: a board of thousands of persons costs one query
+of their consents and versions, not all their events, while nothing changes. The version is read
+before the events, so what is kept under a version is never older than it.
 """
 
 import json
@@ -37,6 +43,8 @@ _EVENT_ORDER = 'ORDER BY event_time, sender COLLATE "C", event_id COLLATE "C"'
 class PostgresBoardStore:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
+        # principal -> pseudonym -> (version, the events the principal may see): the last listing's
+        self._listed: dict[str | None, dict[str, tuple[int, list[BoardEvent]]]] = {}
 
     async def record_forwarded(self, items: Sequence[Forwarded]) -> set[str]:
         """Idempotent: a redelivered event changes nothing. Answers the principals who see a new event."""
@@ -49,28 +57,46 @@ class PostgresBoardStore:
     async def _apply(self, changes: Sequence[Change]) -> set[str]:
         async with self._pool.acquire() as conn, conn.transaction():
             persons = sorted({_pseudonym(c) for c in changes})
-            for pseudonym in persons:  # in order, so that two batches never wait on each other
-                await conn.execute("SELECT pg_advisory_xact_lock(hashtext('samordna-board'), hashtext($1))", pseudonym)
+            # in order (executemany sends them one after the other), so that two batches never wait on each other
+            await conn.executemany(
+                "SELECT pg_advisory_xact_lock(hashtext('samordna-board'), hashtext($1))", [(p,) for p in persons]
+            )
             before = await _load(conn, persons, changes)
             outcome = apply_all(before, changes)
-            await _write(conn, Writes.between(before, outcome.state))
+            if writes := Writes.between(before, outcome.state):
+                await _write(conn, writes)
+                await conn.execute(
+                    """INSERT INTO person_versions SELECT p, nextval('person_version_seq') FROM unnest($1::text[]) p
+                       ON CONFLICT (person_pseudonym) DO UPDATE SET version = EXCLUDED.version""",
+                    persons,
+                )
         return set(outcome.moved)
 
     async def persons_visible_to(self, principal: str | None) -> list[Person]:
         """Every person on `principal`'s board with the events `principal` may see, in order
         (every person and event, for None: aggregates only)."""
         consents = await self._pool.fetch(
-            """SELECT consent_id, person_pseudonym, valid_until FROM consents
+            """SELECT consent_id, person_pseudonym, valid_until, version FROM consents
+               LEFT JOIN person_versions USING (person_pseudonym)
                WHERE valid_until > now() AND ($1::text IS NULL OR $1 = ANY(parties))
                ORDER BY person_pseudonym COLLATE "C", consent_id""",
             principal,
         )
         by_person: dict[str, Person] = {}
         for row in consents:
-            person = by_person.setdefault(row["person_pseudonym"], Person(row["person_pseudonym"], [], []))
+            pseudonym = row["person_pseudonym"]
+            person = by_person.setdefault(pseudonym, Person(pseudonym, [], [], row["version"]))
             person.consents.append(ConsentFacts(str(row["consent_id"]), row["valid_until"]))
-        for crossed in await self._events(list(by_person), principal):
-            by_person[crossed.pseudonym].events.append(crossed.event)
+        listed = self._listed.get(principal, {})
+        unread = [p for p, person in by_person.items() if not person.version or _version(listed, p) != person.version]
+        read: dict[str, list[BoardEvent]] = {p: [] for p in unread}
+        for crossed in await self._events(unread, principal):
+            read[crossed.pseudonym].append(crossed.event)
+        for pseudonym, person in by_person.items():
+            person.events = read[pseudonym] if pseudonym in read else listed[pseudonym][1]
+        self._listed[principal] = {
+            p: (person.version, person.events) for p, person in by_person.items() if person.version is not None
+        }
         return [person for person in by_person.values() if person.events]
 
     async def consent_spans(self, principal: str | None) -> list[ConsentSpan]:
@@ -88,7 +114,7 @@ class PostgresBoardStore:
 
     async def forget_everything(self) -> None:
         """For a rebuild from the topics."""
-        await self._pool.execute("TRUNCATE events, consents, revoked_consents")
+        await self._pool.execute("TRUNCATE events, consents, revoked_consents, person_versions")
 
     async def ready(self) -> bool:
         return await database_ready(self._pool)
@@ -102,6 +128,11 @@ class PostgresBoardStore:
             principal,
         )
         return [_crossed(row) for row in rows]
+
+
+def _version(listed: dict[str, tuple[int, list]], pseudonym: str) -> int | None:
+    kept = listed.get(pseudonym)
+    return kept[0] if kept else None
 
 
 def _pseudonym(change: Change) -> str:
@@ -144,48 +175,49 @@ async def _load(conn: asyncpg.Connection, persons: list[str], changes: Sequence[
 
 
 async def _write(conn: asyncpg.Connection, writes: Writes) -> None:
-    for r in writes.revocations_added:
-        await conn.execute(
+    # executemany: one round trip for the rows of a batch, not one per row (a rebuild writes thousands)
+    if writes.revocations_added:
+        await conn.executemany(
             "INSERT INTO revoked_consents VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-            r.consent_id,
-            r.pseudonym,
-            r.revoked_at,
+            [(r.consent_id, r.pseudonym, r.revoked_at) for r in writes.revocations_added],
         )
     await _delete(conn, "DELETE FROM consents WHERE consent_id = ANY($1::uuid[])", writes.consents_dropped)
-    for c in writes.consents_added:
-        await conn.execute(
+    if writes.consents_added:
+        await conn.executemany(
             """INSERT INTO consents (consent_id, person_pseudonym, person_id, parties, valid_from, valid_until)
                VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (consent_id) DO NOTHING""",
-            c.consent_id,
-            c.pseudonym,
-            c.person_id,
-            list(c.parties),
-            c.valid_from,
-            c.valid_until,
-        )
+            [(c.consent_id, c.pseudonym, c.person_id, list(c.parties), c.valid_from, c.valid_until)
+             for c in writes.consents_added],
+        )  # fmt: skip
     if writes.events_forgotten:
         await conn.execute(
             "DELETE FROM events WHERE (sender, event_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))",
             [k[0] for k in writes.events_forgotten],
             [k[1] for k in writes.events_forgotten],
         )
-    for crossed in writes.events_added:
-        event = crossed.event
-        await conn.execute(
+    if writes.events_added:
+        await conn.executemany(
             """INSERT INTO events (sender, event_id, person_pseudonym, person_id, event_type, event_time,
                                  parties, data, decided_at, consent_ids)
                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING""",
-            event.sender,
-            event.event_id,
-            crossed.pseudonym,
-            event.person_id,
-            event.type,
-            event.time,
-            list(event.parties),
-            json.dumps(event.data),
-            crossed.decided_at,
-            sorted(crossed.consent_ids) if crossed.consent_ids is not None else None,
+            [_event_row(crossed) for crossed in writes.events_added],
         )
+
+
+def _event_row(crossed: Crossed) -> tuple:
+    event = crossed.event
+    return (
+        event.sender,
+        event.event_id,
+        crossed.pseudonym,
+        event.person_id,
+        event.type,
+        event.time,
+        list(event.parties),
+        json.dumps(event.data),
+        crossed.decided_at,
+        sorted(crossed.consent_ids) if crossed.consent_ids is not None else None,
+    )
 
 
 async def _delete(conn: asyncpg.Connection, sql: str, keys: Iterable[str]) -> None:

@@ -9,7 +9,7 @@ whole area (statistics), never a person.
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 from services.board.alerts import Alert, AlertRules, alerts
@@ -46,26 +46,47 @@ class TimelineEntry:
 
 
 @dataclass(frozen=True)
+class Folded:
+    """What a principal's board holds of a person at one version of the person: the events the
+    principal may see, the row folded from them, and the parties it may know of."""
+
+    version: int
+    events: list[BoardEvent]
+    row: BoardRow
+    parties: list[str]
+
+
+@dataclass
+class RowCache:
+    """The last folded person per (principal, pseudonym), kept while the store's version of the
+    person (`Person.version`) stays; each listing keeps only the persons it listed. One per board
+    process (`bootstrap.Deps`); what depends on the clock (alerts, the planning still ahead) is
+    computed on every request."""
+
+    folded: dict[str, dict[str, Folded]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class BoardViews:
     store: BoardStore
     rules: AlertRules
     record_key: RecordKey  # the statistics' secret cell keys
     clock: Callable[[], datetime]
+    cache: RowCache | None = None  # none: every request folds every person again
 
     async def board_rows(
         self, principal: str, *, alert: str | None = None, party: str | None = None, sort: str = "next_planned"
     ) -> list[RowView]:
         now = self.clock()
         views = []
-        for pseudonym, events, consents in await self._persons(principal):
-            row = fold(events)
-            row.planning = [p for p in row.planning if p.date >= now.date()]
-            found = alerts(events, consents, self.rules, now)
-            parties = row_parties(principal, events)
-            if alert and not any(a.kind == alert for a in found):
-                continue
+        for pseudonym, folded, consents in await self._folded(principal):
+            events, parties = folded.events, folded.parties
             if party and party not in parties:
                 continue
+            found = alerts(events, consents, self.rules, now)
+            if alert and not any(a.kind == alert for a in found):
+                continue
+            row = replace(folded.row, planning=[p for p in folded.row.planning if p.date >= now.date()])
             views.append(RowView(pseudonym, row, found, parties, events[-1].time))
         return sorted(views, key=_sort_key(sort))
 
@@ -90,11 +111,25 @@ class BoardViews:
 
     async def _persons(self, principal: str) -> list[tuple[str, list[BoardEvent], list]]:
         """(handle, visible events, consents naming the principal) of every person on its board."""
-        found = []
+        return [(handle, folded.events, consents) for handle, folded, consents in await self._folded(principal)]
+
+    async def _folded(self, principal: str) -> list[tuple[str, Folded, list]]:
+        """(handle, the person folded, consents naming the principal) of every person on its board;
+        a person whose version has not moved since the last listing is not folded again."""
+        kept = self.cache.folded.get(principal, {}) if self.cache else {}
+        found, listed = [], {}
         for person in await self.store.persons_visible_to(principal):
-            events = visible_events(principal, person.events)
-            if events:  # a person is on the board only with something the principal may see
-                found.append((person.pseudonym, events, person.consents))
+            folded = kept.get(person.pseudonym)
+            if folded is None or person.version is None or folded.version != person.version:
+                events = visible_events(principal, person.events)
+                if not events:  # a person is on the board only with something the principal may see
+                    continue
+                folded = Folded(person.version or 0, events, fold(events), row_parties(principal, events))
+            if person.version is not None:
+                listed[person.pseudonym] = folded
+            found.append((person.pseudonym, folded, person.consents))
+        if self.cache is not None:
+            self.cache.folded[principal] = listed
         return found
 
 

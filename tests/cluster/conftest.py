@@ -8,13 +8,14 @@ service then cannot bind it (seen once: a gateway's port held by a Kafka client'
 
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 
 from deploy.stack import REPO, Stack
 from tests.support.client import StackClient
 
-CLUSTER_STATE = REPO / ".local" / "test-cluster"
+CLUSTER_STATE = Path(os.environ.get("SAMORDNA_TEST_CLUSTER_STATE_DIR", REPO / ".local" / "test-cluster"))
 
 
 @pytest.fixture(scope="session")
@@ -25,6 +26,7 @@ def cluster_stack() -> Stack:
         kafka_nodes=3,
         pg_port=int(os.environ.get("SAMORDNA_TEST_CLUSTER_PG_PORT", 26432)),
         http_base_port=int(os.environ.get("SAMORDNA_TEST_CLUSTER_HTTP_BASE", 26000)),
+        keycloak_port=int(os.environ.get("SAMORDNA_TEST_CLUSTER_KEYCLOAK_PORT", 26800)),
     )
     if stack.state_dir.exists():  # leftovers of a run killed mid-way
         stack.down()
