@@ -33,7 +33,7 @@ import logging
 from collections.abc import Callable
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
 from aiokafka.partitioner import murmur2
 
@@ -88,6 +88,8 @@ class Gate:
         self._group_id = group_id
         self._partition_counts: dict[str, int] = {}
         self._oldest = OldestUncommitted(group_id)
+        self._handover = _HandOver()
+        self._fetched_during = 0
         self.decided = 0
 
     @property
@@ -95,38 +97,53 @@ class Gate:
         return self._consumer
 
     def subscribe(self) -> None:
-        self._consumer.subscribe(pattern=EVENTS_TOPIC_PATTERN)
+        self._consumer.subscribe(pattern=EVENTS_TOPIC_PATTERN, listener=self._handover)
 
     async def run(self) -> None:
         backoff = Backoff("gate batch")
         while True:
-            try:
-                batch = await self.fetch()
-            except Exception as exc:  # the broker away; or the consumer lost its group for good
-                await backoff.failed(exc)
-                if coordination_ended(self._consumer) and self._make_consumer is not None:
-                    await self._restart_consumer()
-                continue
-            if not batch:
-                continue
-            for tp, records in batch.items():
-                self._oldest.holding(tp.topic, records[0].timestamp)
-            try:
-                await self.process(batch)
-            except Exception as exc:  # the broker, the database, a pool connection broken by a restart
-                # Nothing of this batch is visible (see the module's docstring): decide it again.
-                await backoff.failed(exc)
-                await self._rewind(list(batch))
-                continue
-            backoff.succeeded()
-            for tp in batch:
-                self._oldest.committed(tp.topic)
+            if await self._one_batch(backoff):
+                await self._restart_consumer()
+
+    async def _one_batch(self, backoff: Backoff) -> bool:
+        """Fetches, decides and commits one batch; True if the consumer lost its group for good."""
+        try:
+            batch = await self.fetch()
+        except Exception as exc:  # the broker away; or the consumer lost its group for good
+            await backoff.failed(exc)
+            return coordination_ended(self._consumer) and self._make_consumer is not None
+        if not batch:
+            return False
+        # A rebalance waits for the batch being decided (see _HandOver); a batch fetched before a
+        # hand-over that has already happened is not decided: its partitions go back to their
+        # committed offsets, here or at the gate that has them now.
+        failure = None
+        async with self._handover.batch_in_hand:
+            stale = self._handover.count != self._fetched_during
+            if not stale:
+                for tp, records in batch.items():
+                    self._oldest.holding(tp.topic, records[0].timestamp)
+                try:
+                    await self.process(batch)
+                except Exception as exc:  # the broker, the database, a pool connection broken by a restart
+                    # Nothing of this batch is visible (see the module's docstring): decide it again.
+                    failure = exc
+        if failure is not None:
+            await backoff.failed(failure)
+        if stale or failure is not None:
+            await self._rewind(list(batch))
+            return False
+        backoff.succeeded()
+        for tp in batch:
+            self._oldest.committed(tp.topic)
+        return False
 
     async def fetch(self, timeout_ms: int = 500) -> dict[TopicPartition, list[ConsumerRecord]]:
         """The next batch: what the consumer has (waiting up to `timeout_ms` for a first record),
         then, while it is short of `max_records`, what more arrives within the linger — so that
         records trickling in share one transaction instead of paying one each."""
         batch = await self._consumer.getmany(timeout_ms=timeout_ms, max_records=self._max_records)
+        self._fetched_during = self._handover.count  # the assignment these records came under
         if not batch or self._linger <= 0:
             return batch
         loop = asyncio.get_running_loop()
@@ -250,6 +267,32 @@ class Gate:
                 continue
             backoff.succeeded()
             return
+
+
+class _HandOver(ConsumerRebalanceListener):
+    """Lets a rebalance take partitions away only between batches.
+
+    aiokafka's `send_offsets_to_transaction` carries no group generation, so the broker would take
+    the offsets of a batch fetched before a rebalance even after another gate got its partitions
+    and read the old offsets — and that batch would be decided twice. aiokafka awaits this callback
+    before the consumer rejoins: it waits for the batch being decided to commit (or rewind), and
+    counts the hand-over, so that a batch fetched before it is rewound, never decided. (The lock
+    is not held while fetching: during a rebalance aiokafka's fetch waits for the new assignment,
+    which waits for this callback.) A gate frozen past the session timeout is not asked: see
+    docs/operations.md, "Gate replicas"."""
+
+    def __init__(self) -> None:
+        self.batch_in_hand = asyncio.Lock()
+        self.count = 0
+
+    async def on_partitions_revoked(self, revoked) -> None:
+        if self.batch_in_hand.locked():
+            log.info("partitions revoked; finishing the batch in hand first", extra={"partitions": len(revoked)})
+        async with self.batch_in_hand:
+            self.count += 1
+
+    async def on_partitions_assigned(self, assigned) -> None:
+        log.info("partitions assigned", extra={"partitions": len(assigned)})
 
 
 async def _stop_quietly(consumer: AIOKafkaConsumer) -> None:
