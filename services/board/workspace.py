@@ -212,7 +212,7 @@ async def consent_revoke(
         return render(request, "samtycke_aterkalla.html", status, caller=caller, consent_id=consent_id,
                       person=format_person_id(body["person"]), person_id=body["person"], reason=reason,
                       errors=errors, error_for=error_for)  # fmt: skip
-    result = await deps.upstream.consent(session, "POST", f"/v1/consents/{consent_id}/revoke", {})
+    result = await deps.upstream.consent(session, "POST", f"/v1/consents/{consent_id}/revoke", {"reason": reason[:500]})
     await log_views(deps, staff, "workspace.consent_revoked", [handle_of(deps, body["person"])],
                     consent_id=consent_id, reason=reason[:500])  # fmt: skip
     notice = "Samtycket är återkallat. Personen lämnar samverkan direkt." if result.ok else trouble(result)

@@ -7,7 +7,7 @@ from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict
 
 from contracts import PersonId
-from services.consent.consents import ConsentRequest, ConsentView
+from services.consent.consents import ConsentRequest, ConsentView, RevokeRequest
 from services.consent.deps import AuditDep, ConsentsDep, Coordinator, PreviewsDep
 from services.runtime.openapi import problems
 
@@ -75,9 +75,12 @@ async def preview_consent(body: ConsentRequest, previews: PreviewsDep, caller: C
     return Preview(events=await previews.preview(caller, body))
 
 
-@router.post("/consents/{consent_id}/revoke", response_model=ConsentView, responses=problems(404))
-async def revoke_consent(consent_id: UUID, consents: ConsentsDep, caller: Coordinator):
-    return await consents.revoke(caller, consent_id)
+@router.post("/consents/{consent_id}/revoke", response_model=ConsentView, responses=problems(404, 422))
+async def revoke_consent(
+    consent_id: UUID, consents: ConsentsDep, caller: Coordinator, body: RevokeRequest | None = None
+):
+    """Revokes the consent at once (the answer comes once it is committed); the optional body says why."""
+    return await consents.revoke(caller, consent_id, body.reason if body else None)
 
 
 class HistoryEntry(BaseModel):

@@ -59,6 +59,14 @@ def as_instant(value: date | datetime) -> datetime:
     return datetime.combine(value, time.min, tzinfo=SWEDEN)
 
 
+class RevokeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: FreeText | None = Field(
+        default=None, max_length=500, description="why the person revoked, as recorded (optional; no personnummer)"
+    )
+
+
 class ConsentRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -122,6 +130,7 @@ class ConsentView(BaseModel):
     recorded_by_principal: str
     recorded_at: datetime
     revoked_at: datetime | None
+    revocation_reason: str | None = None
     status: Literal["active", "pending", "expired", "revoked"]
 
     @classmethod
@@ -140,6 +149,7 @@ class ConsentView(BaseModel):
             recorded_by_principal=row["recorded_by_principal"],
             recorded_at=row["recorded_at"],
             revoked_at=row["revoked_at"],
+            revocation_reason=row.get("revocation_reason"),
             status=_status(row, now),
         )
 
@@ -223,10 +233,10 @@ class Consents:
         await self._logged(caller, "consent.history", row)
         return _changes(rows)
 
-    async def revoke(self, caller: Caller, consent_id: UUID) -> ConsentView:
+    async def revoke(self, caller: Caller, consent_id: UUID, reason: str | None = None) -> ConsentView:
         """Returns only once the revocation is committed, so no later decision can miss it."""
         row = await self._named(caller, consent_id)
-        revoked = await self._store.revoke(consent_id, caller.principal)
+        revoked = await self._store.revoke(consent_id, caller.principal, reason)
         self._changed()
         await self._logged(caller, "consent.revoke", row)
         return ConsentView.of(revoked or row, self._clock())

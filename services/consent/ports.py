@@ -31,7 +31,7 @@ class ConsentStore(Protocol):
 
     async def by_id(self, consent_id: UUID) -> Row | None: ...
 
-    async def revoke(self, consent_id: UUID, by: str) -> Row | None:
+    async def revoke(self, consent_id: UUID, by: str, reason: str | None = None) -> Row | None:
         """Mark it revoked with its `revoked` change, in one transaction, only once every batch of
         the gate that read it has committed; None if it already was revoked."""
 

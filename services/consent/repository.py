@@ -46,7 +46,9 @@ async def consent_by_id(conn: asyncpg.Connection, consent_id: UUID) -> asyncpg.R
     return await conn.fetchrow("SELECT * FROM consents WHERE id = $1", consent_id)
 
 
-async def revoke(conn: asyncpg.Connection, consent_id: UUID, by: str) -> asyncpg.Record | None:
+async def revoke(
+    conn: asyncpg.Connection, consent_id: UUID, by: str, reason: str | None = None
+) -> asyncpg.Record | None:
     """Mark revoked, inside the caller's transaction. Returns None if it already was.
 
     The row lock waits for every gate batch that holds the consent FOR SHARE. `revoked_at` is
@@ -57,10 +59,11 @@ async def revoke(conn: asyncpg.Connection, consent_id: UUID, by: str) -> asyncpg
     if locked is None:
         return None
     return await conn.fetchrow(
-        """UPDATE consents SET revoked_at = clock_timestamp(), revoked_by_principal = $2
+        """UPDATE consents SET revoked_at = clock_timestamp(), revoked_by_principal = $2, revocation_reason = $3
            WHERE id = $1 RETURNING *""",
         consent_id,
         by,
+        reason,
     )
 
 

@@ -17,6 +17,8 @@ CREATE TABLE IF NOT EXISTS consents (
     CHECK (valid_until > valid_from)
 );
 CREATE INDEX IF NOT EXISTS consents_by_person ON consents (person_pseudonym);
+-- why the person revoked, in the words of whoever recorded it (optional)
+ALTER TABLE consents ADD COLUMN IF NOT EXISTS revocation_reason text;
 
 -- The history of every consent — granted, revoked, expiring, expired — and the outbox that
 -- publishes it to consent.changes. Nothing in a row changes but published_at.

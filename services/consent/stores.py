@@ -30,9 +30,9 @@ class PostgresConsents:
         async with self._pool.acquire() as conn:
             return await repository.consent_by_id(conn, consent_id)
 
-    async def revoke(self, consent_id: UUID, by: str) -> asyncpg.Record | None:
+    async def revoke(self, consent_id: UUID, by: str, reason: str | None = None) -> asyncpg.Record | None:
         async with self._pool.acquire() as conn, conn.transaction():
-            revoked = await repository.revoke(conn, consent_id, by)
+            revoked = await repository.revoke(conn, consent_id, by, reason)
             if revoked is not None:
                 await lifecycle.append(conn, "revoked", revoked, by, revoked["revoked_at"], self._erasure_delay)
         return revoked

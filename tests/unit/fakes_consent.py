@@ -42,11 +42,11 @@ class FakeConsents:
         row = self.rows.get(consent_id)
         return dict(row) if row else None
 
-    async def revoke(self, consent_id: UUID, by: str) -> dict | None:
+    async def revoke(self, consent_id: UUID, by: str, reason: str | None = None) -> dict | None:
         row = self.rows[consent_id]
         if row["revoked_at"] is not None:
             return None
-        row |= {"revoked_at": self._clock(), "revoked_by_principal": by}
+        row |= {"revoked_at": self._clock(), "revoked_by_principal": by, "revocation_reason": reason}
         self.changes.append((consent_id, "revoked", by))
         return dict(row)
 

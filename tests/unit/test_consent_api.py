@@ -165,6 +165,22 @@ async def test_revoking_answers_the_revoked_consent_and_the_history_keeps_every_
     assert service.consents.changes[-1][1:] == ("revoked", ALINGSAS)
 
 
+async def test_a_revocation_keeps_its_reason_and_a_reason_holding_a_personnummer_is_refused_naming_it(api, service):
+    consent = await grant(api)
+
+    refused = await api.post(
+        f"/v1/consents/{consent['id']}/revoke", json={"reason": "se 19620120-5835"}, headers=as_("alingsas")
+    )
+    still = await api.get(f"/v1/consents/{consent['id']}/history", headers=as_("alingsas"))
+    revoked = await api.post(
+        f"/v1/consents/{consent['id']}/revoke", json={"reason": "vill inte längre"}, headers=as_("alingsas")
+    )
+
+    assert refused.status_code == 422 and "reason" in refused.text and "5835" not in refused.text
+    assert [entry["kind"] for entry in still.json()["history"]] == ["granted"]
+    assert (revoked.json()["status"], revoked.json()["revocation_reason"]) == ("revoked", "vill inte längre")
+
+
 # ---- audit and preview -------------------------------------------------------------------------
 
 
