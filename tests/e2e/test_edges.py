@@ -12,8 +12,15 @@ REGION, ALINGSAS = "region-14", "kommun-1489"
 VISIT_MISSED = "se.samordna.region.visit.missed.v1"
 
 
-async def test_a_coordinator_cannot_post_events_and_a_system_cannot_record_consents(client, person):
-    posted = await client.post_event(REGION, event(VISIT_MISSED, person), role="coordinator")
+async def test_a_coordinator_of_another_principal_cannot_post_events_and_a_system_cannot_record_consents(
+    client, person
+):
+    # a coordinator posts through the workspace to their own principal's gateway only
+    posted = await client.http.post(
+        client.url(REGION, "/v1/events"),
+        json=event(VISIT_MISSED, person),
+        headers={"Authorization": f"Bearer {client.info['tokens'][ALINGSAS]['coordinator']}"},
+    )
     consent = await client.http.post(
         client.url("consent", "/v1/consents"),
         json={"person": person, "parties": [REGION, ALINGSAS], "valid_from": "2026-11-22", "form": "written"},
