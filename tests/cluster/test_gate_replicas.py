@@ -8,7 +8,7 @@ decided some), and each recipient's delivery numbers run 1, 2, 3, ... without a 
 as do their inboxes. The events are posted once both gates are in the group. A second gate
 joining or leaving while events stream in is not held here yet: with the rebalance listener
 (services/consent/gate.py, _HandOver) one fresh-clone run passed it and the next saw 8 of 889
-events decided twice (docs/operations.md, "Gate replicas").""""""
+events decided twice (docs/operations.md, "Gate replicas")."""
 
 import asyncio
 import json
