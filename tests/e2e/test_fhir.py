@@ -7,10 +7,10 @@ from fhirclient.models.consent import Consent as StrictConsent
 from fhirpy import AsyncFHIRClient
 from fhirpy.base.exceptions import ResourceNotFound
 
+from contracts.fhir import person_identifier
 from contracts.person import normalize_person_id
 
 REGION, ALINGSAS, LERUM = "region-14", "kommun-1489", "kommun-1441"
-PERSONNUMMER = "http://electronichealth.se/identifier/personnummer"
 
 
 def fhir_client(client, principal: str) -> AsyncFHIRClient:
@@ -38,12 +38,15 @@ async def test_a_fhir_client_reads_a_recorded_consent_and_a_non_party_cannot(cli
 
 
 async def test_a_person_s_consents_are_searched_by_post_with_the_personnummer_in_the_body(client, person):
+    """The person may have a samordningsnummer (one in ten of the fixture's): the search names
+    the identifier system the number belongs to."""
     granted = await client.grant(REGION, person, [REGION, ALINGSAS])
     token = client.info["tokens"][REGION]["coordinator"]
+    identifier = person_identifier(person)
 
     response = await client.http.post(
         client.url("consent", "/fhir/Consent/_search"),
-        data={"patient:identifier": f"{PERSONNUMMER}|{normalize_person_id(person)}"},
+        data={"patient:identifier": f"{identifier['system']}|{identifier['value']}"},
         headers={"Authorization": f"Bearer {token}"},
     )
 
