@@ -15,7 +15,8 @@ thresholds are data (alert_rules.json, or SAMORDNA_ALERT_RULES_FILE, read by `bo
 """
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
+from functools import cached_property
 
 from dateutil.relativedelta import relativedelta
 from pydantic import BaseModel, ConfigDict, Field
@@ -66,6 +67,13 @@ class Alert:
     def label(self) -> str:
         return LABELS[self.kind]
 
+    @cached_property
+    def as_json(self) -> dict:
+        """The alert as the API answers it (api_models.AlertOut); made once per alert, which the
+        board keeps with the row while it holds (views.KeptAlerts)."""
+        since = self.since.isoformat()
+        return {"kind": self.kind, "label": self.label, "text": self.text, "since": since, "event_id": self.event_id}
+
 
 def alerts(events: list[BoardEvent], consents: list[ConsentFacts], rules: AlertRules, now: datetime) -> list[Alert]:
     """The person's open alerts, oldest first. `events` are in event-time order."""
@@ -81,6 +89,22 @@ def alerts(events: list[BoardEvent], consents: list[ConsentFacts], rules: AlertR
         if now >= (notice_from := c.valid_until - timedelta(days=rules.consent_expiring_days)) and now < c.valid_until
     ]
     return sorted(found, key=lambda a: a.since)
+
+
+def unchanged_until(
+    events: list[BoardEvent], consents: list[ConsentFacts], rules: AlertRules, now: datetime
+) -> datetime:
+    """The first moment after `now` at which `alerts(events, consents, rules, ·)` may answer
+    otherwise; until then it answers as at `now` (the board keeps each row's alerts that long).
+    Every rule compares the clock either with a day (`now.date()`: it may change at the next
+    midnight) or with a time of the person's: a recent event's time plus `recent_days`, a
+    consent's notice and its end."""
+    midnight = datetime.combine(now.date() + timedelta(days=1), time.min, now.tzinfo)
+    recent = timedelta(days=rules.recent_days)
+    notice = timedelta(days=rules.consent_expiring_days)
+    moments = [e.time + recent for e in events if e.name in _RECENT]
+    moments += [moment for c in consents for moment in (c.valid_until - notice, c.valid_until)]
+    return min([midnight, *(moment for moment in moments if moment > now)])
 
 
 _RECENT = {

@@ -6,10 +6,10 @@ Persons are named by their handle (a pseudonym) in URLs, never by personnummer.
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import PlainTextResponse, Response
+from pydantic_core import to_json
 
 from services.board import api_models as models
-from services.board import views
 from services.board.alerts import LABELS
 from services.board.deps import DepsDep, OpsDep, ViewsDep
 from services.board.statistics import Period, as_csv, parse_period
@@ -38,25 +38,6 @@ class CsvResponse(PlainTextResponse):
 AlertKind = Literal[tuple(LABELS)]  # type: ignore[valid-type]
 
 
-def row_json(view: views.RowView) -> dict:
-    row = view.row
-    return {
-        "handle": view.handle,
-        "patient": row.patient,
-        "start": row.start.isoformat(),
-        "goal": row.goal,
-        "current": row.current,
-        "ongoing": list(row.ongoing.values()),
-        "planning": [{"date": p.date.isoformat(), "what": p.what} for p in row.planning],
-        "next_planned": view.next_planned.isoformat() if view.next_planned else None,
-        "alerts": [
-            {"kind": a.kind, "label": a.label, "text": a.text, "since": a.since.isoformat(), "event_id": a.event_id}
-            for a in view.alerts
-        ],
-        "parties": view.parties,
-    }
-
-
 @router.get("/board", response_model=models.Board)
 async def board(
     views: ViewsDep,
@@ -65,10 +46,14 @@ async def board(
     party: str | None = Query(None, description="only persons shared with this principal"),
     sort: Literal["next_planned", "patient", "start"] = Query("next_planned"),
     caller: Caller = Depends(coordinator),
-) -> dict:
+) -> Response:
     rows = await views.board_rows(caller.principal, alert=alert, party=party, sort=sort)
-    await deps.access_log.record([Access(Accessor.of_token(caller), "board.rows", v.handle) for v in rows])
-    return {"columns": COLUMNS, "alert_kinds": LABELS, "rows": [row_json(v) for v in rows]}
+    who = Accessor.of_token(caller)
+    await deps.access_log.record([Access(who, "board.rows", v.handle) for v in rows])
+    # each row's `as_json` is the documented shape (models.Board, held by the tests), kept with the
+    # row: serialised as it is, not validated again (for 2 000 rows a fifth of the request's CPU)
+    body = {"columns": COLUMNS, "alert_kinds": LABELS, "rows": [v.as_json for v in rows]}
+    return Response(to_json(body), media_type="application/json")
 
 
 @router.get(

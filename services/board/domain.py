@@ -6,6 +6,7 @@ Pure functions only; the store and the API live elsewhere.
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cached_property
 from typing import Any
 
 from contracts import spec_for
@@ -22,11 +23,12 @@ class BoardEvent:
     event_id: str = ""
     parties: tuple[str, ...] = ()  # the sender and every principal the event crossed to
 
-    @property
+    # looked up once per event: the alerts of every row on a board read them many times a request
+    @cached_property
     def name(self) -> str:
         return spec_for(self.type).name
 
-    @property
+    @cached_property
     def label(self) -> str:
         return spec_for(self.type).label_sv
 

@@ -11,8 +11,9 @@ whole area (statistics), never a person.
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from functools import cached_property
 
-from services.board.alerts import Alert, AlertRules, alerts
+from services.board.alerts import Alert, AlertRules, ConsentFacts, alerts, unchanged_until
 from services.board.domain import BoardEvent, BoardRow, fold
 from services.board.errors import PersonNotOnBoard
 from services.board.ports import BoardStore
@@ -35,6 +36,24 @@ class RowView:
     def next_planned(self) -> date | None:
         return self.row.planning[0].date if self.row.planning else None
 
+    @cached_property
+    def as_json(self) -> dict:
+        """The row as the API answers it (api_models.BoardRowOut); made once per view, which the
+        board keeps while the row holds (KeptRow)."""
+        row = self.row
+        return {
+            "handle": self.handle,
+            "patient": row.patient,
+            "start": row.start.isoformat(),
+            "goal": row.goal,
+            "current": row.current,
+            "ongoing": list(row.ongoing.values()),
+            "planning": [{"date": p.date.isoformat(), "what": p.what} for p in row.planning],
+            "next_planned": self.next_planned.isoformat() if self.next_planned else None,
+            "alerts": [a.as_json for a in self.alerts],
+            "parties": self.parties,
+        }
+
 
 @dataclass(frozen=True)
 class TimelineEntry:
@@ -56,14 +75,28 @@ class Folded:
     parties: list[str]
 
 
+@dataclass(frozen=True)
+class KeptRow:
+    """A person's row as shown at `since`, which it stays until `until` for the same folded
+    person and consents: its alerts do (alerts.unchanged_until), and so does the day, which cuts
+    the planning still ahead (`until` is never past the next midnight)."""
+
+    version: int
+    consents: tuple[ConsentFacts, ...]
+    since: datetime
+    until: datetime
+    view: RowView
+
+
 @dataclass
 class RowCache:
     """The last folded person per (principal, pseudonym), kept while the store's version of the
-    person (`Person.version`) stays; each listing keeps only the persons it listed. One per board
-    process (`bootstrap.Deps`); what depends on the clock (alerts, the planning still ahead) is
-    computed on every request."""
+    person (`Person.version`) stays, and the person's row as shown while, besides, the clock has
+    not reached the next moment it may change (KeptRow); each listing keeps only the persons it
+    listed. One per board process (`bootstrap.Deps`)."""
 
     folded: dict[str, dict[str, Folded]] = field(default_factory=dict)
+    rows: dict[str, dict[str, KeptRow]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -78,17 +111,32 @@ class BoardViews:
         self, principal: str, *, alert: str | None = None, party: str | None = None, sort: str = "next_planned"
     ) -> list[RowView]:
         now = self.clock()
-        views = []
+        kept = self.cache.rows.get(principal, {}) if self.cache else {}
+        views, listed = [], {}
         for pseudonym, folded, consents in await self._folded(principal):
-            events, parties = folded.events, folded.parties
-            if party and party not in parties:
+            if party and party not in folded.parties:
                 continue
-            found = alerts(events, consents, self.rules, now)
-            if alert and not any(a.kind == alert for a in found):
+            shown = self._row(pseudonym, kept.get(pseudonym), folded, consents, now)
+            if folded.version:  # a store that keeps no versions (0): nothing is kept by them
+                listed[pseudonym] = shown
+            if alert and not any(a.kind == alert for a in shown.view.alerts):
                 continue
-            row = replace(folded.row, planning=[p for p in folded.row.planning if p.date >= now.date()])
-            views.append(RowView(pseudonym, row, found, parties, events[-1].time))
+            views.append(shown.view)
+        if self.cache is not None and party is None:
+            self.cache.rows[principal] = listed
         return sorted(views, key=_sort_key(sort))
+
+    def _row(self, pseudonym: str, kept: KeptRow | None, folded: Folded, consents: list, now: datetime) -> KeptRow:
+        """The person's row at `now`: the one kept, if nothing it follows from has changed."""
+        held = tuple(consents)
+        same = kept and kept.version == folded.version != 0 and kept.consents == held
+        if same and kept.since <= now < kept.until:
+            return kept
+        until = unchanged_until(folded.events, consents, self.rules, now)
+        row = replace(folded.row, planning=[p for p in folded.row.planning if p.date >= now.date()])
+        found = alerts(folded.events, consents, self.rules, now)
+        view = RowView(pseudonym, row, found, folded.parties, folded.events[-1].time)
+        return KeptRow(folded.version, held, now, until, view)
 
     async def timeline(self, principal: str, handle: str) -> tuple[BoardRow, list[TimelineEntry]]:
         """The person's events, newest first, if the person is on the principal's board; else

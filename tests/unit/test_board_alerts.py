@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from contracts.examples import EXAMPLE_DATA
-from services.board.alerts import AlertRules, ConsentFacts, alerts
+from services.board.alerts import AlertRules, ConsentFacts, alerts, unchanged_until
 from services.board.bootstrap import load_rules
 from services.board.domain import BoardEvent
 from services.board.statistics import ConsentSpan, possible_outputs, record_keys, statistics
@@ -185,3 +185,54 @@ def test_a_consent_alerts_only_in_its_last_days(drawn, days_left):
 
     expiring = [a for a in found if a.kind == "consent_expiring"]
     assert bool(expiring) == (0 < days_left <= RULES.consent_expiring_days)
+
+
+def _days(low: float, high: float):
+    return st.floats(min_value=low, max_value=high, allow_nan=False)
+
+
+# times anywhere, and times near the thresholds (an event recent_days old, a consent near its
+# notice or its end), where an alert comes or goes within the hours drawn
+TIMED_HISTORIES = st.lists(
+    st.tuples(
+        st.sampled_from(NAMES),
+        st.one_of(_days(-2, 60), _days(RULES.recent_days - 1, RULES.recent_days + 3)),
+        st.integers(min_value=-20, max_value=5),  # the day its dates name, from today: near the rules' limits
+    ),
+    max_size=12,
+)
+DATE_FIELDS = ("expected_date", "started_on", "ends_on", "next_follow_up")
+
+
+def _dated(name: str, days_ago: float, on: int) -> BoardEvent:
+    """An event whose dates (a discharge's, a treatment's start, an intervention's end, a SIP's
+    next follow-up) fall `on` days from NOW's date, so that the day-based rules flip near it."""
+    event = ev(name, days_ago)
+    day = (NOW.date() + timedelta(days=on)).isoformat()
+    return replace(event, data=event.data | {f: day for f in DATE_FIELDS if f in event.data})
+
+
+CONSENT_DAYS = st.one_of(
+    _days(-5, 60), _days(RULES.consent_expiring_days - 1, RULES.consent_expiring_days + 3), _days(-1, 3)
+)
+
+
+@settings(max_examples=400)
+@given(
+    TIMED_HISTORIES,
+    st.lists(CONSENT_DAYS, max_size=3),
+    st.floats(min_value=0, max_value=72, allow_nan=False),
+    st.floats(min_value=0, max_value=1, exclude_max=True, allow_nan=False),
+)
+def test_alerts_answer_as_they_did_until_the_moment_unchanged_until_names(drawn, consent_days, hours, fraction):
+    """What the board's alert cache (views.KeptAlerts) relies on: any time between `now` and
+    `unchanged_until(now)` gives the alerts of `now`."""
+    events = sorted((_dated(name, days_ago, on) for name, days_ago, on in drawn), key=lambda e: e.time)
+    consents = [ConsentFacts(f"c{i}", NOW + timedelta(days=d)) for i, d in enumerate(consent_days)]
+    now = NOW + timedelta(hours=hours)
+
+    until = unchanged_until(events, consents, RULES, now)
+    later = now + timedelta(microseconds=int((until - now) / timedelta(microseconds=1) * fraction))  # < until
+
+    assert until > now
+    assert alerts(events, consents, RULES, later) == alerts(events, consents, RULES, now)

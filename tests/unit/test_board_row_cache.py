@@ -5,6 +5,7 @@ with every change to the person, as the SQL store does in the change's transacti
 
 import random
 from dataclasses import replace
+from datetime import timedelta
 
 from contracts.catalogue import ConsentChange
 from services.board.alerts import AlertRules
@@ -37,14 +38,14 @@ class VersionedStore(InMemoryBoardStore):
         return [replace(p, version=self.versions.get(p.pseudonym)) for p in await super().persons_visible_to(principal)]
 
 
-def _views(store, cache) -> BoardViews:
-    return BoardViews(store, AlertRules(), record_keys(b"unit-test-secret"), lambda: NOW, cache)
+def _views(store, cache, now=NOW) -> BoardViews:
+    return BoardViews(store, AlertRules(), record_keys(b"unit-test-secret"), lambda: now, cache)
 
 
-async def _same_boards(store, cache) -> None:
+async def _same_boards(store, cache, now=NOW) -> None:
     for principal in (REGION, ALINGSAS, LERUM):
-        cached = await _views(store, cache).board_rows(principal)
-        fresh = await _views(store, None).board_rows(principal)
+        cached = await _views(store, cache, now).board_rows(principal)
+        fresh = await _views(store, None, now).board_rows(principal)
         assert cached == fresh, principal
 
 
@@ -71,3 +72,28 @@ async def test_a_cached_board_answers_as_an_uncached_one_after_every_change():
             await store.record_forwarded([forwarded(event, cid)])
         await _same_boards(store, cache)
     assert cache.folded, "the cache was used"
+
+
+async def test_kept_alerts_answer_as_fresh_ones_while_the_clock_moves():
+    """The alerts are kept with the row until the next moment they may change (alerts.
+    unchanged_until): with the clock moving on by hours between reads, across the days an alert
+    stays (a recent event's, a consent's end), the cached board still answers as a fresh one."""
+    rng, store, cache = random.Random(21), VersionedStore(), RowCache()
+    now = NOW
+    for n, person in enumerate(PERSONS):
+        cid = f"00000000-0000-0000-0000-{n:012d}"
+        valid_for = timedelta(days=60 + rng.uniform(20, 40))  # ends 20 to 40 days after NOW: its notice comes
+        await store.apply_consent_changes(
+            [consent(ConsentChange.GRANTED, cid, person, (REGION, ALINGSAS), valid_for=valid_for)]
+        )
+        for k in range(3):
+            event = crossed(
+                rng.choice(TYPES), person, (REGION, ALINGSAS), event_id=f"e{n}-{k}", days_ago=rng.uniform(0, 5)
+            )
+            await store.record_forwarded([forwarded(event, cid)])
+    seen = set()
+    for _ in range(80):
+        now += timedelta(hours=rng.uniform(0, 12))
+        await _same_boards(store, cache, now)
+        seen.add(tuple(len(v.alerts) for v in await _views(store, None, now).board_rows(ALINGSAS)))
+    assert len(seen) > 2, "the alerts changed as time went by"
