@@ -138,6 +138,32 @@ def csrf_refused(request: Request, deps) -> HTMLResponse:
     return render(request, "csrf_refused.html", 403)
 
 
+def refused(request: Request, session: Session | None, caller: Caller | None, deps) -> Response | None:
+    """The answer for someone who may not use a coordinator's page (not signed in, or ops), else None."""
+    if caller is None:
+        return login_page(request, deps, status_code=401)
+    request.state.page_session = session
+    if caller.role is not Role.COORDINATOR:
+        return not_for_ops(request, caller)
+    return None
+
+
+async def posted_form(request: Request, session: Session | None, deps) -> dict[str, list[str]] | Response:
+    """The posted form if its CSRF checks pass (form_if_csrf_ok), else the page that refuses it."""
+    if (form := await form_if_csrf_ok(request, session)) is None:
+        return csrf_refused(request, deps)
+    return form
+
+
+async def coordinator_form(
+    request: Request, session: Session | None, caller: Caller | None, deps
+) -> dict[str, list[str]] | Response:
+    """A coordinator's posted form: `refused` first, then the CSRF checks; else the page that refuses it."""
+    if (answer := refused(request, session, caller, deps)) is not None:
+        return answer
+    return await posted_form(request, session, deps)
+
+
 async def log_views(deps, staff: Staff, action: str, handles, **detail) -> None:
     """Every person shown, in the access log, before the page goes out."""
     who = accessor_of(staff)
@@ -186,11 +212,8 @@ async def person_page(
     request: Request, handle: str, session: PageSession, staff: PageStaff, caller: PageCaller, views: ViewsDep,
     deps: DepsDep,
 ) -> Response:  # fmt: skip
-    if caller is None:
-        return login_page(request, deps, status_code=401)
-    request.state.page_session = session
-    if caller.role is not Role.COORDINATOR:
-        return not_for_ops(request, caller)
+    if (answer := refused(request, session, caller, deps)) is not None:
+        return answer
     try:
         row, entries = await views.timeline(caller.principal, handle)
     except PersonNotOnBoard:
