@@ -24,12 +24,11 @@ import statistics
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 
 import httpx
 
 from bench.http_load import RawClient
-from bench.live_stack import Target, bench_stack, machine, start_fresh, stop
+from bench.live_stack import Target, add_stack_arguments, live_target
 from contracts import webhooks as signing
 from tests.support.client import event
 from tests.support.loopback import LoopbackServer
@@ -200,26 +199,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--persons", type=int, default=200)
     parser.add_argument("--senders", help="sending principals, comma-separated (default: the region)")
-    parser.add_argument("--stack", type=Path, help="a running stack's stack.json (make up: .local/stack.json)")
-    parser.add_argument("--keep", action="store_true", help="leave the benchmark's stack running")
+    add_stack_arguments(parser)
     args = parser.parse_args()
-    print(machine())
-    stack = None
-    if args.stack:
-        target = Target.of(json.loads(args.stack.read_text()))
-    else:
-        stack = bench_stack("bench-e2e", 24700)
-        print(f"starting a fresh stack in {stack.state_dir} (Kafka {stack.kafka_port}, PostgreSQL {stack.pg_port})")
-    try:
-        if stack is not None:
-            target = start_fresh(stack)
+    with live_target(args, "bench-e2e", 24700) as target:
         senders = args.senders.split(",") if args.senders else [p for p in target.services if p.startswith("region-")]
         rates = [float(r) for r in args.rates.split(",")]
         print(f"settings: rates {args.rates}/s for {args.seconds:.0f} s each, {CONNECTIONS} connections per sender")
         asyncio.run(measure(target, senders, rates, args.seconds, args.persons))
-    finally:
-        if stack is not None and not args.keep:
-            stop(stack)
 
 
 if __name__ == "__main__":

@@ -5,12 +5,17 @@ service, as the tests do (deploy/stack.py) — on ports and in a state directory
 SAMORDNA_BENCH_KAFKA_PORT, SAMORDNA_BENCH_PG_PORT, SAMORDNA_BENCH_HTTP_BASE and
 SAMORDNA_BENCH_STATE_DIR override, or reads what `make up` wrote (`--stack .local/stack.json`).
 It also says what every benchmark prints first: the machine, its load, the commit.
+`add_stack_arguments` and `live_target` are that choice and that header, for each benchmark's `main`.
 """
 
+import argparse
+import json
 import os
 import shutil
 import signal
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,6 +50,28 @@ def bench_stack(default_state: str, default_base: int, env: dict[str, str] | Non
         http_base_port=int(os.environ.get("SAMORDNA_BENCH_HTTP_BASE", default_base)),
         env={"SAMORDNA_WEBHOOK_ALLOW_LOOPBACK": "true", **(env or {})},
     )
+
+
+def add_stack_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--stack", type=Path, help="a running stack's stack.json (make up: .local/stack.json)")
+    parser.add_argument("--keep", action="store_true", help="leave the benchmark's stack running")
+
+
+@contextmanager
+def live_target(args: argparse.Namespace, default_state: str, default_base: int) -> Iterator[Target]:
+    """The machine's header, then the stack `--stack` names, or a fresh one of the benchmark's own
+    (bench_stack) that is stopped afterwards unless `--keep` says otherwise."""
+    print(machine())
+    if args.stack:
+        yield Target.of(json.loads(args.stack.read_text()))
+        return
+    stack = bench_stack(default_state, default_base)
+    print(f"starting a fresh stack in {stack.state_dir} (Kafka {stack.kafka_port}, PostgreSQL {stack.pg_port})")
+    try:
+        yield start_fresh(stack)
+    finally:
+        if not args.keep:
+            stop(stack)
 
 
 def start_fresh(stack: Stack) -> Target:
