@@ -40,7 +40,7 @@ from services.board.deps import (
 )
 from services.board.errors import InvalidPeriod, PersonNotOnBoard
 from services.board.sessions import Ended, Session, csrf_matches
-from services.board.statistics import SMALLEST_SHOWN, Period, as_csv, parse_period
+from services.board.statistics import SMALLEST_SHOWN, as_csv, parse_period
 from services.runtime.access_log import Access
 from services.runtime.auth import Caller, Role
 from services.runtime.oidc import Staff
@@ -268,12 +268,9 @@ async def statistics_json(
     last: str = Query("", alias="to"),
 ) -> Response:  # fmt: skip
     """What `/v1/statistics` answers, for the logged-in browser (which holds a cookie, not a bearer header)."""
-    if caller is None:
-        return PlainTextResponse("Inte inloggad", status_code=401, headers=HEADERS)
-    period = _period_or_refusal(first, last, deps)
-    if isinstance(period, Response):
-        return period
-    return JSONResponse(await views.statistics(caller, period), headers=HEADERS)
+    if isinstance(stats := await _statistics_or_refusal(caller, views, deps, first, last), Response):
+        return stats
+    return JSONResponse(stats, headers=HEADERS)
 
 
 @router.get("/statistik.csv")
@@ -281,13 +278,10 @@ async def statistics_csv(
     caller: PageCaller, views: ViewsDep, deps: DepsDep, first: str = Query("", alias="from"),
     last: str = Query("", alias="to"),
 ) -> Response:  # fmt: skip
-    if caller is None:
-        return PlainTextResponse("Inte inloggad", status_code=401, headers=HEADERS)
-    period = _period_or_refusal(first, last, deps)
-    if isinstance(period, Response):
-        return period
+    if isinstance(stats := await _statistics_or_refusal(caller, views, deps, first, last), Response):
+        return stats
     return PlainTextResponse(
-        as_csv(await views.statistics(caller, period)),
+        as_csv(stats),
         media_type="text/csv; charset=utf-8",
         headers={**HEADERS, "Content-Disposition": 'attachment; filename="samordna-statistik.csv"'},
     )
@@ -313,11 +307,15 @@ async def live(request: Request, caller: PageCaller, changes: ChangesDep, v: int
     return StreamingResponse(stream(), media_type="text/event-stream", headers={**HEADERS, "X-Accel-Buffering": "no"})
 
 
-def _period_or_refusal(first: str, last: str, deps) -> Period | Response:
+async def _statistics_or_refusal(caller: Caller | None, views, deps, first: str, last: str) -> dict | Response:
+    """The statistics of the period asked for, or the plain-text refusal: not signed in, or no such period."""
+    if caller is None:
+        return PlainTextResponse("Inte inloggad", status_code=401, headers=HEADERS)
     try:
-        return parse_period(first or None, last or None, deps.clock().date())
+        period = parse_period(first or None, last or None, deps.clock().date())
     except InvalidPeriod as invalid:
         return PlainTextResponse(f"{invalid.field}: {PERIOD_ERRORS[invalid.field]}", status_code=422, headers=HEADERS)
+    return await views.statistics(caller, period)
 
 
 def _filters(alert: str, party: str, sort: str) -> dict:
