@@ -13,7 +13,8 @@ also subscribes a webhook receiver on 127.0.0.1. Then, for each rate, the sender
 and the bench waits until every accepted event is in the recipients' inboxes and at the receiver.
 Latency to the inbox is the inbox row's `received_at` minus the 202's `accepted_at` (both the
 services' clocks on this machine); to the webhook, the receiver's clock at arrival minus
-`accepted_at`.
+`accepted_at`. Per rate it also prints the CPU each process of the stack used and where the
+inbox latency went, stage by stage (bench/cpu.py, bench/stages.py).
 """
 
 import argparse
@@ -27,6 +28,8 @@ from datetime import datetime
 
 import httpx
 
+from bench import stages
+from bench.cpu import StackCPU, report
 from bench.http_load import RawClient
 from bench.live_stack import Target, add_stack_arguments, live_target
 from contracts import webhooks as signing
@@ -157,6 +160,7 @@ async def measure(target: Target, senders: list[str], rates: list[float], second
         return 204
 
     receiver = LoopbackServer(on_post)
+    cpu = StackCPU(target.state_dir)
     try:
         for r in recipients:
             await subscribe(target, r, receiver.url(f"/{r}"))
@@ -168,7 +172,7 @@ async def measure(target: Target, senders: list[str], rates: list[float], second
             run.refused = run.late_sends = 0
             done = asyncio.Event()
             reader = asyncio.create_task(read_inboxes(target, recipients, run, done.is_set))
-            started = time.perf_counter()
+            started, cpu_before = time.perf_counter(), cpu.snapshot()
             await offer(target, senders, people, rate, seconds, run)
             sent_rate = (len(run.accepted_at) + run.refused) / (time.perf_counter() - started)
             wanted = _wanted(run, recipients, senders)
@@ -177,12 +181,18 @@ async def measure(target: Target, senders: list[str], rates: list[float], second
                 await asyncio.sleep(0.25)
             done.set()
             await reader
+            used, wall = StackCPU.since(cpu_before, cpu.snapshot()), time.perf_counter() - started
             for surface, seen in (("inbox", run.inbox), ("webhook", run.webhook)):
                 latencies = [seen[k] - run.accepted_at[k[1]] for k in wanted if k in seen]
                 print(f"{rate:>7.0f} {sent_rate:>7.0f} {len(run.accepted_at):>8} {surface:>8} "
                       f"{sum(k in seen for k in wanted):>8} {_stats(latencies)}", flush=True)  # fmt: skip
             if run.refused or run.late_sends:
                 print(f"        refused: {run.refused}; sends more than 50 ms behind their slot: {run.late_sends}")
+            print(f"      CPU over the {wall:.0f} s of sending and arriving:")
+            print(report(used, len(run.accepted_at), wall))
+            inbox_recipients = sorted({r for r, _ in wanted})
+            print("      the inbox latency by stage:\n" + await stages.breakdown(
+                target.dsn, senders, inbox_recipients, list(run.accepted_at)), flush=True)  # fmt: skip
     finally:
         receiver.stop()
 

@@ -26,15 +26,17 @@ READY_TIMEOUT = 180  # seconds for a service to answer /readyz: on a busy shared
 
 @dataclass(frozen=True)
 class Target:
-    """What a benchmark needs of a running stack: its services' URLs, tokens and database."""
+    """What a benchmark needs of a running stack: its services' URLs, tokens and database, and the
+    state directory its stack.json is in (the services' pid files: bench/cpu.py)."""
 
     services: dict[str, str]
     tokens: dict[str, dict[str, str]]
     dsn: str
+    state_dir: Path
 
     @classmethod
-    def of(cls, info: dict) -> "Target":
-        return cls(info["services"], info["tokens"], info["postgres"]["dsn"])
+    def of(cls, info: dict, state_dir: Path) -> "Target":
+        return cls(info["services"], info["tokens"], info["postgres"]["dsn"], state_dir)
 
     def token(self, principal: str, role: str = "system") -> str:
         return self.tokens[principal][role]
@@ -63,7 +65,7 @@ def live_target(args: argparse.Namespace, default_state: str, default_base: int)
     (bench_stack) that is stopped afterwards unless `--keep` says otherwise."""
     print(machine())
     if args.stack:
-        yield Target.of(json.loads(args.stack.read_text()))
+        yield Target.of(json.loads(args.stack.read_text()), args.stack.parent)
         return
     stack = bench_stack(default_state, default_base)
     print(f"starting a fresh stack in {stack.state_dir} (Kafka {stack.kafka_port}, PostgreSQL {stack.pg_port})")
@@ -88,7 +90,7 @@ def start_fresh(stack: Stack) -> Target:
         stack.start_service(service.name)
     for service in stack.services():
         stack.wait_ready(stack.url(service.name), READY_TIMEOUT)
-    return Target.of(stack.write_stack_json())
+    return Target.of(stack.write_stack_json(), stack.state_dir)
 
 
 def stop(stack: Stack) -> None:

@@ -129,6 +129,7 @@ async def bootstrap(settings: ConsentSettings) -> AsyncIterator[ConsentDeps]:
             readiness={"postgres": lambda: database_ready(pool), "kafka": gate_producer.ready},
         )
     finally:
+        await gate.stop()  # its batch in hand committed before the consumer leaves the group
         await background.stop(*tasks)
         await broker.stop()
         await gate.consumer.stop()  # the gate's current one (it replaces one that lost its group)

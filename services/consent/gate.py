@@ -1,7 +1,9 @@
 """The gate: reads every events topic, decides each event, forwards what may cross.
 
 Per batch, in this order:
-1. open a PostgreSQL transaction and share-lock the consents of every person in the batch;
+1. open a PostgreSQL transaction, lock the batch's partitions' progress rows and drop what another
+   gate of the group has decided already (a hand-over), then share-lock the consents of every
+   person in the batch;
 2. decide the batch with the pure `decide_batch`, take each recipient's next delivery numbers
    and the keys that seal the board's copies (services/consent/erasure.py), and ask the pure
    `plan_decided` (services/consent/plan.py) for every record the batch writes;
@@ -50,7 +52,7 @@ from services.consent.plan import (
     read_batch,
 )
 from services.runtime.consuming import coordination_ended
-from services.runtime.metrics import CONSUMER_RESTARTS, OldestUncommitted
+from services.runtime.metrics import CONSUMER_RESTARTS, GATE_ALREADY_DECIDED, OldestUncommitted
 from services.runtime.metrics import DEAD_LETTERS as DEAD_LETTER_COUNT
 from services.runtime.metrics import GATE_DECISIONS as DECISION_COUNT
 from services.runtime.producers import Backoff, RecoveringProducer, retrieve_error
@@ -91,6 +93,7 @@ class Gate:
         self._handover = _HandOver()
         self._fetched_during = 0
         self.decided = 0
+        self.already_decided = 0
 
     @property
     def consumer(self) -> AIOKafkaConsumer:
@@ -101,9 +104,21 @@ class Gate:
 
     async def run(self) -> None:
         backoff = Backoff("gate batch")
-        while True:
+        while not self._handover.closed:
             if await self._one_batch(backoff):
                 await self._restart_consumer()
+        await asyncio.Event().wait()  # stopped (see `stop`): idle until the service cancels the task
+
+    async def stop(self, timeout: float = 15) -> None:
+        """Waits for the batch being decided to commit (or fail and be rewound), and no batch is
+        decided after it: the service then cancels `run` and the consumer leaves its group with
+        no transaction of this gate open — a task cancelled in the middle of a Kafka commit could
+        leave a batch that commits while the gate taking over reads the offsets from before it."""
+        try:
+            async with asyncio.timeout(timeout), self._handover.batch_in_hand:
+                self._handover.closed = True
+        except TimeoutError:
+            log.warning("the gate's batch in hand did not finish in %s s; stopping anyway", timeout)
 
     async def _one_batch(self, backoff: Backoff) -> bool:
         """Fetches, decides and commits one batch; True if the consumer lost its group for good."""
@@ -119,6 +134,8 @@ class Gate:
         # committed offsets, here or at the gate that has them now.
         failure = None
         async with self._handover.batch_in_hand:
+            if self._handover.closed:
+                return False  # stopping: these records go to the next owner from the committed offsets
             stale = self._handover.count != self._fetched_during
             if not stale:
                 for tp, records in batch.items():
@@ -161,9 +178,16 @@ class Gate:
         return batch
 
     async def process(self, batch: dict[TopicPartition, list[ConsumerRecord]]) -> None:
-        read = read_batch([record for partition in batch.values() for record in partition], self._pseudonyms.of)
-        offsets = {tp: records[-1].offset + 1 for tp, records in batch.items()}
         async with self._pool.acquire() as conn, conn.transaction():
+            # The progress rows make a gate that took a partition over wait for the batch its
+            # previous owner is committing, then skip what that batch decided (schema.sql).
+            decided = await repository.claim_partitions(conn, self._group_id, list(batch))
+            batch = self._undecided(batch, decided)
+            if not batch:
+                return
+            read = read_batch([record for partition in batch.values() for record in partition], self._pseudonyms.of)
+            offsets = {tp: records[-1].offset + 1 for tp, records in batch.items()}
+            await repository.advance_partitions(conn, self._group_id, offsets)
             consents = await repository.lock_consents_of(conn, read.persons)
             now = await repository.database_now(conn)
             decided = decide_batch(read, consents, self._statutory, now)
@@ -191,6 +215,26 @@ class Gate:
                 "dead_letters": len(read.rejects),
             },
         )
+
+    def _undecided(
+        self, batch: dict[TopicPartition, list[ConsumerRecord]], decided: dict[tuple[str, int], int]
+    ) -> dict[TopicPartition, list[ConsumerRecord]]:
+        """The records of `batch` from where each partition is decided up to; a partition decided
+        past its records is skipped, the consumer moved on to where its next record is."""
+        undecided, skipped = {}, 0
+        for tp, records in batch.items():
+            up_to = decided.get(tp, 0)  # a TopicPartition is a (topic, partition) tuple
+            fresh = [record for record in records if record.offset >= up_to]
+            skipped += len(records) - len(fresh)
+            if fresh:
+                undecided[tp] = fresh
+            elif up_to > records[-1].offset + 1 and tp in self._consumer.assignment():
+                self._consumer.seek(tp, up_to)
+        if skipped:
+            self.already_decided += skipped
+            GATE_ALREADY_DECIDED.labels(self._group_id).inc(skipped)
+            log.warning("skipped records another gate had decided", extra={"records": skipped})
+        return undecided
 
     async def _write(self, plan: BatchPlan, offsets: dict[TopicPartition, int]) -> None:
         """One Kafka transaction: the plan's records (deliveries, shared copies, decisions, dead
@@ -284,6 +328,7 @@ class _HandOver(ConsumerRebalanceListener):
     def __init__(self) -> None:
         self.batch_in_hand = asyncio.Lock()
         self.count = 0
+        self.closed = False  # the gate is stopping: no batch is decided any more
 
     async def on_partitions_revoked(self, revoked) -> None:
         if self.batch_in_hand.locked():

@@ -235,6 +235,41 @@ async def take_delivery_numbers(conn: asyncpg.Connection, counts: dict[str, int]
     return first
 
 
+async def claim_partitions(
+    conn: asyncpg.Connection, group_id: str, partitions: list[tuple[str, int]]
+) -> dict[tuple[str, int], int]:
+    """Lock the progress rows of a batch's `(topic, partition)`s until the caller's transaction
+    ends; returns the offset each is decided up to (0 for one never decided). Rows are locked in
+    sorted order, so two gates never deadlock on them; a gate holding a row makes another wait
+    until its batch is committed or rolled back."""
+    wanted = sorted(partitions)
+    rows = await conn.fetch(
+        """INSERT INTO gate_progress (group_id, topic, partition, next_offset)
+           SELECT $1, topic, partition, 0 FROM unnest($2::text[], $3::int[]) WITH ORDINALITY
+                  AS wanted(topic, partition, n) ORDER BY n
+           ON CONFLICT (group_id, topic, partition) DO UPDATE SET next_offset = gate_progress.next_offset
+           RETURNING topic, partition, next_offset""",
+        group_id,
+        [topic for topic, _ in wanted],
+        [partition for _, partition in wanted],
+    )
+    return {(row["topic"], row["partition"]): row["next_offset"] for row in rows}
+
+
+async def advance_partitions(conn: asyncpg.Connection, group_id: str, offsets: dict[tuple[str, int], int]) -> None:
+    """Move the claimed rows on to `offsets` (the next record to decide in each); never back."""
+    await conn.execute(
+        """UPDATE gate_progress SET next_offset = GREATEST(gate_progress.next_offset, moved.next_offset)
+           FROM unnest($2::text[], $3::int[], $4::bigint[]) AS moved(topic, partition, next_offset)
+           WHERE gate_progress.group_id = $1 AND gate_progress.topic = moved.topic
+             AND gate_progress.partition = moved.partition""",
+        group_id,
+        [topic for topic, _ in offsets],
+        [partition for _, partition in offsets],
+        list(offsets.values()),
+    )
+
+
 # --- the keys that hold the board's sealed copies (services/consent/erasure.py) ----------------
 
 

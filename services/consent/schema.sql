@@ -35,6 +35,21 @@ CREATE TABLE IF NOT EXISTS delivery_sequences (
     last_seq  bigint NOT NULL
 );
 
+-- How far each gate group has decided each events partition: the offset of the next record to
+-- decide. A batch locks its partitions' rows before it reads a consent and skips the records
+-- another gate has decided already, and the row moves on in the transaction that holds the
+-- consent locks, committed after the Kafka transaction. Kafka's group offsets alone cannot say
+-- so during a hand-over: the gate that takes a partition over may read the offsets from before
+-- a transaction that has just committed (aiokafka cannot ask for stable offsets, KIP-447), and
+-- would decide that batch a second time (docs/operations.md, "Gate replicas").
+CREATE TABLE IF NOT EXISTS gate_progress (
+    group_id    text NOT NULL,
+    topic       text NOT NULL,
+    partition   int NOT NULL,
+    next_offset bigint NOT NULL,
+    PRIMARY KEY (group_id, topic, partition)
+);
+
 -- Every gate decision, filled from the gate.decisions topic. Never the payload.
 -- Append-only (trigger below, and the service's role may only insert) and tamper-evident:
 -- row_hash = HMAC-SHA-256(audit key, prev_hash || the row's content), with a key the database
@@ -88,6 +103,7 @@ END $$;
 GRANT SELECT, INSERT, UPDATE ON consents TO samordna_consent_app;
 GRANT SELECT, INSERT ON audit TO samordna_consent_app;
 GRANT SELECT, INSERT, UPDATE ON delivery_sequences TO samordna_consent_app;
+GRANT SELECT, INSERT, UPDATE ON gate_progress TO samordna_consent_app;
 GRANT SELECT, INSERT, UPDATE ON consent_events TO samordna_consent_app;
 GRANT USAGE ON SEQUENCE consent_events_seq_seq TO samordna_consent_app;
 REVOKE UPDATE, DELETE, TRUNCATE ON audit FROM samordna_consent_app;

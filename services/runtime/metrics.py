@@ -26,6 +26,11 @@ OUTBOX_OLDEST = Gauge(
 PRODUCER_REBUILDS = Counter(
     "samordna_producer_rebuilds_total", "Kafka producers closed and built again after an error", ["producer"]
 )
+GATE_ALREADY_DECIDED = Counter(
+    "samordna_gate_already_decided_total",
+    "Records a gate skipped because another gate of its group had decided them (a hand-over)",
+    ["group"],
+)
 CONSUMER_RESTARTS = Counter(
     "samordna_consumer_restarts_total", "Kafka consumers started again after their group coordination ended", ["group"]
 )

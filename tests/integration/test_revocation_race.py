@@ -23,6 +23,7 @@ REGION, ALINGSAS = "region-14", "kommun-1489"
 VISIT_MISSED = "se.samordna.region.visit.missed.v1"
 PERSONS_PER_ROUND = 4
 STREAM_SECONDS = 3.0
+EVENTS_AFTER = 3  # events per person posted after its revocation returned
 
 
 class SecondGate:
@@ -73,8 +74,16 @@ async def _one_round(client: StackClient, rng: random.Random, label: str, restar
     loop = asyncio.get_running_loop()
     stop_at = loop.time() + STREAM_SECONDS
 
+    def streaming(person: str) -> bool:
+        """Until STREAM_SECONDS have passed and, whatever the machine's load, a few events of the
+        person were posted after its revocation returned (the events the property is about)."""
+        returned = revoke_returned.get(person)
+        after = returned is not None and sum(sent_at > returned for _, sent_at in posted[person]) >= EVENTS_AFTER
+        assert loop.time() < stop_at + 60, f"{label}: the revocation did not return within a minute"
+        return loop.time() < stop_at or not after
+
     async def stream(person: str) -> None:
-        while loop.time() < stop_at:
+        while streaming(person):
             body = event(VISIT_MISSED, person)
             sent_at = loop.time()
             response = await client.post_event(REGION, body)

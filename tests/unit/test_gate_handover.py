@@ -101,3 +101,41 @@ async def test_a_batch_fetched_after_the_first_assignment_is_decided():
     await gate._one_batch(Backoff("test"))
 
     assert gate.processed == [{TP: [RECORD]}]
+
+
+async def test_stopping_waits_for_the_batch_being_decided_and_decides_no_more():
+    gate: RecordingGate
+
+    async def stop_meanwhile():
+        gate.stopping = asyncio.ensure_future(gate.stop(timeout=5))
+        await asyncio.sleep(0.05)  # give the stop every chance to go first
+        gate.log.append("stop done" if gate.stopping.done() else "stop waiting")
+
+    gate = RecordingGate(Consumer(), during_process=stop_meanwhile)
+    await gate._one_batch(Backoff("test"))
+    await gate.stopping
+    gate._consumer.batches = [{TP: [RECORD]}]  # another batch fetched after the stop
+    await gate._one_batch(Backoff("test"))
+
+    assert gate.log == ["process begins", "stop waiting", "committed"]
+    assert len(gate.processed) == 1, "nothing is decided once the gate is stopping"
+    assert gate._consumer.rewound == [], "what the stopped gate fetched goes to the next owner, untouched"
+
+
+async def test_a_stopped_gate_idles_until_its_task_is_cancelled():
+    gate = RecordingGate(Consumer())
+    await gate.stop(timeout=5)
+    task = asyncio.ensure_future(gate.run())
+    await asyncio.sleep(0.05)
+    assert not task.done(), "run() returning would look to the supervisor like a dead gate"
+    task.cancel()
+    assert gate.processed == []
+
+
+async def test_stopping_gives_up_waiting_for_a_batch_that_does_not_finish():
+    gate = RecordingGate(Consumer(), during_process=lambda: asyncio.Event().wait())
+    deciding = asyncio.ensure_future(gate._one_batch(Backoff("test")))
+    await asyncio.sleep(0.01)
+    await gate.stop(timeout=0.1)
+    assert not gate._handover.closed and not deciding.done()
+    deciding.cancel()
