@@ -25,14 +25,13 @@ import statistics
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 
 import httpx
 
 from bench import stages
 from bench.cpu import StackCPU, report
 from bench.http_load import RawClient
-from bench.live_stack import Target, bench_stack, machine, start_fresh, stop
+from bench.live_stack import Target, add_stack_arguments, live_target
 from contracts import webhooks as signing
 from tests.support.client import event
 from tests.support.loopback import LoopbackServer
@@ -144,9 +143,7 @@ def _stats(latencies: list[float]) -> str:
     return f"{q[49] * 1000:>7.0f} {q[94] * 1000:>7.0f} {q[98] * 1000:>7.0f} {max(latencies) * 1000:>7.0f}"
 
 
-async def measure(  # noqa: PLR0913 the benchmark's settings, one by one
-    target: Target, senders: list[str], rates: list[float], seconds: float, persons: int, state_dir: Path
-) -> None:
+async def measure(target: Target, senders: list[str], rates: list[float], seconds: float, persons: int) -> None:
     others = [p for p in target.services if p not in (*senders, "consent", "board")]
     recipient_extra = others[:1] if others else []
     parties = senders + recipient_extra
@@ -163,7 +160,7 @@ async def measure(  # noqa: PLR0913 the benchmark's settings, one by one
         return 204
 
     receiver = LoopbackServer(on_post)
-    cpu = StackCPU(state_dir)
+    cpu = StackCPU(target.state_dir)
     try:
         for r in recipients:
             await subscribe(target, r, receiver.url(f"/{r}"))
@@ -212,27 +209,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--persons", type=int, default=200)
     parser.add_argument("--senders", help="sending principals, comma-separated (default: the region)")
-    parser.add_argument("--stack", type=Path, help="a running stack's stack.json (make up: .local/stack.json)")
-    parser.add_argument("--keep", action="store_true", help="leave the benchmark's stack running")
+    add_stack_arguments(parser)
     args = parser.parse_args()
-    print(machine())
-    stack = None
-    if args.stack:
-        target = Target.of(json.loads(args.stack.read_text()))
-    else:
-        stack = bench_stack("bench-e2e", 24700)
-        print(f"starting a fresh stack in {stack.state_dir} (Kafka {stack.kafka_port}, PostgreSQL {stack.pg_port})")
-    try:
-        if stack is not None:
-            target = start_fresh(stack)
+    with live_target(args, "bench-e2e", 24700) as target:
         senders = args.senders.split(",") if args.senders else [p for p in target.services if p.startswith("region-")]
         rates = [float(r) for r in args.rates.split(",")]
         print(f"settings: rates {args.rates}/s for {args.seconds:.0f} s each, {CONNECTIONS} connections per sender")
-        state_dir = args.stack.parent if args.stack else stack.state_dir
-        asyncio.run(measure(target, senders, rates, args.seconds, args.persons, state_dir))
-    finally:
-        if stack is not None and not args.keep:
-            stop(stack)
+        asyncio.run(measure(target, senders, rates, args.seconds, args.persons))
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ from pathlib import Path
 import asyncpg
 
 from bench import http_load
-from bench.live_stack import Target, bench_stack, machine, start_fresh, stop
+from bench.live_stack import Target, add_stack_arguments, live_target
 from tests.support.client import event
 from tests.support.personnummer import random_person_id
 
@@ -160,25 +160,12 @@ def main() -> None:
     parser.add_argument("--modes", default="fresh,keepalive,httpx,httpx-each", help="comma-separated, of those above")
     parser.add_argument("--batch", action="store_true", help="also POST /v1/events:batch")
     parser.add_argument("--batch-size", type=int, default=500)
-    parser.add_argument("--stack", type=Path, help="a running stack's stack.json (make up: .local/stack.json)")
-    parser.add_argument("--keep", action="store_true", help="leave the benchmark's stack running")
+    add_stack_arguments(parser)
     args = parser.parse_args()
-    print(machine())
-    stack = None
-    if args.stack:
-        target = Target.of(json.loads(args.stack.read_text()))
-    else:
-        stack = bench_stack("bench-ingest", 24500)
-        print(f"starting a fresh stack in {stack.state_dir} (Kafka {stack.kafka_port}, PostgreSQL {stack.pg_port})")
-    try:
-        if stack is not None:
-            target = start_fresh(stack)
+    with live_target(args, "bench-ingest", 24500) as target:
         modes = [m for m in args.modes.split(",") if m]
         asyncio.run(measure(target, args.clients, args.seconds, modes, args.batch_size if args.batch else None))
         print(f"outbox rows not yet published at the end: {asyncio.run(backlog(target))}")
-    finally:
-        if stack is not None and not args.keep:
-            stop(stack)
 
 
 if __name__ == "__main__":

@@ -5,12 +5,17 @@ service, as the tests do (deploy/stack.py) — on ports and in a state directory
 SAMORDNA_BENCH_KAFKA_PORT, SAMORDNA_BENCH_PG_PORT, SAMORDNA_BENCH_HTTP_BASE and
 SAMORDNA_BENCH_STATE_DIR override, or reads what `make up` wrote (`--stack .local/stack.json`).
 It also says what every benchmark prints first: the machine, its load, the commit.
+`add_stack_arguments` and `live_target` are that choice and that header, for each benchmark's `main`.
 """
 
+import argparse
+import json
 import os
 import shutil
 import signal
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,15 +26,17 @@ READY_TIMEOUT = 180  # seconds for a service to answer /readyz: on a busy shared
 
 @dataclass(frozen=True)
 class Target:
-    """What a benchmark needs of a running stack: its services' URLs, tokens and database."""
+    """What a benchmark needs of a running stack: its services' URLs, tokens and database, and the
+    state directory its stack.json is in (the services' pid files: bench/cpu.py)."""
 
     services: dict[str, str]
     tokens: dict[str, dict[str, str]]
     dsn: str
+    state_dir: Path
 
     @classmethod
-    def of(cls, info: dict) -> "Target":
-        return cls(info["services"], info["tokens"], info["postgres"]["dsn"])
+    def of(cls, info: dict, state_dir: Path) -> "Target":
+        return cls(info["services"], info["tokens"], info["postgres"]["dsn"], state_dir)
 
     def token(self, principal: str, role: str = "system") -> str:
         return self.tokens[principal][role]
@@ -47,6 +54,28 @@ def bench_stack(default_state: str, default_base: int, env: dict[str, str] | Non
     )
 
 
+def add_stack_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--stack", type=Path, help="a running stack's stack.json (make up: .local/stack.json)")
+    parser.add_argument("--keep", action="store_true", help="leave the benchmark's stack running")
+
+
+@contextmanager
+def live_target(args: argparse.Namespace, default_state: str, default_base: int) -> Iterator[Target]:
+    """The machine's header, then the stack `--stack` names, or a fresh one of the benchmark's own
+    (bench_stack) that is stopped afterwards unless `--keep` says otherwise."""
+    print(machine())
+    if args.stack:
+        yield Target.of(json.loads(args.stack.read_text()), args.stack.parent)
+        return
+    stack = bench_stack(default_state, default_base)
+    print(f"starting a fresh stack in {stack.state_dir} (Kafka {stack.kafka_port}, PostgreSQL {stack.pg_port})")
+    try:
+        yield start_fresh(stack)
+    finally:
+        if not args.keep:
+            stop(stack)
+
+
 def start_fresh(stack: Stack) -> Target:
     """Kafka, PostgreSQL and every service, from an empty state directory."""
     for pid_file in (stack.state_dir / "run").glob("*.pid"):  # leftovers of a run killed mid-way
@@ -61,7 +90,7 @@ def start_fresh(stack: Stack) -> Target:
         stack.start_service(service.name)
     for service in stack.services():
         stack.wait_ready(stack.url(service.name), READY_TIMEOUT)
-    return Target.of(stack.write_stack_json())
+    return Target.of(stack.write_stack_json(), stack.state_dir)
 
 
 def stop(stack: Stack) -> None:

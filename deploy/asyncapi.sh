@@ -8,20 +8,13 @@ set -euo pipefail
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
 STATE="${SAMORDNA_STATE_DIR:-$REPO/.local}"
 HOME_DIR="$STATE/asyncapi"
-LOCK="$REPO/deploy/asyncapi/package-lock.json"
 CLI="$HOME_DIR/node_modules/.bin/asyncapi"
 # no usage metrics sent from the suite or a CI run
 export CI=true ASYNCAPI_METRICS_CONFIG_PATH="$HOME_DIR/analytics.json"
 
-install() {
-    if [ -x "$CLI" ] && cmp -s "$LOCK" "$HOME_DIR/package-lock.json"; then
-        return
-    fi
-    command -v npm >/dev/null || { echo "npm is needed for the AsyncAPI CLI (apt-get install nodejs npm)" >&2; exit 1; }
-    mkdir -p "$HOME_DIR"
-    cp "$REPO/deploy/asyncapi/package.json" "$LOCK" "$HOME_DIR/"
-    (cd "$HOME_DIR" && npm ci --no-audit --no-fund --loglevel=error >&2)
-}
+source "$REPO/deploy/lib.sh"
+
+install() { npm_install "$HOME_DIR" "$REPO/deploy/asyncapi" "$CLI" "the AsyncAPI CLI"; }
 
 case "${1:-}" in
     install) install ;;

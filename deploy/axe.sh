@@ -8,18 +8,11 @@ set -euo pipefail
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
 STATE="${SAMORDNA_STATE_DIR:-$REPO/.local}"
 HOME_DIR="$STATE/axe"
-LOCK="$REPO/deploy/axe/package-lock.json"
 SCRIPT="$HOME_DIR/node_modules/axe-core/axe.min.js"
 
-install() {
-    if [ -f "$SCRIPT" ] && cmp -s "$LOCK" "$HOME_DIR/package-lock.json"; then
-        return
-    fi
-    command -v npm >/dev/null || { echo "npm is needed for axe-core (apt-get install nodejs npm)" >&2; exit 1; }
-    mkdir -p "$HOME_DIR"
-    cp "$REPO/deploy/axe/package.json" "$LOCK" "$HOME_DIR/"
-    (cd "$HOME_DIR" && npm ci --no-audit --no-fund --loglevel=error >&2)
-}
+source "$REPO/deploy/lib.sh"
+
+install() { npm_install "$HOME_DIR" "$REPO/deploy/axe" "$SCRIPT" "axe-core"; }
 
 case "${1:-}" in
     install) install ;;

@@ -12,22 +12,7 @@ for package in "${PACKAGES[@]}"; do
 done
 [[ ${#missing[@]} -eq 0 ]] && exit 0
 
-fail() {
-  echo "deploy/pdf.sh: $1" >&2
-  echo "deploy/pdf.sh: the log extract's PDF needs ${missing[*]};" \
-       "install them with: apt-get update && apt-get install -y ${missing[*]}" >&2
-  exit 1
-}
-
-if [[ $EUID -ne 0 ]]; then
-  command -v sudo >/dev/null || fail "not root and no sudo, so they cannot be installed here"
-  SUDO=(sudo -n)
-else
-  SUDO=()
-fi
-
-echo "installing Debian's ${missing[*]} for the log extract's PDF" >&2
-export DEBIAN_FRONTEND=noninteractive
-"${SUDO[@]}" apt-get update -q >&2 || fail "apt-get update failed"
-"${SUDO[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" >&2 || fail "apt-get install failed"
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+NEEDS="the log extract's PDF needs ${missing[*]}; install them with: apt-get update && apt-get install -y ${missing[*]}"
+apt_install they "installing Debian's ${missing[*]} for the log extract's PDF" "${missing[@]}"
 fc-list | grep -qi dejavu || fail "fonts-dejavu-core installed, but fontconfig lists no DejaVu font"

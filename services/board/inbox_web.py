@@ -18,8 +18,8 @@ from fastapi.responses import RedirectResponse, Response
 from services.board.deps import DepsDep, PageCaller, PageSession, PageStaff
 from services.board.inbox import STATES, received, sent
 from services.board.visibility import visible_events
-from services.board.web import HEADERS, csrf_refused, form_if_csrf_ok, log_views, render
-from services.board.workspace import handle_of, refused, trouble
+from services.board.web import HEADERS, coordinator_form, log_views, refused, render
+from services.board.workspace import handle_of, trouble
 
 router = APIRouter(include_in_schema=False)
 SHOWN = 200
@@ -56,10 +56,8 @@ async def _page(request, session, staff, caller, deps, notice=None, problem=None
 async def acknowledge(
     request: Request, session: PageSession, staff: PageStaff, caller: PageCaller, deps: DepsDep
 ) -> Response:
-    if (answer := refused(request, session, caller, deps)) is not None:
-        return answer
-    if (form := await form_if_csrf_ok(request, session)) is None:
-        return csrf_refused(request, deps)
+    if isinstance(form := await coordinator_form(request, session, caller, deps), Response):
+        return form
     event_id, sender, handle = (form.get(k, [""])[0] for k in ("event_id", "sender", "handle"))
     body = {"sender": sender, **({"unit": staff.unit} if staff.unit else {})}
     result = await deps.upstream.gateway(session, "POST", f"/v1/inbox/{_path_part(event_id)}/ack", body)

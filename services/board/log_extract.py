@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from contracts.catalogue import CATALOGUE
+from contracts.log_extract import AccessEntry
 from contracts.principals import display_name
 from services.board.log_extract_words import (
     CONSENT_CHANGES,
@@ -61,20 +62,11 @@ class ConsentChange:
     form: str
 
 
-@dataclass(frozen=True)
-class Look:
-    """An access-log entry: `source` is the log it came from (board, consent)."""
+class Look(AccessEntry):
+    """An access-log entry of `person` (a pseudonym): `source` is the log it came from (board, consent)."""
 
-    person: str  # pseudonym
+    person: str
     source: str
-    at: datetime
-    principal: str
-    role: str
-    user: str
-    name: str | None
-    hsa_id: str | None
-    unit: str | None
-    action: str
 
 
 @dataclass(frozen=True)

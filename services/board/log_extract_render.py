@@ -65,21 +65,7 @@ def consent_changes_of(answer: dict, pseudonym: str) -> list[ConsentChange]:
 
 def looks_of(entries: list[dict], source: str, pseudonym: str) -> list[Look]:
     """Access-log entries (services/runtime/access_log.AccessLog.search's shape), of `source`."""
-    return [
-        Look(
-            e.get("person", pseudonym),
-            source,
-            _at(e["at"]),
-            e["principal"],
-            e["role"],
-            e["user"],
-            e.get("name"),
-            e.get("hsa_id"),
-            e.get("unit"),
-            e["action"],
-        )  # fmt: skip
-        for e in entries
-    ]
+    return [Look.model_validate({"person": pseudonym, **e, "source": source}) for e in entries]
 
 
 def _refuse_fetch(url: str, *args, **kwargs):

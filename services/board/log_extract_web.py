@@ -17,17 +17,7 @@ from contracts import PersonId
 from services.board.deps import DepsDep, PageCaller, PageSession, PageStaff
 from services.board.log_extract import extract
 from services.board.log_extract_render import consent_changes_of, decisions_of, looks_of, pdf_of
-from services.board.web import (
-    HEADERS,
-    csrf_refused,
-    form_if_csrf_ok,
-    log_views,
-    login_page,
-    not_for_ops,
-    render,
-    templates,
-)
-from services.runtime.auth import Role
+from services.board.web import HEADERS, coordinator_form, log_views, refused, render, templates
 from services.runtime.pseudonym import Pseudonymizer
 
 router = APIRouter(include_in_schema=False)
@@ -38,11 +28,8 @@ NOT_ANSWERED = "Samtyckestjänsten kunde inte lämna uppgifterna just nu. Förs�
 
 @router.get("/loggutdrag")
 async def log_extract_form(request: Request, session: PageSession, caller: PageCaller, deps: DepsDep) -> Response:
-    if caller is None:
-        return login_page(request, deps, status_code=401)
-    request.state.page_session = session
-    if caller.role is not Role.COORDINATOR:
-        return not_for_ops(request, caller)
+    if (answer := refused(request, session, caller, deps)) is not None:
+        return answer
     return render(request, "log_extract.html", caller=caller)
 
 
@@ -50,14 +37,8 @@ async def log_extract_form(request: Request, session: PageSession, caller: PageC
 async def log_extract_produced(
     request: Request, session: PageSession, staff: PageStaff, caller: PageCaller, deps: DepsDep
 ) -> Response:
-    if caller is None:
-        return login_page(request, deps, status_code=401)
-    request.state.page_session = session
-    if caller.role is not Role.COORDINATOR:
-        return not_for_ops(request, caller)
-    form = await form_if_csrf_ok(request, session)
-    if form is None:
-        return csrf_refused(request, deps)
+    if isinstance(form := await coordinator_form(request, session, caller, deps), Response):
+        return form
     written = form.get("person", [""])[0].strip()
     try:
         person = PERSON.validate_python(written)

@@ -20,7 +20,7 @@ from fastapi.responses import RedirectResponse, Response
 from services.board.deps import COOKIE, PENDING_COOKIE, DepsDep, PageSession, get_deps
 from services.board.sessions import Kind
 from services.board.upstream import SignInAgain
-from services.board.web import HEADERS, csrf_refused, form_if_csrf_ok, login_page, public_base, render
+from services.board.web import HEADERS, login_page, posted_form, public_base, render
 from services.runtime.oidc import SignInRefused
 
 log = logging.getLogger(__name__)
@@ -95,9 +95,9 @@ async def finish(request: Request, deps: DepsDep) -> Response:
 async def log_out(request: Request, session: PageSession, deps: DepsDep) -> Response:
     if session is None:
         return _redirect("/")
-    if await form_if_csrf_ok(request, session) is None:
+    if isinstance(refusal := await posted_form(request, session, deps), Response):
         log.info("sign-out refused: CSRF")
-        return csrf_refused(request, deps)
+        return refusal
     await deps.sessions.end(session.key)
     log.info("signed out")
     url = await _provider_logout(deps, session.data, f"{public_base(request)}/utloggad")

@@ -40,7 +40,7 @@ from services.board.deps import (
 )
 from services.board.errors import InvalidPeriod, PersonNotOnBoard
 from services.board.sessions import Ended, Session, csrf_matches
-from services.board.statistics import SMALLEST_SHOWN, Period, as_csv, parse_period
+from services.board.statistics import SMALLEST_SHOWN, as_csv, parse_period
 from services.runtime.access_log import Access
 from services.runtime.auth import Caller, Role
 from services.runtime.oidc import Staff
@@ -138,6 +138,32 @@ def csrf_refused(request: Request, deps) -> HTMLResponse:
     return render(request, "csrf_refused.html", 403)
 
 
+def refused(request: Request, session: Session | None, caller: Caller | None, deps) -> Response | None:
+    """The answer for someone who may not use a coordinator's page (not signed in, or ops), else None."""
+    if caller is None:
+        return login_page(request, deps, status_code=401)
+    request.state.page_session = session
+    if caller.role is not Role.COORDINATOR:
+        return not_for_ops(request, caller)
+    return None
+
+
+async def posted_form(request: Request, session: Session | None, deps) -> dict[str, list[str]] | Response:
+    """The posted form if its CSRF checks pass (form_if_csrf_ok), else the page that refuses it."""
+    if (form := await form_if_csrf_ok(request, session)) is None:
+        return csrf_refused(request, deps)
+    return form
+
+
+async def coordinator_form(
+    request: Request, session: Session | None, caller: Caller | None, deps
+) -> dict[str, list[str]] | Response:
+    """A coordinator's posted form: `refused` first, then the CSRF checks; else the page that refuses it."""
+    if (answer := refused(request, session, caller, deps)) is not None:
+        return answer
+    return await posted_form(request, session, deps)
+
+
 async def log_views(deps, staff: Staff, action: str, handles, **detail) -> None:
     """Every person shown, in the access log, before the page goes out."""
     who = accessor_of(staff)
@@ -186,11 +212,8 @@ async def person_page(
     request: Request, handle: str, session: PageSession, staff: PageStaff, caller: PageCaller, views: ViewsDep,
     deps: DepsDep,
 ) -> Response:  # fmt: skip
-    if caller is None:
-        return login_page(request, deps, status_code=401)
-    request.state.page_session = session
-    if caller.role is not Role.COORDINATOR:
-        return not_for_ops(request, caller)
+    if (answer := refused(request, session, caller, deps)) is not None:
+        return answer
     try:
         row, entries = await views.timeline(caller.principal, handle)
     except PersonNotOnBoard:
@@ -245,12 +268,9 @@ async def statistics_json(
     last: str = Query("", alias="to"),
 ) -> Response:  # fmt: skip
     """What `/v1/statistics` answers, for the logged-in browser (which holds a cookie, not a bearer header)."""
-    if caller is None:
-        return PlainTextResponse("Inte inloggad", status_code=401, headers=HEADERS)
-    period = _period_or_refusal(first, last, deps)
-    if isinstance(period, Response):
-        return period
-    return JSONResponse(await views.statistics(caller, period), headers=HEADERS)
+    if isinstance(stats := await _statistics_or_refusal(caller, views, deps, first, last), Response):
+        return stats
+    return JSONResponse(stats, headers=HEADERS)
 
 
 @router.get("/statistik.csv")
@@ -258,13 +278,10 @@ async def statistics_csv(
     caller: PageCaller, views: ViewsDep, deps: DepsDep, first: str = Query("", alias="from"),
     last: str = Query("", alias="to"),
 ) -> Response:  # fmt: skip
-    if caller is None:
-        return PlainTextResponse("Inte inloggad", status_code=401, headers=HEADERS)
-    period = _period_or_refusal(first, last, deps)
-    if isinstance(period, Response):
-        return period
+    if isinstance(stats := await _statistics_or_refusal(caller, views, deps, first, last), Response):
+        return stats
     return PlainTextResponse(
-        as_csv(await views.statistics(caller, period)),
+        as_csv(stats),
         media_type="text/csv; charset=utf-8",
         headers={**HEADERS, "Content-Disposition": 'attachment; filename="samordna-statistik.csv"'},
     )
@@ -290,11 +307,15 @@ async def live(request: Request, caller: PageCaller, changes: ChangesDep, v: int
     return StreamingResponse(stream(), media_type="text/event-stream", headers={**HEADERS, "X-Accel-Buffering": "no"})
 
 
-def _period_or_refusal(first: str, last: str, deps) -> Period | Response:
+async def _statistics_or_refusal(caller: Caller | None, views, deps, first: str, last: str) -> dict | Response:
+    """The statistics of the period asked for, or the plain-text refusal: not signed in, or no such period."""
+    if caller is None:
+        return PlainTextResponse("Inte inloggad", status_code=401, headers=HEADERS)
     try:
-        return parse_period(first or None, last or None, deps.clock().date())
+        period = parse_period(first or None, last or None, deps.clock().date())
     except InvalidPeriod as invalid:
         return PlainTextResponse(f"{invalid.field}: {PERIOD_ERRORS[invalid.field]}", status_code=422, headers=HEADERS)
+    return await views.statistics(caller, period)
 
 
 def _filters(alert: str, party: str, sort: str) -> dict:

@@ -24,10 +24,9 @@ from services.board.deps import DepsDep, PageCaller, PageSession, PageStaff, Vie
 from services.board.domain import format_person_id
 from services.board.errors import PersonNotOnBoard
 from services.board.upstream import UpstreamAnswer
-from services.board.web import csrf_refused, form_if_csrf_ok, log_views, login_page, not_for_ops, render, templates
+from services.board.web import coordinator_form, log_views, refused, render, templates
 from services.board.workspace_forms import consent_body, default_until, error_for, event_types_for, unplaced
 from services.board.workspace_labels import CATEGORIES, FORMS, HISTORY, STATUSES, WITHHELD
-from services.runtime.auth import Role
 from services.runtime.pseudonym import Pseudonymizer
 
 router = APIRouter(include_in_schema=False)
@@ -39,16 +38,6 @@ STATUS_TEXT = {
     404: "Det finns inget sådant som du får se.",
     409: "Det krockar med något som redan är sparat.",
 }
-
-
-def refused(request: Request, session, caller, deps) -> Response | None:
-    """The answer for someone who may not use the workspace (not signed in, or ops), else None."""
-    if caller is None:
-        return login_page(request, deps, status_code=401)
-    request.state.page_session = session
-    if caller.role is not Role.COORDINATOR:
-        return not_for_ops(request, caller)
-    return None
 
 
 def trouble(answer: UpstreamAnswer) -> str | None:
@@ -107,10 +96,8 @@ async def consent_form(
 async def consent_post(
     request: Request, session: PageSession, staff: PageStaff, caller: PageCaller, deps: DepsDep
 ) -> Response:
-    if (answer := refused(request, session, caller, deps)) is not None:
-        return answer
-    if (form := await form_if_csrf_ok(request, session)) is None:
-        return csrf_refused(request, deps)
+    if isinstance(form := await coordinator_form(request, session, caller, deps), Response):
+        return form
     body, errors = consent_body(form, recorded_by(staff), deps.clock().date())
     saving = (form.get("action") or [""])[0] == "spara"
     preview, problem = None, None
@@ -142,10 +129,8 @@ def preview_rows(body) -> list[dict]:
 async def consent_person_found(
     request: Request, session: PageSession, staff: PageStaff, caller: PageCaller, deps: DepsDep
 ) -> Response:
-    if (answer := refused(request, session, caller, deps)) is not None:
-        return answer
-    if (form := await form_if_csrf_ok(request, session)) is None:
-        return csrf_refused(request, deps)
+    if isinstance(form := await coordinator_form(request, session, caller, deps), Response):
+        return form
     body, errors = consent_body(form, None, deps.clock().date())
     if "person" in errors:
         return render(request, "samtycke.html", 422, caller=caller, errors=errors, error_for=error_for)
@@ -194,10 +179,8 @@ async def person_consents(request, session, staff, caller, deps, person: str, no
 async def consent_revoke(
     request: Request, session: PageSession, staff: PageStaff, caller: PageCaller, deps: DepsDep
 ) -> Response:
-    if (answer := refused(request, session, caller, deps)) is not None:
-        return answer
-    if (form := await form_if_csrf_ok(request, session)) is None:
-        return csrf_refused(request, deps)
+    if isinstance(form := await coordinator_form(request, session, caller, deps), Response):
+        return form
     consent_id = (form.get("consent_id") or [""])[0]
     person = (form.get("person") or [""])[0]
     reason = (form.get("reason") or [""])[0].strip()

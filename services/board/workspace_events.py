@@ -21,8 +21,8 @@ from fastapi.responses import Response
 from contracts.person import normalize_person_id
 from services.board.deps import DepsDep, PageCaller, PageSession, PageStaff, ViewsDep
 from services.board.domain import format_person_id
-from services.board.web import csrf_refused, form_if_csrf_ok, log_views, render
-from services.board.workspace import handle_of, parties_of, person_of_handle, refused, trouble
+from services.board.web import log_views, posted_form, refused, render
+from services.board.workspace import handle_of, parties_of, person_of_handle, trouble
 from services.board.workspace_forms import error_for as error_of
 from services.board.workspace_forms import (
     event_body,
@@ -108,8 +108,8 @@ async def event_post(
     spec = spec_named(name, caller.principal)
     if spec is None:
         return render(request, "not_found.html", 404, caller=caller)
-    if (form := await form_if_csrf_ok(request, session)) is None:
-        return csrf_refused(request, deps)
+    if isinstance(form := await posted_form(request, session, deps), Response):
+        return form
     if (form.get("add_row") or [""])[0]:  # "Lägg till rad": the same form, one row more, nothing sent
         return render(request, "handelse.html", **_form_context(spec, deps, caller, form, {}))
     event_id = (form.get("event_id") or [""])[0] or str(uuid.uuid4())

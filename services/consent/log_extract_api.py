@@ -6,12 +6,12 @@ The person is named in the body, never in a URL; only coordinators ask, and they
 own principal may know (services/consent/log_extract.py). The answer is itself logged.
 """
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
+from contracts.log_extract import AccessEntry
 from services.consent.api import AuditEntry, HistoryEntry, PersonQuery
 from services.consent.consents import ConsentView
 from services.consent.deps import Coordinator, DepsDep
@@ -27,17 +27,6 @@ def _extracts(deps: DepsDep) -> LogExtracts:
 class ConsentWithHistory(BaseModel):
     consent: ConsentView
     history: list[HistoryEntry]
-
-
-class AccessEntry(BaseModel):
-    at: datetime
-    principal: str
-    role: str
-    user: str
-    name: str | None
-    hsa_id: str | None
-    unit: str | None
-    action: str
 
 
 class LogExtractData(BaseModel):

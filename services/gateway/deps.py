@@ -3,6 +3,8 @@
 They are coroutines: FastAPI runs a plain function dependency in a worker thread, a hand-off
 per dependency and request that cost the ingest path more than the look-up itself."""
 
+from collections.abc import Awaitable, Callable
+from dataclasses import fields
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -15,39 +17,23 @@ async def get_deps(request: Request) -> Deps:
     return request.app.state.deps
 
 
-async def _outbox(request: Request) -> Outbox:
-    return request.app.state.deps.outbox
+def _part(name: str) -> Callable[[Request], Awaitable[object]]:
+    """A dependency answering one field of `Deps` (a store, by the name bootstrap gives it)."""
+    if name not in {f.name for f in fields(Deps)}:
+        raise ValueError(f"Deps has no field {name!r}")
 
+    async def part(request: Request) -> object:
+        return getattr(request.app.state.deps, name)
 
-async def _inbox(request: Request) -> Inbox:
-    return request.app.state.deps.inbox
-
-
-async def _receipts(request: Request) -> Receipts:
-    return request.app.state.deps.receipts
-
-
-async def _subscriptions(request: Request) -> Subscriptions:
-    return request.app.state.deps.subscriptions
-
-
-async def _deliveries(request: Request) -> Deliveries:
-    return request.app.state.deps.deliveries
-
-
-async def _fhir_subscriptions(request: Request) -> FhirSubscriptions:
-    return request.app.state.deps.fhir_subscriptions
-
-
-async def _dead_letters(request: Request) -> DeadLetters:
-    return request.app.state.deps.dead_letters
+    part.__name__ = f"get_{name}"
+    return part
 
 
 DepsDep = Annotated[Deps, Depends(get_deps)]
-OutboxDep = Annotated[Outbox, Depends(_outbox)]
-InboxDep = Annotated[Inbox, Depends(_inbox)]
-ReceiptsDep = Annotated[Receipts, Depends(_receipts)]
-SubscriptionsDep = Annotated[Subscriptions, Depends(_subscriptions)]
-DeliveriesDep = Annotated[Deliveries, Depends(_deliveries)]
-DeadLettersDep = Annotated[DeadLetters, Depends(_dead_letters)]
-FhirSubscriptionsDep = Annotated[FhirSubscriptions, Depends(_fhir_subscriptions)]
+OutboxDep = Annotated[Outbox, Depends(_part("outbox"))]
+InboxDep = Annotated[Inbox, Depends(_part("inbox"))]
+ReceiptsDep = Annotated[Receipts, Depends(_part("receipts"))]
+SubscriptionsDep = Annotated[Subscriptions, Depends(_part("subscriptions"))]
+DeliveriesDep = Annotated[Deliveries, Depends(_part("deliveries"))]
+DeadLettersDep = Annotated[DeadLetters, Depends(_part("dead_letters"))]
+FhirSubscriptionsDep = Annotated[FhirSubscriptions, Depends(_part("fhir_subscriptions"))]

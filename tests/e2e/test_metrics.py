@@ -9,10 +9,7 @@ VISIT_MISSED = "se.samordna.region.visit.missed.v1"
 
 
 async def test_every_service_exposes_metrics_without_personal_data(client, person):
-    await client.grant(REGION, person, [REGION, ALINGSAS])
-    body = event(VISIT_MISSED, person)
-    await client.post_event(REGION, body)
-    await eventually(lambda: client.inbox_ids(ALINGSAS), lambda ids: body["id"] in ids)
+    body = await client.deliver(REGION, ALINGSAS, VISIT_MISSED, person)
 
     async with httpx.AsyncClient(timeout=10) as http:
         pages = {name: (await http.get(f"{url}/metrics")) for name, url in client.info["services"].items()}

@@ -1,11 +1,7 @@
 """The board rebuilt from the beginning of its topics is the same board, on the real broker —
 each principal's, with only the events that principal may see."""
 
-import asyncio
-import subprocess
-import sys
-
-from deploy.stack import REPO
+from tests.support.board import rebuild_the_board
 from tests.support.client import StackClient, event, eventually
 from tests.support.personnummer import random_person_id
 
@@ -37,15 +33,8 @@ async def test_a_rebuild_from_the_topics_yields_the_same_board(running_stack):
     await eventually(lambda: client.board(REGION), lambda b: revoked.replace("-", "") not in patients(b))
     before = {p: await client.board(p) for p in (REGION, ALINGSAS, LERUM)}
 
-    running_stack.stop_service("board")
-    env = running_stack.service_env(running_stack.service("board"))
-    rebuild = subprocess.run(
-        [sys.executable, "-m", "services.board.rebuild"], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
-    )
-    running_stack.start_service("board")
-    await asyncio.to_thread(running_stack.wait_ready, running_stack.url("board"))
+    rebuild = await rebuild_the_board(running_stack)
 
-    assert rebuild.returncode == 0, rebuild.stderr
     assert "shared.events:" in rebuild.stdout
     after = {p: await client.board(p) for p in (REGION, ALINGSAS, LERUM)}
     assert settled(after, kept, revoked) == settled(before, kept, revoked)

@@ -12,7 +12,6 @@ import uuid
 from aiokafka import AIOKafkaProducer
 from confluent_kafka import Consumer, TopicPartition
 
-from contracts import ForwardedEvent
 from contracts.topics import (
     CONSENT_CHANGES,
     DELIVERY_SEQ_HEADER,
@@ -22,12 +21,10 @@ from contracts.topics import (
     deliveries_topic,
     events_topic,
 )
-from services.runtime.consuming import batch_consumer, from_value
-from services.runtime.kafka import kafka_broker
 from tests.integration.test_dead_letters import _forwarded_event_bytes
-from tests.support.client import StackClient, event, eventually
+from tests.support.client import StackClient, event
 from tests.support.cloudevents_binding import mode_of, read_cloudevent
-from tests.support.kafka import create_topic, dead_letters_from, find_raw_records, produce
+from tests.support.kafka import collecting_consumer, dead_letters_from, find_raw_records, produce
 from tests.support.personnummer import random_person_id
 
 REGION, ALINGSAS = "region-14", "kommun-1489"
@@ -127,10 +124,7 @@ def _consume_as_documented(stack, principal: str, group: str, event_id: str, tim
 async def test_confluent_kafka_reads_a_delivery_with_the_documented_settings(running_stack):
     client = StackClient(running_stack.stack_info())
     person = random_person_id()
-    await client.grant(REGION, person, [REGION, ALINGSAS])
-    body = event(VISIT_MISSED, person)
-    assert (await client.post_event(REGION, body)).status_code == 202
-    await eventually(lambda: client.inbox_ids(ALINGSAS), lambda ids: body["id"] in ids)
+    body = await client.deliver(REGION, ALINGSAS, VISIT_MISSED, person)
     group = f"{ALINGSAS}.case-system-{uuid.uuid4().hex[:8]}"
 
     [message] = await asyncio.to_thread(_consume_as_documented, running_stack, ALINGSAS, group, body["id"])
@@ -149,29 +143,19 @@ async def test_confluent_kafka_reads_a_delivery_with_the_documented_settings(run
 async def test_a_record_whose_content_type_says_json_but_is_not_goes_to_dead_letters_not_round_again(infra):
     """FastStream decodes a value by its content-type before the handler runs; the consumers read the
     raw records instead (services/runtime/consuming.py), so such a record is refused once."""
-    topic = f"test.binding.{uuid.uuid4().hex}"
-    handled: list[ForwardedEvent] = []
-    done = asyncio.Event()
-    await create_topic(infra.kafka_options(), topic)
-    broker = kafka_broker(infra.kafka_settings(), "test")
-
-    async def handle(items):
-        handled.extend(items)
-        done.set()
-
-    batch_consumer(broker, topic, f"test-{uuid.uuid4().hex}", from_value(ForwardedEvent.model_validate_json), handle)
+    consumer = await collecting_consumer(infra, "test.binding")
     marker = uuid.uuid4().hex
     json_header = [("content-type", b"application/json")]
-    async with broker:
-        await broker.start()
+    async with consumer.broker:
+        await consumer.broker.start()
         producer = AIOKafkaProducer(**infra.kafka_options())
         await producer.start()
         try:
-            await producer.send_and_wait(topic, f"not json {marker}".encode(), key=b"k", headers=json_header)
-            await producer.send_and_wait(topic, _forwarded_event_bytes(), key=b"k", headers=json_header)
+            for value in (f"not json {marker}".encode(), _forwarded_event_bytes()):
+                await producer.send_and_wait(consumer.topic, value, key=b"k", headers=json_header)
         finally:
             await producer.stop()
-        await asyncio.wait_for(done.wait(), timeout=30)
+        await asyncio.wait_for(consumer.done.wait(), timeout=30)
 
-    [letter] = await dead_letters_from(infra.kafka_options(), topic, marker)
-    assert letter["origin_offset"] == 0 and len(handled) == 1
+    [letter] = await dead_letters_from(infra.kafka_options(), consumer.topic, marker)
+    assert letter["origin_offset"] == 0 and len(consumer.handled) == 1

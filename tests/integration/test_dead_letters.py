@@ -8,10 +8,8 @@ from datetime import UTC, datetime
 
 from contracts import ForwardedEvent, parse_event
 from contracts.topics import deliveries_topic, events_topic
-from services.runtime.consuming import batch_consumer, from_value
-from services.runtime.kafka import kafka_broker
 from tests.support.client import StackClient, event, eventually
-from tests.support.kafka import create_topic, dead_letters_from, produce
+from tests.support.kafka import collecting_consumer, dead_letters_from, produce
 from tests.support.personnummer import random_person_id
 
 REGION, ALINGSAS = "region-14", "kommun-1489"
@@ -19,29 +17,19 @@ VISIT_MISSED = "se.samordna.region.visit.missed.v1"
 
 
 async def test_a_batch_consumer_dead_letters_what_it_cannot_parse_and_handles_the_rest(infra):
-    topic = f"test.consumer.{uuid.uuid4().hex}"
-    handled: list[ForwardedEvent] = []
-    done = asyncio.Event()
-    await create_topic(infra.kafka_options(), topic)
-    broker = kafka_broker(infra.kafka_settings(), "test")
-
-    async def handle(items):
-        handled.extend(items)
-        done.set()
-
-    batch_consumer(broker, topic, f"test-{uuid.uuid4().hex}", from_value(ForwardedEvent.model_validate_json), handle)
+    consumer = await collecting_consumer(infra, "test.consumer")
     marker = uuid.uuid4().hex
-    async with broker:
-        await broker.start()
-        await produce(infra.kafka_options(), topic, f"not json {marker}".encode())
+    async with consumer.broker:
+        await consumer.broker.start()
+        await produce(infra.kafka_options(), consumer.topic, f"not json {marker}".encode())
         valid = _forwarded_event_bytes()
-        await produce(infra.kafka_options(), topic, valid)
-        await asyncio.wait_for(done.wait(), timeout=30)
+        await produce(infra.kafka_options(), consumer.topic, valid)
+        await asyncio.wait_for(consumer.done.wait(), timeout=30)
 
-    [letter] = await dead_letters_from(infra.kafka_options(), topic, marker)
+    [letter] = await dead_letters_from(infra.kafka_options(), consumer.topic, marker)
     assert letter["reason"]
     assert letter["origin_offset"] == 0
-    assert [item.event.id for item in handled] == [ForwardedEvent.model_validate_json(valid).event.id]
+    assert [item.event.id for item in consumer.handled] == [ForwardedEvent.model_validate_json(valid).event.id]
 
 
 async def test_the_gate_dead_letters_an_undecodable_event_and_decides_the_next(running_stack):

@@ -10,10 +10,7 @@ deployment's own tool (`python -m deploy.topics` with SAMORDNA_*_RETENTION_HOURS
 after it; the test broker checks retention every second (KAFKA_RETENTION_CHECK_MS).
 """
 
-import asyncio
 import json
-import subprocess
-import sys
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -23,7 +20,8 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from contracts.sealing import SealedEvent, open_sealed
 from deploy.infrastructure import run_topics_script
-from deploy.stack import ADMIN_USER, REPO
+from deploy.stack import ADMIN_USER
+from tests.support.board import rebuild_the_board
 from tests.support.client import StackClient, event, eventually
 from tests.support.personnummer import random_person_id
 
@@ -187,14 +185,3 @@ async def board_rows_of(stack, *persons: str) -> int:
         return events + consents
     finally:
         await conn.close()
-
-
-async def rebuild_the_board(stack) -> None:
-    stack.stop_service("board")
-    env = stack.service_env(stack.service("board"))
-    rebuild = subprocess.run(
-        [sys.executable, "-m", "services.board.rebuild"], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
-    )
-    stack.start_service("board")
-    await asyncio.to_thread(stack.wait_ready, stack.url("board"))
-    assert rebuild.returncode == 0, rebuild.stderr

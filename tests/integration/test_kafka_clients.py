@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from contracts.topics import DELIVERY_SEQ_HEADER, deliveries_topic
-from tests.support.client import StackClient, event, eventually
+from tests.support.client import StackClient
 from tests.support.cloudevents_binding import read_cloudevent
 from tests.support.personnummer import random_person_id
 
@@ -51,10 +51,7 @@ async def test_the_java_client_reads_a_delivery_with_the_documented_settings(run
         pytest.fail("java (17 or newer) is needed; the Kafka broker needs it too")
     client = StackClient(running_stack.stack_info())
     person = random_person_id()
-    await client.grant(REGION, person, [REGION, ALINGSAS])
-    body = event(VISIT_MISSED, person)
-    assert (await client.post_event(REGION, body)).status_code == 202
-    await eventually(lambda: client.inbox_ids(ALINGSAS), lambda ids: body["id"] in ids)
+    body = await client.deliver(REGION, ALINGSAS, VISIT_MISSED, person)
     group = f"{ALINGSAS}.java-system-{uuid.uuid4().hex[:8]}"
     settings = tmp_path / "consumer.properties"
     settings.write_text(settings_for(running_stack, ALINGSAS, group), encoding="utf-8")

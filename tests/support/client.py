@@ -97,6 +97,17 @@ class StackClient:
         assert response.status_code == 201, response.text
         return response.json()
 
+    async def deliver(self, sender: str, recipient: str, event_type: str, person: str) -> dict:
+        """An event of `sender` about `person`, under a new consent naming both, accepted and then
+        awaited in `recipient`'s inbox; the event's body."""
+        await self.grant(sender, person, [sender, recipient])
+        body = event(event_type, person)
+        response = await self.post_event(sender, body)
+        assert response.status_code == 202, response.text
+        inbox = await eventually(lambda: self.inbox_ids(recipient), lambda ids: body["id"] in ids)
+        assert body["id"] in inbox, f"{body['id']} not in {recipient}'s inbox"
+        return body
+
     async def revoke(self, principal: str, consent_id: str) -> httpx.Response:
         return await self.http.post(
             self.url("consent", f"/v1/consents/{consent_id}/revoke"), headers=self._auth(principal, "coordinator")

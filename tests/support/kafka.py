@@ -6,11 +6,16 @@ Kafka user (the administrator by default)."""
 import asyncio
 import json
 import uuid
+from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from faststream.kafka import KafkaBroker
 
+from contracts import ForwardedEvent
 from contracts.topics import dead_letters_for
+from services.runtime.consuming import batch_consumer, from_value
+from services.runtime.kafka import kafka_broker
 
 
 async def create_topic(kafka: dict, topic: str, partitions: int = 1) -> None:
@@ -20,6 +25,33 @@ async def create_topic(kafka: dict, topic: str, partitions: int = 1) -> None:
         await admin.create_topics([NewTopic(topic, partitions, 1)])
     finally:
         await admin.close()
+
+
+@dataclass
+class Collecting:
+    """A batch consumer of forwarded events on a topic of its own: what it handled, and `done` set
+    once it handled a batch. The broker is not started: the test does that (`async with broker`)."""
+
+    topic: str
+    broker: KafkaBroker
+    handled: list[ForwardedEvent] = field(default_factory=list)
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+async def collecting_consumer(infra, prefix: str) -> Collecting:
+    """A new topic `<prefix>.<uuid>` and a batch consumer of it (services/runtime/consuming.py)
+    that collects the forwarded events it parses; what it cannot parse it dead-letters."""
+    topic = f"{prefix}.{uuid.uuid4().hex}"
+    await create_topic(infra.kafka_options(), topic)
+    collecting = Collecting(topic, kafka_broker(infra.kafka_settings(), "test"))
+
+    async def handle(items):
+        collecting.handled.extend(items)
+        collecting.done.set()
+
+    parse = from_value(ForwardedEvent.model_validate_json)
+    batch_consumer(collecting.broker, topic, f"test-{uuid.uuid4().hex}", parse, handle)
+    return collecting
 
 
 async def produce(kafka: dict, topic: str, *values: bytes, key: bytes = b"test") -> None:

@@ -26,8 +26,8 @@ async def test_the_pdf_says_what_crossed_and_what_was_withheld_in_swedish(tmp_pa
         ],
         [ConsentChange(PERSON, consent_id, "granted", T, ("kommun-1489", "region-14"), ("attendance",),
                        ("test_results",), (), T, T.replace(year=2027), "written")],
-        [Look(PERSON, "board", T, "region-14", "coordinator", "u1", "Åsa Öberg", None, "Beroendemottagningen",
-              "board.timeline")],
+        [Look(person=PERSON, source="board", at=T, principal="region-14", role="coordinator", user="u1",
+              name="Åsa Öberg", hsa_id=None, unit="Beroendemottagningen", action="board.timeline")],
         T, "Åsa Öberg, Beroendemottagningen",
     )  # fmt: skip
 
