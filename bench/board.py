@@ -1,6 +1,7 @@
 """Benchmark: the board at county scale — its rebuild from the topics, and its page and API.
 
     .venv/bin/python -m bench.board [--persons 2000] [--others 1000] [--events-per-person 10] [--requests 60]
+                                    [--keep] [--again]
 
 Starts its own Kafka and PostgreSQL (SAMORDNA_BENCH_KAFKA_PORT / _PG_PORT / _HTTP_BASE /
 _STATE_DIR, defaults 23092 / 23432 / 23000 / .local/bench-board) for Region Örebro län and its
@@ -232,6 +233,11 @@ async def serve_and_measure(stack: Stack, requests: int) -> None:
 async def main(args: argparse.Namespace) -> None:
     stack = bench_stack()
     print(machine())
+    if args.again:
+        print(f"again: the board restarted on the topics and tables {stack.state_dir} holds")
+        stack.stop_service("board")
+        await serve_and_measure(stack, args.requests)
+        return
     print(f"settings: persons={args.persons} others={args.others} events/person={args.events_per_person} "
           f"requests={args.requests}; kafka {stack.kafka_port}, postgres {stack.pg_port}")  # fmt: skip
     if stack.state_dir.exists():  # leftovers of a run stopped mid-way
@@ -269,4 +275,8 @@ if __name__ == "__main__":
     parser.add_argument("--events-per-person", type=int, default=10)
     parser.add_argument("--requests", type=int, default=60)
     parser.add_argument("--keep", action="store_true", help="leave Kafka, PostgreSQL and the board running")
+    parser.add_argument(
+        "--again", action="store_true",
+        help="only restart the board (with the code as it is now) on what a --keep run left, and measure its requests",
+    )  # fmt: skip
     asyncio.run(main(parser.parse_args()))

@@ -31,6 +31,8 @@ class RowView:
     alerts: list[Alert]
     parties: list[str]
     updated_at: datetime
+    # what a layer makes of the view once and keeps with it (web.row_html: its markup)
+    memo: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def next_planned(self) -> date | None:
