@@ -39,7 +39,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from contracts.topics import deliveries_topic, events_topic
 from deploy.stack import REPO, Stack
 from services.consent.domain import SHAREABLE_CATEGORIES
-from services.consent.gate import GROUP_ID, Gate
+from services.consent.gate import GROUP_ID, PRODUCER_OPTIONS, Gate
 from services.consent.schema import SCHEMA_SQL
 from services.runtime.db import create_pool
 from services.runtime.producers import RecoveringProducer
@@ -50,7 +50,7 @@ from tests.support.personnummer import random_person_id
 REGION, ALINGSAS = "region-14", "kommun-1489"
 SCHEMA = "bench_consent"
 MAX_RECORDS = 500  # the gate's default batch
-GATE_PRODUCER = {"enable_idempotence": True, "linger_ms": 5}  # as services/consent/bootstrap.py builds it
+GATE_PRODUCER = PRODUCER_OPTIONS  # the gate's own (services/consent/gate.py)
 PERSONS = 2000
 
 

@@ -18,6 +18,7 @@ from services.consent import lifecycle
 from services.consent.audit import AuditTrail, publish_checkpoints, subscribe_audit_writer
 from services.consent.consents import Consents
 from services.consent.gate import GROUP_ID, Gate
+from services.consent.gate import PRODUCER_OPTIONS as GATE_PRODUCER_OPTIONS
 from services.consent.policy import load_statutory_bases
 from services.consent.preview import Previews
 from services.consent.schema import APP_ROLE, SCHEMA_SQL
@@ -74,8 +75,7 @@ async def bootstrap(settings: ConsentSettings) -> AsyncIterator[ConsentDeps]:
         lambda: AIOKafkaProducer(
             **producer_options(settings),
             transactional_id=f"samordna-{settings.gate_instance_id}",
-            enable_idempotence=True,
-            linger_ms=5,
+            **GATE_PRODUCER_OPTIONS,
         ),
     )
     changes_producer = idempotent_producer("consent-changes-relay", settings)

@@ -58,12 +58,18 @@ from services.runtime.metrics import GATE_DECISIONS as DECISION_COUNT
 from services.runtime.producers import Backoff, RecoveringProducer, retrieve_error
 from services.runtime.pseudonym import Pseudonymizer
 
-__all__ = ["CONSUMER_NAME", "DECISIONS_PER_RECORD", "GROUP_ID", "Gate"]
+__all__ = ["CONSUMER_NAME", "DECISIONS_PER_RECORD", "GROUP_ID", "PRODUCER_OPTIONS", "Gate"]
 
 log = logging.getLogger(__name__)
 
 GROUP_ID = "samordna-gate"
 TRANSACTION_TIMEOUT = 30.0  # seconds for one batch's Kafka transaction, commit included
+# The gate's transactional producer (with its transactional_id; bootstrap.py). A transaction begun
+# while the broker still writes the last one's markers is answered CONCURRENT_TRANSACTIONS, and
+# aiokafka asks again after `retry_backoff_ms` (only a first AddPartitionsToTxn after 20 ms):
+# with the default 100 ms that wait was the median of a trickle's transaction (bench.gate_txn,
+# docs/performance.md). Other retries (a broker away) come sooner too, within the same timeouts.
+PRODUCER_OPTIONS = {"enable_idempotence": True, "linger_ms": 5, "retry_backoff_ms": 20}
 
 
 class Gate:
