@@ -23,6 +23,7 @@ logger: BEGIN and COMMIT count) over the deliveries made; the inbox writer's are
 
 import argparse
 import asyncio
+import collections
 import json
 import logging
 import os
@@ -33,7 +34,7 @@ import sys
 import time
 import uuid
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import asyncpg
@@ -73,9 +74,11 @@ class RoundTrips:
     """Counts the statements the dispatcher's pool sends (asyncpg calls this once per query)."""
 
     count: int = 0
+    statements: collections.Counter = field(default_factory=collections.Counter)
 
-    def __call__(self, _query) -> None:
+    def __call__(self, logged) -> None:
         self.count += 1
+        self.statements[" ".join(logged.query.split())[:70]] += 1
 
 
 @dataclass
@@ -85,11 +88,14 @@ class Result:
     seconds: float
     round_trips: int
     latencies_ms: list[float]
+    cpu_seconds: float  # this process's, over the same time: the dispatcher's, and the bench's own
 
     def line(self) -> str:
         rate = self.deliveries / self.seconds if self.seconds else 0.0
         text = f"{self.name:8} {self.deliveries:6d} delivered in {self.seconds:7.2f} s = {rate:7.1f}/s"
-        text += f"; {self.round_trips / max(self.deliveries, 1):5.2f} DB round trips per delivery"
+        per = max(self.deliveries, 1)
+        trips, cpu_ms = self.round_trips / per, self.cpu_seconds / per * 1000
+        text += f"; per delivery {trips:5.2f} DB round trips, {cpu_ms:.2f} ms CPU"
         if self.latencies_ms:
             lat = sorted(self.latencies_ms)
             q = statistics.quantiles(lat, n=100, method="inclusive") if len(lat) > 1 else [lat[0]] * 99
@@ -105,6 +111,7 @@ class Bench:
         self.http = httpx.AsyncClient(timeout=600)
         self.rng = random.Random(20)
         self.persons = [random_person_id(self.rng) for _ in range(200)]
+        self.show_statements = False
 
     @asynccontextmanager
     async def schema(self):
@@ -178,14 +185,18 @@ class Bench:
             for start in range(0, events, WRITER_BATCH):
                 await self.write(writer, min(WRITER_BATCH, events - start))
             await self.arrivals()
-            trips.count = 0
+            trips.count, cpu = 0, time.process_time()
+            trips.statements.clear()
             started = time.perf_counter()
             async with self.dispatching(pool):
                 counts = await self.arrived(events)
                 seconds = time.perf_counter() - started
-                made = trips.count
+                made, cpu = trips.count, time.process_time() - cpu
             check(await self.arrivals(), counts, events)
-            return Result("backlog" if fmt == "webhook" else "fhir", counts["events"], seconds, made, [])
+            if self.show_statements:
+                for statement, n in trips.statements.most_common(8):
+                    print(f"    {n / events:5.2f} per delivery: {statement}")
+            return Result("backlog" if fmt == "webhook" else "fhir", counts["events"], seconds, made, [], cpu)
 
     async def steady(self, rate: float, seconds: float) -> Result:
         async with self.schema() as (pool, writer, trips), self.dispatching(pool):
@@ -193,7 +204,7 @@ class Bench:
             await self.write(writer, 1)  # warm: the worker is running and its connection open
             await self.arrived(1)
             await self.arrivals()
-            trips.count = 0
+            trips.count, cpu = 0, time.process_time()
             written, started = 0, time.perf_counter()
             while (elapsed := time.perf_counter() - started) < seconds:
                 due = int(elapsed * rate) - written
@@ -202,12 +213,12 @@ class Bench:
                 await asyncio.sleep(0.01)
             counts = await self.arrived(written)
             spent = time.perf_counter() - started
-            made = trips.count
+            made, cpu = trips.count, time.process_time() - cpu
             arrivals = await self.arrivals()
             check(arrivals, counts, written)
             # deliveries/s here are over the writing and the drain after it, to the last arrival
             latencies = await self.latencies(writer, arrivals["arrivals"])
-            return Result(f"steady {rate:g}/s", counts["events"], spent, made, latencies)
+            return Result(f"steady {rate:g}/s", counts["events"], spent, made, latencies, cpu)
 
     async def idle(self, times: int) -> Result:
         async with self.schema() as (pool, writer, trips), self.dispatching(pool):
@@ -215,17 +226,17 @@ class Bench:
             await self.write(writer, 1)
             await self.arrived(1)
             await self.arrivals()
-            trips.count = 0
+            trips.count, cpu = 0, time.process_time()
             started = time.perf_counter()
             for n in range(1, times + 1):
                 await asyncio.sleep(self.rng.uniform(0.3, 0.8))  # the pause is the scenario, not a wait
                 await self.write(writer, 1)
                 await self.arrived(n)
             spent = time.perf_counter() - started
-            made = trips.count
+            made, cpu = trips.count, time.process_time() - cpu
             arrivals = await self.arrivals()
             check(arrivals, arrivals, times)  # /arrivals counts what it hands over
-            return Result("idle", times, spent, made, await self.latencies(writer, arrivals["arrivals"]))
+            return Result("idle", times, spent, made, await self.latencies(writer, arrivals["arrivals"]), cpu)
 
 
 def check(arrivals: dict, counts: dict, expected: int) -> None:
@@ -273,6 +284,7 @@ async def run(args: argparse.Namespace) -> None:
     try:
         async with receiver(stack) as url:
             bench = Bench(stack, settings, url)
+            bench.show_statements = args.statements
             scenarios = {
                 "backlog": lambda: bench.backlog("webhook", args.events),
                 "fhir": lambda: bench.backlog("fhir", args.fhir_events),
@@ -295,6 +307,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--idle", type=int, default=20, help="lone events in the idle scenario")
     parser.add_argument("--scenarios", default="backlog,fhir,steady,idle")
+    parser.add_argument("--statements", action="store_true", help="the backlogs' statements, most frequent first")
     parser.add_argument("--keep", action="store_true", help="leave PostgreSQL running")
     asyncio.run(run(parser.parse_args()))
 

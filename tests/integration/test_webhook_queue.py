@@ -34,7 +34,7 @@ async def queued(pool, deliveries: int) -> uuid.UUID:
             "INSERT INTO webhook_subscriptions (id, url, secret, last_seq) VALUES ($1, 'https://x', 's', 0)",
             subscription,
         )
-    assert await enqueue_new(pool, subscription) == deliveries
+    assert (await enqueue_new(pool, subscription)).queued == deliveries
     return subscription
 
 
@@ -48,7 +48,7 @@ async def test_without_order_every_due_delivery_is_claimed_and_a_retrying_one_ho
     first = await claim_due(pool, sub, 10, lease=60)
     [one, two, three] = first
     await record_failed(pool, sub, one, "HTTP 503", later())
-    await record_delivered(pool, sub, two)
+    await record_delivered(pool, sub, [two])
 
     assert [c.seq for c in first] == [1, 2, 3]
     assert [c.event_number for c in first] == [1, 2, 3]
@@ -64,7 +64,7 @@ async def test_in_order_only_the_first_pending_delivery_is_claimed_and_a_retry_h
     while_retrying = await claim_due(pool, sub, 10, lease=60, in_order=True)
     await record_failed(pool, sub, one, "HTTP 503", None)  # attempts unchanged: the same claim parks it
     [two] = await claim_due(pool, sub, 10, lease=60, in_order=True)
-    await record_delivered(pool, sub, two)
+    await record_delivered(pool, sub, [two])
     [three] = await claim_due(pool, sub, 10, lease=60, in_order=True)
 
     assert one.seq == 1 and while_leased == [] and while_retrying == []
