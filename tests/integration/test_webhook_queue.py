@@ -14,7 +14,7 @@ from contracts import parse_event
 from services.gateway.bootstrap import SCHEMA_SQL
 from services.gateway.inbox import INBOX_CHANNEL, Delivered, store_delivered
 from services.gateway.webhooks import queue
-from services.gateway.webhooks.queue import claim_due, enqueue_new, record_delivered, record_failed
+from services.gateway.webhooks.queue import Claimed, claim_due, enqueue_new, record_delivered, record_failed
 from services.runtime.db import create_pool
 from tests.support.client import event
 from tests.support.personnummer import random_person_id
@@ -167,3 +167,18 @@ async def test_the_inbox_writer_notifies_its_schema_at_commit_and_only_for_new_r
 
     assert payload == schema
     assert marker == "a marker"  # nothing came between: the redelivery told no one
+
+
+async def test_a_claim_marks_what_was_delivered_and_in_order_takes_the_next_in_the_same_statement(pool):
+    sub = await queued(pool, 3)
+    [one] = await claim_due(pool, sub, 1, lease=60, in_order=True)
+
+    [two] = await claim_due(pool, sub, 1, lease=60, in_order=True, delivered=[one])
+    stale = Claimed(two.seq, two.event_id, two.attempts - 1, two.first_attempt_at, b"")  # an older attempt's outcome
+    held_back = await claim_due(pool, sub, 1, lease=60, in_order=True, delivered=[stale])
+    [three] = await claim_due(pool, sub, 1, lease=60, in_order=True, delivered=[two])
+
+    assert (one.seq, two.seq, three.seq) == (1, 2, 3)
+    assert held_back == []  # two's mark was refused: it is still pending, and first
+    statuses = await pool.fetch("SELECT seq, status FROM webhook_deliveries ORDER BY seq")
+    assert [(r["seq"], r["status"]) for r in statuses] == [(1, "delivered"), (2, "delivered"), (3, "pending")]

@@ -205,20 +205,29 @@ class EndpointWorker:
         self._wake.clear()
 
     async def _next(self, http: httpx.AsyncClient, limit: int) -> list[Claimed]:
-        """Marks what was delivered, queues what is new and claims up to `limit`, on one connection
-        (each release of a pooled connection costs asyncpg a round trip of its own, to reset it)."""
+        """Queues what is new, marks what was delivered and claims up to `limit`, on one
+        connection (each release of a pooled connection costs asyncpg a round trip of its own,
+        to reset it); the marks and the claim are one statement."""
         if not (self._delivered or self._inbox_moved or self._maybe_due):
             return []
         try:
             async with self._pool.acquire() as conn:
-                await self._mark_delivered(conn)  # first: an in-order claim must see it delivered
                 if self._inbox_moved:
                     enqueued = await enqueue_new(conn, self._endpoint.subscription_id)
                     self._inbox_moved = enqueued.more
                     self._maybe_due |= enqueued.queued > 0
                 if not self._maybe_due:
+                    await self._mark_delivered(conn)
                     return []
-                claimed = await claim_due(conn, self._endpoint.subscription_id, limit, self._lease, self.in_order)
+                delivered, self._delivered = self._delivered, []
+                try:
+                    claimed = await claim_due(
+                        conn, self._endpoint.subscription_id, limit, self._lease, self.in_order, delivered
+                    )
+                except BaseException:
+                    self._delivered[:0] = delivered  # marked next time (the `attempts` guard holds)
+                    raise
+            self._log_delivered(delivered)
             self._maybe_due = len(claimed) == limit  # fewer: nothing else is due until something changes
             return claimed
         except Exception as exc:  # database away: nothing claimed, the rows stay due
@@ -241,6 +250,9 @@ class EndpointWorker:
                 extra={"subscription_id": str(self._endpoint.subscription_id), "error": repr(exc)},
             )
             return
+        self._log_delivered(delivered)
+
+    def _log_delivered(self, delivered: list[Claimed]) -> None:
         for claimed in delivered:
             log.info("webhook delivered", extra=self._delivery_ids(claimed) | {"attempts": claimed.attempts})
 

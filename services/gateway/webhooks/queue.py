@@ -141,20 +141,41 @@ async def enqueue_new(pool: Db, subscription_id: uuid.UUID) -> Enqueued:
     return Enqueued(row["queued"], row["looked"] == _ENQUEUE_BATCH)
 
 
+def _mark_delivered(seqs: str, attempts: str) -> str:
+    """The UPDATE that marks claims delivered ($1 the subscription; the claims' seqs and attempts
+    as the parameters named). The `attempts` guard ignores an outcome that arrives after the
+    delivery was resent or claimed again."""
+    return f"""UPDATE webhook_deliveries AS d SET status = 'delivered', delivered_at = now(), last_error = NULL
+        FROM unnest({seqs}::bigint[], {attempts}::integer[]) AS done (seq, attempts)
+        WHERE d.subscription_id = $1 AND d.seq = done.seq AND d.attempts = done.attempts
+          AND d.status = 'pending'"""
+
+
 async def claim_due(
-    pool: Db, subscription_id: uuid.UUID, limit: int, lease: float, in_order: bool = False
+    pool: Db,
+    subscription_id: uuid.UUID,
+    limit: int,
+    lease: float,
+    in_order: bool = False,
+    delivered: Sequence[Claimed] = (),
 ) -> list[Claimed]:
-    """Takes up to `limit` due deliveries, counting the attempt and leasing them for `lease` seconds.
+    """Takes up to `limit` due deliveries, counting the attempt and leasing them for `lease` seconds;
+    marks `delivered` first, in the same statement (as `record_delivered` does).
 
     `in_order` takes only the subscription's first pending delivery, and only once it is due (a
-    leased or retrying one holds back those after it until it is delivered or parked)."""
+    leased or retrying one holds back those after it until it is delivered or parked). The
+    statement sees the table as it was before it began, so the rows it marks delivered are left
+    out by name: a claim whose mark the `attempts` guard refused stays pending and first."""
     rows = await pool.fetch(
-        """WITH due AS (
+        f"""WITH done AS ({_mark_delivered("$2", "$6")} RETURNING d.seq),
+           due AS (
                SELECT seq FROM webhook_deliveries
                WHERE subscription_id = $1 AND status = 'pending' AND next_attempt_at <= now()
+                 AND seq NOT IN (SELECT seq FROM done)
                  AND (NOT $4 OR seq = (SELECT min(seq) FROM webhook_deliveries
-                                       WHERE subscription_id = $1 AND status = 'pending'))
-               ORDER BY seq LIMIT $2 FOR UPDATE SKIP LOCKED)
+                                       WHERE subscription_id = $1 AND status = 'pending'
+                                         AND seq NOT IN (SELECT seq FROM done)))
+               ORDER BY seq LIMIT $5 FOR UPDATE SKIP LOCKED)
            UPDATE webhook_deliveries AS d
            SET attempts = d.attempts + 1, first_attempt_at = coalesce(d.first_attempt_at, now()),
                next_attempt_at = now() + make_interval(secs => $3)
@@ -163,9 +184,11 @@ async def claim_due(
            RETURNING d.seq, d.event_id, d.attempts, d.first_attempt_at, d.event_number, i.delivery_seq,
                      i.received_at, i.event""",
         subscription_id,
-        limit,
+        [claimed.seq for claimed in delivered],
         lease,
         in_order,
+        limit,
+        [claimed.attempts for claimed in delivered],
     )
     return [
         Claimed(
@@ -189,13 +212,9 @@ def _body(row) -> bytes:
 
 
 async def record_delivered(pool: Db, subscription_id: uuid.UUID, delivered: Sequence[Claimed]) -> None:
-    """Marks these claims delivered, in one statement. The `attempts` guard ignores an outcome that
-    arrives after the delivery was resent."""
+    """Marks these claims delivered, in one statement."""
     await pool.execute(
-        """UPDATE webhook_deliveries AS d SET status = 'delivered', delivered_at = now(), last_error = NULL
-           FROM unnest($2::bigint[], $3::integer[]) AS done (seq, attempts)
-           WHERE d.subscription_id = $1 AND d.seq = done.seq AND d.attempts = done.attempts
-             AND d.status = 'pending'""",
+        _mark_delivered("$2", "$3"),
         subscription_id,
         [claimed.seq for claimed in delivered],
         [claimed.attempts for claimed in delivered],
