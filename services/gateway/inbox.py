@@ -19,6 +19,9 @@ from services.runtime.consuming import batch_consumer
 from services.runtime.metrics import DELIVERED
 
 _INBOX_LOCK = 0x1B0C5
+# Told at every commit that stored rows, with the schema (so the gateway) as payload: the webhook
+# dispatcher listens and queues them at once instead of at its next poll (webhooks/wakeup.py).
+INBOX_CHANNEL = "samordna_inbox"
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,8 @@ async def store_delivered(conn: asyncpg.Connection, items: list[Delivered], dead
                 receipt_due_at(event.type, now, deadlines),
             )
             stored += status == "INSERT 0 1"
+        if stored:  # delivered when the transaction commits, and only then
+            await conn.execute("SELECT pg_notify($1, current_schema())", INBOX_CHANNEL)
     return stored
 
 

@@ -46,26 +46,41 @@ class FhirWorker(EndpointWorker):
         self._principal = principal
         self._base = base
         self._subscription: FhirSubscription | None = None
+        self._read_at = float("-inf")  # when the subscription was last read (monotonic)
         self._last_sent = time.monotonic()
         self._handshake_failures = 0
         self._next_handshake = 0.0
 
     async def _next(self, http: httpx.AsyncClient, limit: int) -> list[Claimed]:
-        try:
-            sub = await self._store.get(str(self._endpoint.subscription_id))
-        except Exception as exc:  # deleted, or the database is away: nothing to send now
-            log.warning("FHIR subscription could not be read", extra=self._ids() | {"error": type(exc).__name__})
+        sub = await self._read()
+        if sub is None:
             return []
-        self._subscription = sub
         if is_over(sub, self._clock()):
             if sub.status != "off":
                 await self._store.set_status(sub.id, "off", None)
+                self._subscription = replace(sub, status="off")
             return []
         if sub.status in ("requested", "error") and not await self._handshake(http, sub):
             return []
         if sub.heartbeat_seconds and time.monotonic() - self._last_sent >= sub.heartbeat_seconds:
-            await self._notify(http, sub, "heartbeat")
+            # read afresh: the heartbeat tells how many events there are so far
+            await self._notify(http, await self._read(fresh=True) or sub, "heartbeat")
         return await super()._next(http, limit)
+
+    async def _read(self, fresh: bool = False) -> FhirSubscription | None:
+        """The subscription, read again once a poll interval: only this worker changes its status
+        (and keeps its copy with it), and a deleted one's worker is stopped by the dispatcher, so
+        a read per notification sent would only cost a round trip each."""
+        recent = time.monotonic() - self._read_at < self._config.poll_seconds
+        if self._subscription is not None and recent and not fresh:
+            return self._subscription
+        try:
+            self._subscription = await self._store.get(str(self._endpoint.subscription_id))
+        except Exception as exc:  # deleted, or the database is away: nothing to send now
+            log.warning("FHIR subscription could not be read", extra=self._ids() | {"error": type(exc).__name__})
+            return None
+        self._read_at = time.monotonic()
+        return self._subscription
 
     async def _send(self, http: httpx.AsyncClient, claimed: Claimed) -> str | None:
         sub = self._subscription
@@ -84,12 +99,14 @@ class FhirWorker(EndpointWorker):
         error = await self._notify(http, sub, "handshake")
         if error is None:
             await self._store.set_status(sub.id, "active", None)
+            self._subscription = replace(sub, status="active", error=None)
             self._handshake_failures = 0
             log.info("FHIR subscription active", extra=self._ids())
             return True
         self._handshake_failures += 1
         self._next_handshake = time.monotonic() + self._config.retry.delay(self._handshake_failures)
         await self._store.set_status(sub.id, "error", f"handshake failed: {error}")
+        self._subscription = replace(sub, status="error", error=f"handshake failed: {error}")
         return False
 
     async def _notify(self, http: httpx.AsyncClient, sub: FhirSubscription, kind: str) -> str | None:

@@ -9,6 +9,7 @@ from __future__ import annotations  # `list` is also a method name here
 
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -19,6 +20,7 @@ from services.gateway.errors import DeliveryNotFound, SubscriptionNotFound
 from services.gateway.webhooks.subscriptions import subscription_uuid
 
 Status = Literal["pending", "delivered", "parked"]
+Db = asyncpg.Pool | asyncpg.Connection  # the dispatcher's statements run on either
 _ENQUEUE_BATCH = 1000
 _DELIVERY_COLUMNS = "seq, event_id, event_type, status, attempts, last_error, next_attempt_at, delivered_at"
 _RESET = """status = 'pending', attempts = 0, first_attempt_at = NULL, next_attempt_at = now(),
@@ -96,70 +98,84 @@ async def backlog(pool: asyncpg.Pool) -> dict[str, int]:
     return {"pending": 0, "parked": 0} | {row["status"]: row["n"] for row in rows}
 
 
-async def enqueue_new(pool: asyncpg.Pool, subscription_id: uuid.UUID) -> int:
-    """Queues the inbox rows after the subscription's cursor that it asked for; moves the cursor.
+@dataclass(frozen=True)
+class Enqueued:
+    queued: int  # deliveries made (rows of the types the subscription asked for)
+    more: bool  # the batch was full: more inbox rows may be waiting behind the cursor
+
+
+async def enqueue_new(pool: Db, subscription_id: uuid.UUID) -> Enqueued:
+    """Queues the next inbox rows (up to a batch) after the subscription's cursor that it asked
+    for, and moves the cursor; one statement, so one round trip, and no lock taken when the
+    cursor is at the inbox's end.
 
     The inbox writer numbers rows under a lock, so no row can commit behind one already seen:
     a cursor never skips a row. The subscription row is locked while its cursor moves, so two
-    replicas do not queue the same range (a duplicate would fail the transaction, never take a
+    replicas do not queue the same range (a duplicate would fail the statement, never take a
     second number), and each delivery takes the next of the subscription's gapless event numbers.
     """
-    behind = await pool.fetchval(
-        "SELECT last_seq < (SELECT coalesce(max(seq), 0) FROM inbox) FROM webhook_subscriptions WHERE id = $1",
+    row = await pool.fetchrow(
+        """WITH sub AS (
+               SELECT id, last_seq, event_types, events_queued FROM webhook_subscriptions
+               WHERE id = $1 AND last_seq < (SELECT coalesce(max(seq), 0) FROM inbox)
+               FOR UPDATE SKIP LOCKED),
+           batch AS (
+               SELECT i.seq, i.event_id, i.event_type FROM inbox AS i, sub
+               WHERE i.seq > sub.last_seq ORDER BY i.seq LIMIT $2),
+           queued AS (  -- each delivery takes the subscription's next event number (FHIR's event-number)
+               INSERT INTO webhook_deliveries (subscription_id, seq, event_id, event_type, event_number)
+               SELECT sub.id, b.seq, b.event_id, b.event_type, sub.events_queued + row_number() OVER (ORDER BY b.seq)
+               FROM batch AS b, sub
+               WHERE cardinality(sub.event_types) = 0 OR b.event_type = ANY(sub.event_types)
+               RETURNING 1)
+           UPDATE webhook_subscriptions AS s
+           SET last_seq = (SELECT max(seq) FROM batch),
+               events_queued = s.events_queued + (SELECT count(*) FROM queued)
+           FROM sub WHERE s.id = sub.id AND EXISTS (SELECT FROM batch)
+           RETURNING (SELECT count(*) FROM queued) AS queued, (SELECT count(*) FROM batch) AS looked""",
         subscription_id,
+        _ENQUEUE_BATCH,
     )
-    if not behind:
-        return 0
-    async with pool.acquire() as conn, conn.transaction():
-        sub = await conn.fetchrow(
-            """SELECT last_seq, event_types, events_queued FROM webhook_subscriptions
-               WHERE id = $1 FOR UPDATE SKIP LOCKED""",
-            subscription_id,
-        )
-        if sub is None:
-            return 0
-        upto = await conn.fetchval(
-            "SELECT max(seq) FROM (SELECT seq FROM inbox WHERE seq > $1 ORDER BY seq LIMIT $2) AS batch",
-            sub["last_seq"],
-            _ENQUEUE_BATCH,
-        )
-        if upto is None:
-            return 0
-        # each delivery takes the subscription's next event number (FHIR's event-number)
-        status = await conn.execute(
-            """INSERT INTO webhook_deliveries (subscription_id, seq, event_id, event_type, event_number)
-               SELECT $1, seq, event_id, event_type, $5 + row_number() OVER (ORDER BY seq) FROM inbox
-               WHERE seq > $2 AND seq <= $3 AND (cardinality($4::text[]) = 0 OR event_type = ANY($4::text[]))""",
-            subscription_id,
-            sub["last_seq"],
-            upto,
-            sub["event_types"],
-            sub["events_queued"],
-        )
-        queued = int(status.split()[-1])
-        await conn.execute(
-            "UPDATE webhook_subscriptions SET last_seq = $2, events_queued = events_queued + $3 WHERE id = $1",
-            subscription_id,
-            upto,
-            queued,
-        )
-    return queued
+    if row is None:  # nothing new, or another replica is moving the cursor
+        return Enqueued(0, False)
+    return Enqueued(row["queued"], row["looked"] == _ENQUEUE_BATCH)
+
+
+def _mark_delivered(seqs: str, attempts: str) -> str:
+    """The UPDATE that marks claims delivered ($1 the subscription; the claims' seqs and attempts
+    as the parameters named). The `attempts` guard ignores an outcome that arrives after the
+    delivery was resent or claimed again."""
+    return f"""UPDATE webhook_deliveries AS d SET status = 'delivered', delivered_at = now(), last_error = NULL
+        FROM unnest({seqs}::bigint[], {attempts}::integer[]) AS done (seq, attempts)
+        WHERE d.subscription_id = $1 AND d.seq = done.seq AND d.attempts = done.attempts
+          AND d.status = 'pending'"""
 
 
 async def claim_due(
-    pool: asyncpg.Pool, subscription_id: uuid.UUID, limit: int, lease: float, in_order: bool = False
+    pool: Db,
+    subscription_id: uuid.UUID,
+    limit: int,
+    lease: float,
+    in_order: bool = False,
+    delivered: Sequence[Claimed] = (),
 ) -> list[Claimed]:
-    """Takes up to `limit` due deliveries, counting the attempt and leasing them for `lease` seconds.
+    """Takes up to `limit` due deliveries, counting the attempt and leasing them for `lease` seconds;
+    marks `delivered` first, in the same statement (as `record_delivered` does).
 
     `in_order` takes only the subscription's first pending delivery, and only once it is due (a
-    leased or retrying one holds back those after it until it is delivered or parked)."""
+    leased or retrying one holds back those after it until it is delivered or parked). The
+    statement sees the table as it was before it began, so the rows it marks delivered are left
+    out by name: a claim whose mark the `attempts` guard refused stays pending and first."""
     rows = await pool.fetch(
-        """WITH due AS (
+        f"""WITH done AS ({_mark_delivered("$2", "$6")} RETURNING d.seq),
+           due AS (
                SELECT seq FROM webhook_deliveries
                WHERE subscription_id = $1 AND status = 'pending' AND next_attempt_at <= now()
+                 AND seq NOT IN (SELECT seq FROM done)
                  AND (NOT $4 OR seq = (SELECT min(seq) FROM webhook_deliveries
-                                       WHERE subscription_id = $1 AND status = 'pending'))
-               ORDER BY seq LIMIT $2 FOR UPDATE SKIP LOCKED)
+                                       WHERE subscription_id = $1 AND status = 'pending'
+                                         AND seq NOT IN (SELECT seq FROM done)))
+               ORDER BY seq LIMIT $5 FOR UPDATE SKIP LOCKED)
            UPDATE webhook_deliveries AS d
            SET attempts = d.attempts + 1, first_attempt_at = coalesce(d.first_attempt_at, now()),
                next_attempt_at = now() + make_interval(secs => $3)
@@ -168,9 +184,11 @@ async def claim_due(
            RETURNING d.seq, d.event_id, d.attempts, d.first_attempt_at, d.event_number, i.delivery_seq,
                      i.received_at, i.event""",
         subscription_id,
-        limit,
+        [claimed.seq for claimed in delivered],
         lease,
         in_order,
+        limit,
+        [claimed.attempts for claimed in delivered],
     )
     return [
         Claimed(
@@ -193,13 +211,13 @@ def _body(row) -> bytes:
     return json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-async def record_delivered(pool: asyncpg.Pool, subscription_id: uuid.UUID, claimed: Claimed) -> None:
+async def record_delivered(pool: Db, subscription_id: uuid.UUID, delivered: Sequence[Claimed]) -> None:
+    """Marks these claims delivered, in one statement."""
     await pool.execute(
-        """UPDATE webhook_deliveries SET status = 'delivered', delivered_at = now(), last_error = NULL
-           WHERE subscription_id = $1 AND seq = $2 AND attempts = $3 AND status = 'pending'""",
+        _mark_delivered("$2", "$3"),
         subscription_id,
-        claimed.seq,
-        claimed.attempts,
+        [claimed.seq for claimed in delivered],
+        [claimed.attempts for claimed in delivered],
     )
 
 

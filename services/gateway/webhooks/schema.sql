@@ -38,3 +38,7 @@ CREATE UNIQUE INDEX IF NOT EXISTS webhook_deliveries_by_number ON webhook_delive
 -- What a subscription's deliveries are: Samordna's own webhook body, or FHIR notification bundles.
 ALTER TABLE webhook_subscriptions ADD COLUMN IF NOT EXISTS format text NOT NULL DEFAULT 'webhook'
     CHECK (format IN ('webhook', 'fhir'));
+-- A subscription's pending deliveries in seq order: the claims' `ORDER BY seq` and the in-order
+-- claim's first pending one, without walking the deliveries already made.
+CREATE INDEX IF NOT EXISTS webhook_deliveries_pending ON webhook_deliveries (subscription_id, seq)
+    WHERE status = 'pending';

@@ -21,6 +21,7 @@ too. `GuardedTransport` is the httpx transport that does the latter.
 import asyncio
 import ipaddress
 import socket
+import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -183,11 +184,13 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
     """httpx's transport, connecting only where the guard allows. TLS still verifies the
     certificate against the URL's host name (httpcore passes it as the server name)."""
 
-    def __init__(self, guard: TargetGuard, limits: httpx.Limits) -> None:
-        super().__init__(limits=limits, trust_env=False)
+    def __init__(self, guard: TargetGuard, limits: httpx.Limits, ssl_context: ssl.SSLContext | None = None) -> None:
+        # one context may serve many transports (loading the CA bundle for each would cost)
+        ssl_context = ssl_context or httpx.create_ssl_context(trust_env=False)
+        super().__init__(verify=ssl_context, limits=limits, trust_env=False)
         # httpx takes no network backend of its own; its pool (the documented httpcore one) does.
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
+            ssl_context=ssl_context,
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,
