@@ -67,28 +67,40 @@ def subscribe_inbox_writer(
 
 
 async def store_delivered(conn: asyncpg.Connection, items: list[Delivered], deadlines: dict[str, timedelta]) -> int:
-    """Append events not seen before; returns how many. Redeliveries are dropped, so each shows once."""
-    stored = 0
+    """Append events not seen before, in the order given; returns how many. Redeliveries (of an
+    event stored before, or twice in `items`) are dropped, so each shows once, numbered on from
+    the inbox's last `seq` without a gap. One statement for the whole batch."""
+    if not items:
+        return 0
     async with conn.transaction():
-        # Serialises writers so that seq stays gapless even if two consumers overlap in a rebalance.
+        # Serialises writers so that seq stays gapless even if two consumers overlap in a rebalance
+        # (and so that no row can appear between the statement's check and its insert).
         await conn.execute("SELECT pg_advisory_xact_lock($1)", _INBOX_LOCK)
         now = await conn.fetchval("SELECT now()")
-        for item in items:
-            event = item.event
-            status = await conn.execute(
-                """INSERT INTO inbox (seq, event_id, sender, event_type, event, delivery_seq, received_at,
-                                      receipt_due_at)
-                   SELECT coalesce(max(seq), 0) + 1, $1, $2, $3, $4, $5, $6, $7 FROM inbox
-                   ON CONFLICT (sender, event_id) DO NOTHING""",
-                event.id,
-                event.principal,
-                event.type,
-                event.to_json().decode(),
-                item.delivery_seq,
-                now,
-                receipt_due_at(event.type, now, deadlines),
-            )
-            stored += status == "INSERT 0 1"
+        events = [item.event for item in items]
+        status = await conn.execute(
+            """WITH batch AS (
+                   SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[],
+                                        $6::timestamptz[]) WITH ORDINALITY
+                          AS b(event_id, sender, event_type, event, delivery_seq, receipt_due_at, n)),
+               fresh AS (
+                   SELECT DISTINCT ON (sender, event_id) * FROM batch
+                   WHERE NOT EXISTS (SELECT FROM inbox WHERE inbox.sender = batch.sender
+                                                        AND inbox.event_id = batch.event_id)
+                   ORDER BY sender, event_id, n)
+               INSERT INTO inbox (seq, event_id, sender, event_type, event, delivery_seq, received_at, receipt_due_at)
+               SELECT (SELECT coalesce(max(seq), 0) FROM inbox) + row_number() OVER (ORDER BY n),
+                      event_id, sender, event_type, event, delivery_seq, $7, receipt_due_at
+               FROM fresh ORDER BY n""",
+            [e.id for e in events],
+            [e.principal for e in events],
+            [e.type for e in events],
+            [e.to_json().decode() for e in events],
+            [item.delivery_seq for item in items],
+            [receipt_due_at(e.type, now, deadlines) for e in events],
+            now,
+        )
+        stored = int(status.split()[-1])
         if stored:  # delivered when the transaction commits, and only then
             await conn.execute("SELECT pg_notify($1, current_schema())", INBOX_CHANNEL)
     return stored
