@@ -187,8 +187,8 @@ class Gate:
         async with self._pool.acquire() as conn, conn.transaction():
             # The progress rows make a gate that took a partition over wait for the batch its
             # previous owner is committing, then skip what that batch decided (schema.sql).
-            decided = await repository.claim_partitions(conn, self._group_id, list(batch))
-            batch = self._undecided(batch, decided)
+            progress = await repository.claim_partitions(conn, self._group_id, list(batch))
+            batch = self._undecided(batch, progress)
             if not batch:
                 return
             read = read_batch([record for partition in batch.values() for record in partition], self._pseudonyms.of)
@@ -223,13 +223,13 @@ class Gate:
         )
 
     def _undecided(
-        self, batch: dict[TopicPartition, list[ConsumerRecord]], decided: dict[tuple[str, int], int]
+        self, batch: dict[TopicPartition, list[ConsumerRecord]], progress: dict[tuple[str, int], int]
     ) -> dict[TopicPartition, list[ConsumerRecord]]:
         """The records of `batch` from where each partition is decided up to; a partition decided
         past its records is skipped, the consumer moved on to where its next record is."""
         undecided, skipped = {}, 0
         for tp, records in batch.items():
-            up_to = decided.get(tp, 0)  # a TopicPartition is a (topic, partition) tuple
+            up_to = progress.get(tp, 0)  # a TopicPartition is a (topic, partition) tuple
             fresh = [record for record in records if record.offset >= up_to]
             skipped += len(records) - len(fresh)
             if fresh:
