@@ -99,21 +99,20 @@ def stop(stack: Stack) -> None:
     stack.infrastructure("stop")
 
 
+def _git(*args: str) -> str:
+    return subprocess.run(
+        ["git", "-C", str(REPO), *args],
+        capture_output=True,
+        text=True,
+        check=False,  # noqa: S607
+    ).stdout.strip()
+
+
 def machine() -> str:
     """Cores, load and commit: the first line of every benchmark's output."""
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    commit = subprocess.run(
-        ["git", "-C", str(REPO), "log", "-1", "--format=%h %s"],  # noqa: S607
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.strip()
-    dirty = subprocess.run(
-        ["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],  # noqa: S607
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.strip()
+    commit = _git("log", "-1", "--format=%h %s")
+    dirty = _git("status", "--porcelain", "--untracked-files=no")
     return (
         f"machine: {os.cpu_count()} cores, load average {load} (a shared machine: compare ratios within one run)\n"
         f"commit: {commit[:100]}{' (with uncommitted changes)' if dirty else ''}"

@@ -16,7 +16,6 @@ thresholds are data (alert_rules.json, or SAMORDNA_ALERT_RULES_FILE, read by `bo
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from functools import cached_property
 
 from dateutil.relativedelta import relativedelta
 from pydantic import BaseModel, ConfigDict, Field
@@ -67,10 +66,10 @@ class Alert:
     def label(self) -> str:
         return LABELS[self.kind]
 
-    @cached_property
+    @property
     def as_json(self) -> dict:
-        """The alert as the API answers it (api_models.AlertOut); made once per alert, which the
-        board keeps with the row while it holds (views.KeptAlerts)."""
+        """The alert as the API answers it (api_models.AlertOut); the board keeps it inside its
+        row's JSON (views.RowView.as_json) while the row holds."""
         since = self.since.isoformat()
         return {"kind": self.kind, "label": self.label, "text": self.text, "since": since, "event_id": self.event_id}
 

@@ -225,7 +225,7 @@ CONSENT_DAYS = st.one_of(
     st.floats(min_value=0, max_value=1, exclude_max=True, allow_nan=False),
 )
 def test_alerts_answer_as_they_did_until_the_moment_unchanged_until_names(drawn, consent_days, hours, fraction):
-    """What the board's alert cache (views.KeptAlerts) relies on: any time between `now` and
+    """What the board's kept rows (views.KeptRow) rely on: any time between `now` and
     `unchanged_until(now)` gives the alerts of `now`."""
     events = sorted((_dated(name, days_ago, on) for name, days_ago, on in drawn), key=lambda e: e.time)
     consents = [ConsentFacts(f"c{i}", NOW + timedelta(days=d)) for i, d in enumerate(consent_days)]
