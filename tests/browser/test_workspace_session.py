@@ -46,7 +46,9 @@ async def test_an_expiring_access_token_is_refreshed_and_a_refused_refresh_ends_
         await expect(page.get_by_role("heading", level=1)).to_have_text(f"Samtycken för {person}")
         _, renewed = await tokens_of(conn, page)
         assert renewed["tokens"]["access_token"] != data["tokens"]["access_token"]
-        assert renewed["tokens"]["expires_at"] > data["tokens"]["expires_at"]
+        # whole seconds: a refresh within the second of the sign-in expires at the same second
+        # (a fresh clone's CI saw that); what matters is a real expiry instead of the 0 set above
+        assert renewed["tokens"]["expires_at"] >= data["tokens"]["expires_at"]
 
         await set_tokens(conn, digest, renewed, expires_at=0, refresh_token="not-a-refresh-token")
         await find_person(page, board_url, person)
