@@ -81,11 +81,35 @@ def dead_letters_topic(principal: str) -> str:
 def dead_letters_for(origin_topic: str) -> str:
     """The dead-letter topic of a record from `origin_topic`: its owner's, so that the owner
     (and no other principal) sees it, or the shared one for the shared topics."""
-    for prefix in (EVENTS_PREFIX, DELIVERIES_PREFIX):
-        owner = origin_topic.removeprefix(prefix)
-        if origin_topic.startswith(prefix) and is_principal(owner):
-            return dead_letters_topic(owner)
-    return DEAD_LETTERS
+    owner = owner_of(origin_topic, (EVENTS_PREFIX, DELIVERIES_PREFIX))
+    return dead_letters_topic(owner) if owner else DEAD_LETTERS
+
+
+def inbox_group(principal: str) -> str:
+    """The consumer group of the principal's gateway on its deliveries (the inbox writer)."""
+    return f"samordna-inbox-{_principal(principal)}"
+
+
+def dead_letters_group(principal: str) -> str:
+    """The consumer group of the principal's gateway on its dead letters (the collector)."""
+    return f"samordna-dead-letters-{_principal(principal)}"
+
+
+def own_systems_groups(principal: str) -> str:
+    """The prefix of the consumer groups of the principal's own Kafka-speaking systems."""
+    return f"{_principal(principal)}."
+
+
+OWNED_PREFIXES = (EVENTS_PREFIX, DELIVERIES_PREFIX, f"{DEAD_LETTERS}.")
+
+
+def owner_of(topic: str, prefixes: tuple[str, ...] = OWNED_PREFIXES) -> str | None:
+    """The principal whose events, deliveries or dead letters `topic` holds; None for a shared topic."""
+    for prefix in prefixes:
+        owner = topic.removeprefix(prefix)
+        if topic.startswith(prefix) and is_principal(owner):
+            return owner
+    return None
 
 
 def sender_of(events_topic_name: str) -> str:

@@ -17,7 +17,10 @@ What each user may do — the broker's StandardAuthorizer refuses everything els
   events topic at all.
 - the gate (`samordna-gate`) is the only reader of `events.*`; it writes the deliveries,
   `shared.events`, `gate.decisions`, `consent.changes` and dead letters, in transactions. It
-  alone writes `audit.checkpoints` (and reads it, to verify the audit); no other user may.
+  alone writes `audit.checkpoints` (and reads it, to verify the audit); no other user may. It
+  deletes from `events.*`, `deliveries.*`, `dead.letters.*` and `gate.decisions` what every
+  reader has taken once a person's keys are erased, and so may describe the readers' groups
+  and read the deliveries and dead letters (records it wrote).
 - the board (`samordna-board`) reads `shared.events` and `consent.changes`, and may describe
   (not read) every topic and Samordna group, for consumer lag on the ops dashboard.
 
@@ -54,16 +57,19 @@ from contracts.topics import (
     EVENTS_PREFIX,
     GATE_DECISIONS,
     SHARED_EVENTS,
+    dead_letters_group,
     dead_letters_topic,
     deliveries_topic,
     events_topic,
+    inbox_group,
+    own_systems_groups,
 )
 
 GATE_USER = "samordna-gate"
 BOARD_USER = "samordna-board"
 SCRAM_ITERATIONS = 8192
 
-READ, WRITE, DESCRIBE = AclOperation.READ, AclOperation.WRITE, AclOperation.DESCRIBE
+READ, WRITE, DESCRIBE, DELETE = AclOperation.READ, AclOperation.WRITE, AclOperation.DESCRIBE, AclOperation.DELETE
 TOPIC, GROUP, TRANSACTIONAL_ID = ResourceType.TOPIC, ResourceType.GROUP, ResourceType.TRANSACTIONAL_ID
 LITERAL, PREFIXED = ResourcePatternType.LITERAL, ResourcePatternType.PREFIXED
 
@@ -104,9 +110,9 @@ def gateway_grants(principal: str) -> list[Grant]:
         *_grants(principal, TOPIC, events_topic(principal), LITERAL, WRITE, DESCRIBE),
         *_grants(principal, TOPIC, deliveries_topic(principal), LITERAL, READ, DESCRIBE),
         *_grants(principal, TOPIC, dead_letters_topic(principal), LITERAL, READ, WRITE, DESCRIBE),
-        *_grants(principal, GROUP, f"samordna-inbox-{principal}", LITERAL, READ),
-        *_grants(principal, GROUP, f"samordna-dead-letters-{principal}", LITERAL, READ),
-        *_grants(principal, GROUP, f"{principal}.", PREFIXED, READ),
+        *_grants(principal, GROUP, inbox_group(principal), LITERAL, READ),
+        *_grants(principal, GROUP, dead_letters_group(principal), LITERAL, READ),
+        *_grants(principal, GROUP, own_systems_groups(principal), PREFIXED, READ),
     ]
 
 
@@ -125,6 +131,21 @@ def gate_grants() -> list[Grant]:
     ]
 
 
+def log_erasure_grants(principals: list[str]) -> list[Grant]:
+    """The gate's user also erases from the topics that hold persons in the clear what their
+    readers have taken (services/consent/log_erasure.py): DeleteRecords there, the offsets of
+    the groups that read them, and a read of the deliveries and dead letters it wrote itself, to
+    find where a reader has only transaction markers and aborted records left."""
+    return [
+        *_grants(GATE_USER, TOPIC, EVENTS_PREFIX, PREFIXED, DELETE),
+        *_grants(GATE_USER, TOPIC, DELIVERIES_PREFIX, PREFIXED, READ, DELETE),
+        *_grants(GATE_USER, TOPIC, f"{DEAD_LETTERS}.", PREFIXED, READ, DELETE),
+        *_grants(GATE_USER, TOPIC, GATE_DECISIONS, LITERAL, DELETE),
+        *_grants(GATE_USER, GROUP, "samordna-", PREFIXED, DESCRIBE),
+        *[g for p in principals for g in _grants(GATE_USER, GROUP, own_systems_groups(p), PREFIXED, DESCRIBE)],
+    ]
+
+
 def board_grants() -> list[Grant]:
     return [
         *_grants(BOARD_USER, TOPIC, SHARED_EVENTS, LITERAL, READ, DESCRIBE),
@@ -140,7 +161,7 @@ def board_grants() -> list[Grant]:
 def plan(principals: list[str]) -> list[Grant]:
     """Every ACL of a deployment serving these principals."""
     grants = [grant for principal in principals for grant in gateway_grants(principal)]
-    return sorted(grants + gate_grants() + board_grants())
+    return sorted(grants + gate_grants() + log_erasure_grants(principals) + board_grants())
 
 
 def users(principals: list[str]) -> list[str]:
@@ -191,7 +212,7 @@ def apply(admin: AdminClient, principals: list[str], passwords: dict[str, str], 
         for future in admin.create_acls(added, request_timeout=timeout).values():
             future.result()
     if stale:
-        for future in admin.delete_acls(stale, request_timeout=timeout).values():
+        for future in admin.delete_acls([_exactly(b) for b in stale], request_timeout=timeout).values():
             future.result()
     return {"users": len(wanted_users), "acls": len(wanted), "added": len(added), "removed": len(stale)}
 
@@ -209,6 +230,14 @@ def read_passwords(path: Path) -> dict[str, str]:
     if not isinstance(passwords, dict):
         raise ValueError(f"{path}: expected a JSON object of Kafka user -> password")
     return passwords
+
+
+def _exactly(binding: AclBinding) -> AclBindingFilter:
+    """The filter that matches this one ACL (delete_acls takes filters)."""
+    return AclBindingFilter(
+        binding.restype, binding.name, binding.resource_pattern_type, binding.principal, binding.host,
+        binding.operation, binding.permission_type,
+    )  # fmt: skip
 
 
 def _of_user(user: str) -> AclBindingFilter:

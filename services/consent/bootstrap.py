@@ -1,8 +1,8 @@
 """The consent service's typed dependencies, and the one function that builds them.
 
 `bootstrap(settings)` connects to PostgreSQL and Kafka, starts the gate, the audit writer, the
-consent-changes relay, the expiry watch and the audit's checkpoints as supervised tasks, yields
-`ConsentDeps` and tears everything down. The `verify_audit` CLI needs only `audit_connection`.
+consent-changes relay, the expiry watch, the audit's checkpoints and the log erasure as
+supervised tasks, yields `ConsentDeps` and tears everything down. The `verify_audit` CLI needs only `audit_connection`.
 """
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -19,6 +19,7 @@ from services.consent.audit import AuditTrail, publish_checkpoints, subscribe_au
 from services.consent.consents import Consents
 from services.consent.gate import GROUP_ID, Gate
 from services.consent.gate import PRODUCER_OPTIONS as GATE_PRODUCER_OPTIONS
+from services.consent.log_erasure import LogEraser
 from services.consent.policy import load_statutory_bases
 from services.consent.preview import Previews
 from services.consent.schema import APP_ROLE, SCHEMA_SQL
@@ -108,6 +109,10 @@ async def bootstrap(settings: ConsentSettings) -> AsyncIterator[ConsentDeps]:
         settings.audit_checkpoint_seconds,
     )
     tasks.append(background.supervise("audit-checkpoints", checkpoints))
+    eraser = LogEraser(pool, client_options(settings))
+    if settings.log_erasure_seconds:
+        await eraser.start()
+        tasks.append(background.supervise("log-erasure", eraser.run(settings.log_erasure_seconds)))
     audit = PostgresAudit(pool)
     access_log = AccessLog(pool)
     tasks.append(background.supervise("access-log-purge", keep_purged(access_log, settings.access_log_retention)))
@@ -132,6 +137,8 @@ async def bootstrap(settings: ConsentSettings) -> AsyncIterator[ConsentDeps]:
         await gate.stop()  # its batch in hand committed before the consumer leaves the group
         await background.stop(*tasks)
         await broker.stop()
+        if settings.log_erasure_seconds:
+            await eraser.stop()
         await gate.consumer.stop()  # the gate's current one (it replaces one that lost its group)
         await gate_producer.stop()
         await changes_producer.stop()

@@ -366,4 +366,48 @@ async def erase_due_keys(conn: asyncpg.Connection, delay_seconds: float) -> tupl
     deleted = await conn.fetchval(
         "WITH d AS (DELETE FROM erasure_keys WHERE erase_after <= clock_timestamp() RETURNING 1) SELECT count(*) FROM d"
     )
+    if deleted:  # and the clear topics' copies of them too (services/consent/log_erasure.py)
+        await conn.execute(
+            """INSERT INTO log_erasure_due AS d DEFAULT VALUES
+               ON CONFLICT (due) DO UPDATE SET erasures = d.erasures + 1"""
+        )
     return scheduled, deleted
+
+
+async def log_erasure_due(conn: asyncpg.Connection) -> int | None:
+    """How many key erasures the clear topics have not yet been told of (None: none)."""
+    return await conn.fetchval("SELECT erasures FROM log_erasure_due")
+
+
+async def add_log_frontier(conn: asyncpg.Connection, seen: int, frontier: dict[tuple[str, int], int]) -> None:
+    """The `seen` erasures turned into a frontier per partition (delete every record before it);
+    a frontier only moves on."""
+    await conn.execute("DELETE FROM log_erasure_due WHERE erasures = $1", seen)
+    await conn.execute(
+        """INSERT INTO log_erasure_frontier AS f (topic, partition, before_offset)
+           SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[])
+           ON CONFLICT (topic, partition)
+           DO UPDATE SET before_offset = GREATEST(f.before_offset, EXCLUDED.before_offset)""",
+        *_partition_columns(frontier),
+    )
+
+
+def _partition_columns(offsets: dict[tuple[str, int], int]) -> tuple[list[str], list[int], list[int]]:
+    """{(topic, partition): offset} as the three arrays an unnest() reads."""
+    rows = sorted(offsets.items())
+    return [t for (t, _), _ in rows], [p for (_, p), _ in rows], [o for _, o in rows]
+
+
+async def log_frontier(conn: asyncpg.Connection) -> dict[tuple[str, int], int]:
+    rows = await conn.fetch("SELECT topic, partition, before_offset FROM log_erasure_frontier")
+    return {(r["topic"], r["partition"]): r["before_offset"] for r in rows}
+
+
+async def drop_log_frontier(conn: asyncpg.Connection, reached: dict[tuple[str, int], int]) -> None:
+    """Forget the frontiers the partitions' logs now start at or after."""
+    if reached:
+        await conn.execute(
+            """DELETE FROM log_erasure_frontier f USING unnest($1::text[], $2::int[], $3::bigint[]) AS r(t, p, start)
+               WHERE f.topic = r.t AND f.partition = r.p AND f.before_offset <= r.start""",
+            *_partition_columns(reached),
+        )

@@ -128,3 +128,21 @@ CREATE UNIQUE INDEX IF NOT EXISTS erasure_keys_statutory_in_use
     ON erasure_keys (person_pseudonym, legal_reference) WHERE consent_id IS NULL AND erase_after IS NULL;
 CREATE INDEX IF NOT EXISTS erasure_keys_due ON erasure_keys (erase_after) WHERE erase_after IS NOT NULL;
 GRANT SELECT, INSERT, UPDATE, DELETE ON erasure_keys TO samordna_consent_app;
+
+-- Erasure from the topics that hold persons in the clear (services/consent/log_erasure.py). A
+-- row in log_erasure_due says that keys were erased since the last pass: everything the clear
+-- topics hold up to their present end must go (`erasures` counts them, so that a pass removes
+-- the row only if no erasure came after it read it). The pass turns it into one frontier per partition
+-- (delete every record before `before_offset`), and drops a frontier once the partition's log
+-- starts at or after it; until then, each pass deletes what every reader has already taken.
+CREATE TABLE IF NOT EXISTS log_erasure_due (
+    due      boolean PRIMARY KEY DEFAULT true CHECK (due),
+    erasures bigint NOT NULL DEFAULT 1
+);
+CREATE TABLE IF NOT EXISTS log_erasure_frontier (
+    topic         text NOT NULL,
+    partition     integer NOT NULL CHECK (partition >= 0),
+    before_offset bigint NOT NULL CHECK (before_offset > 0),
+    PRIMARY KEY (topic, partition)
+);
+GRANT SELECT, INSERT, UPDATE, DELETE ON log_erasure_due, log_erasure_frontier TO samordna_consent_app;

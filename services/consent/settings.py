@@ -20,6 +20,10 @@ class ConsentSettings(ServiceSettings):
     expiry_scan_seconds: float = 60.0
     # From a consent's revocation or expiry to the erasure of its key (docs/privacy.md)
     erasure_delay_seconds: float = 3600.0
+    # How often the clear topics lose what their readers have taken, once keys were erased
+    # (services/consent/log_erasure.py); 0: never by the service (`python -m
+    # services.consent.log_erasure` runs a pass by hand)
+    log_erasure_seconds: float = Field(60.0, ge=0)
     # The key of the audit chain's HMAC and of its checkpoints' signatures: never in the database,
     # so whoever can rewrite the audit table cannot recompute it (docs/audit.md).
     audit_key: SecretStr | None = None

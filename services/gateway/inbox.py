@@ -13,7 +13,7 @@ from faststream.kafka import KafkaBroker
 
 from contracts import CloudEvent, parse_event
 from contracts.text import MAX_INT64
-from contracts.topics import DELIVERY_SEQ_HEADER, deliveries_topic
+from contracts.topics import DELIVERY_SEQ_HEADER, deliveries_topic, inbox_group
 from services.gateway.receipts.decisions import receipt_due_at
 from services.runtime.consuming import batch_consumer
 from services.runtime.metrics import DELIVERED
@@ -63,7 +63,7 @@ def subscribe_inbox_writer(
             stored = await store_delivered(conn, items, deadlines)
         DELIVERED.labels(principal).inc(stored)
 
-    batch_consumer(broker, deliveries_topic(principal), f"samordna-inbox-{principal}", parse_delivery, store)
+    batch_consumer(broker, deliveries_topic(principal), inbox_group(principal), parse_delivery, store)
 
 
 async def store_delivered(conn: asyncpg.Connection, items: list[Delivered], deadlines: dict[str, timedelta]) -> int:

@@ -5,12 +5,18 @@ the persons who left; a board rebuilt from the topics shows nothing of them; the
 answers what crossed, when and on which basis. A person who revokes one of two consents keeps,
 on the board and in the log, what the other allows.
 
-The topics that hold personal data in the clear are set to a short retention for the test by the
-deployment's own tool (`python -m deploy.topics` with SAMORDNA_*_RETENTION_HOURS), and set back
-after it; the test broker checks retention every second (KAFKA_RETENTION_CHECK_MS).
+The topics that hold persons in the clear lose what their readers have taken, by the consent
+service's own pass (services/consent/log_erasure.py), run here by hand as its CLI with the
+service's settings and Kafka user (the test stack runs no pass of its own: other tests read the
+deliveries from the beginning). A system of Alingsås's own that stopped reading holds its
+deliveries back — the pass names its group — until the operator deletes the group.
 """
 
+import asyncio
+import contextlib
 import json
+import subprocess
+import sys
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -19,8 +25,12 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from contracts.sealing import SealedEvent, open_sealed
-from deploy.infrastructure import run_topics_script
-from deploy.stack import ADMIN_USER
+from contracts.topics import PER_PERSON_PARTITIONS, deliveries_topic
+from deploy.access import GATE_USER, admin_client
+from deploy.stack import ADMIN_USER, REPO
+from services.consent.log_erasure import LogEraser
+from services.consent.schema import APP_ROLE, SCHEMA_SQL
+from services.runtime.db import create_pool
 from tests.support.board import rebuild_the_board
 from tests.support.client import StackClient, event, eventually
 from tests.support.personnummer import random_person_id
@@ -28,9 +38,7 @@ from tests.support.personnummer import random_person_id
 REGION, ALINGSAS, LERUM = "region-14", "kommun-1489", "kommun-1441"
 VISIT_MISSED = "se.samordna.region.visit.missed.v1"
 SAMPLE_POSITIVE = "se.samordna.region.sample.positive.v1"
-SHORT = {  # hours: 3.6 s, a segment every 0.36 s
-    f"SAMORDNA_{kind}_RETENTION_HOURS": "0.001" for kind in ("EVENTS", "DELIVERIES", "DECISIONS", "DEAD_LETTERS")
-}
+STALE_READER = f"{ALINGSAS}.erasure-test-stopped-reader"
 
 
 def spellings(person: str) -> set[str]:
@@ -72,6 +80,7 @@ async def test_who_left_is_unreadable_in_every_topic_and_a_rebuild_restores_noth
         REGION, expires, [REGION, ALINGSAS], valid_from=(now - timedelta(minutes=1)).isoformat(),
         valid_until=(now + timedelta(seconds=10)).isoformat(),
     )  # fmt: skip
+    await stopped_reader_at_the_end(running_stack)  # took everything before this test's deliveries
     on_both, only_a, of_leaves, of_expires = marker(), marker(), marker(), marker()
     for body in (visit(stays, on_both), sample(stays, only_a), visit(leaves, of_leaves), visit(expires, of_expires)):
         assert (await client.post_event(REGION, body)).status_code == 202
@@ -83,12 +92,24 @@ async def test_who_left_is_unreadable_in_every_topic_and_a_rebuild_restores_noth
 
     assert (await client.revoke(REGION, a["id"])).status_code == 200
     assert (await client.revoke(REGION, gone["id"])).status_code == 200
-    run_topics_script(running_stack.principals, {**running_stack.kafka_env(ADMIN_USER), **SHORT})
     try:
+        held = await eventually(
+            lambda: log_erasure_pass(running_stack), lambda p: STALE_READER in p["waiting_on_groups"]
+        )
+        assert held["partitions_waiting"] >= 1
+        assert deliveries_topic(ALINGSAS) in (await readable(running_stack, {of_leaves}))[of_leaves], (
+            "what a reader has not taken waits for it"
+        )
+        delete_stopped_readers(running_stack)  # what the operator does for a system that no longer reads
+
         left = spellings(leaves) | spellings(expires) | {only_a, of_leaves, of_expires}
-        found = await eventually(lambda: readable(running_stack, left | {on_both} | spellings(stays)),
-                                 lambda f: not any(f[n] for n in left) and f[on_both] == {"shared.events"},
-                                 timeout=60)  # fmt: skip
+
+        async with the_services_log_erasure(running_stack):  # its loop now, every half second
+            found = await eventually(
+                lambda: readable(running_stack, left | {on_both} | spellings(stays)),
+                lambda f: not any(f[n] for n in left) and f[on_both] == {"shared.events"},
+                timeout=60,
+            )
         assert {n: t for n, t in found.items() if n in left and t} == {}, "nothing readable of who left"
         assert found[on_both] == {"shared.events"}, "what consent B allows stays readable, sealed"
         assert found[f"{stays.replace('-', '')}"] >= {"shared.events", "consent.changes"}
@@ -109,8 +130,59 @@ async def test_who_left_is_unreadable_in_every_topic_and_a_rebuild_restores_noth
         assert of_leaves not in json.dumps(decisions), "never the payload"
         assert [d["forwarded"] for d in await client.audit(REGION, expires)] == [True]
     finally:
-        run_topics_script(running_stack.principals, running_stack.kafka_env(ADMIN_USER))
+        delete_stopped_readers(running_stack)
         await client.close()
+
+
+async def log_erasure_pass(stack) -> dict:
+    """One pass of the consent service's log erasure, as its CLI with the service's settings."""
+    done = await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-m", "services.consent.log_erasure"], cwd=REPO,
+        env=stack.service_env(stack.service("consent")), capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@contextlib.asynccontextmanager
+async def the_services_log_erasure(stack):
+    """The consent service's own loop (LogEraser.run), with its Kafka user and database role."""
+    pool = await create_pool(stack.dsn, "consent", SCHEMA_SQL, role=APP_ROLE, min_size=1, max_size=2)
+    eraser = LogEraser(pool, stack.kafka_options(GATE_USER))
+    await eraser.start()
+    loop = asyncio.create_task(eraser.run(0.5))
+    try:
+        yield
+    finally:
+        loop.cancel()
+        await eraser.stop()
+        await pool.close()
+
+
+async def stopped_reader_at_the_end(stack) -> None:
+    """A group of Alingsås's own systems that read its deliveries up to now and then stopped."""
+    consumer = AIOKafkaConsumer(**stack.kafka_options(ALINGSAS), group_id=STALE_READER, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(deliveries_topic(ALINGSAS), p) for p in range(PER_PERSON_PARTITIONS)]
+        consumer.assign(partitions)
+        await consumer.commit({tp: end for tp, end in (await consumer.end_offsets(partitions)).items()})
+    finally:
+        await consumer.stop()
+
+
+def delete_stopped_readers(stack) -> None:
+    """Delete, as the administrator, the groups of the principals' own systems that have no member
+    (this test's stopped reader, and those other tests left behind)."""
+    admin = admin_client(stack.kafka_settings(ADMIN_USER))
+    listed = admin.list_consumer_groups(request_timeout=30).result()
+    own = [g.group_id for g in listed.valid if any(g.group_id.startswith(f"{p}.") for p in stack.principals)]
+    if not own:
+        return
+    described = admin.describe_consumer_groups(own, request_timeout=30)
+    empty = [g for g, future in described.items() if not future.result().members]
+    for future in (admin.delete_consumer_groups(empty, request_timeout=30) if empty else {}).values():
+        future.result()
 
 
 async def readable(stack, needles: set[str]) -> dict[str, set[str]]:
