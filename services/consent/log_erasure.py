@@ -52,7 +52,6 @@ from contracts.topics import (
     own_systems_groups,
     owner_of,
 )
-from services.consent import repository
 from services.consent.audit import GROUP_ID as AUDIT_GROUP
 from services.consent.gate import GROUP_ID as GATE_GROUP
 from services.consent.schema import APP_ROLE, SCHEMA_SQL
@@ -172,14 +171,14 @@ class LogEraser:
 
     async def pass_once(self) -> Pass:
         async with self.pool.acquire() as conn:
-            seen = await repository.log_erasure_due(conn)
+            seen = await log_erasure_due(conn)
             if seen is not None:
                 ends = await self._clear_partitions()
                 starts = await self.offsets.beginning_offsets(list(ends))
                 frontier = {(tp.topic, tp.partition): end for tp, end in ends.items() if end > starts[tp]}
                 async with conn.transaction():
-                    await repository.add_log_frontier(conn, seen, frontier)
-            frontier = await repository.log_frontier(conn)
+                    await add_log_frontier(conn, seen, frontier)
+            frontier = await log_frontier(conn)
             if not frontier:
                 WAITING.set(0)
                 return Pass({}, 0, frozenset())
@@ -193,7 +192,7 @@ class LogEraser:
                 )
                 starts |= {(tp.topic, tp.partition): low for tp, low in cut.items()}
             reached = {p: starts[p] for p, before in frontier.items() if starts.get(p, 0) >= before}
-            await repository.drop_log_frontier(conn, reached)
+            await drop_log_frontier(conn, reached)
         held = [p for p in frontier if p not in reached]
         waiting_on = {g for p in held for g in readers_on(p, committed) if committed.get(g, {}).get(p, 0) <= starts[p]}
         WAITING.set(len(held))
@@ -253,6 +252,48 @@ class LogEraser:
             found[(tp.topic, tp.partition)] = at
         self.visible.assign([])
         return found
+
+
+# ---- the frontier, in the consent service's PostgreSQL (schema.sql) ----------------------
+
+
+async def log_erasure_due(conn: asyncpg.Connection) -> int | None:
+    """How many key erasures the clear topics have not yet been told of (None: none)."""
+    return await conn.fetchval("SELECT erasures FROM log_erasure_due")
+
+
+async def add_log_frontier(conn: asyncpg.Connection, seen: int, frontier: dict[tuple[str, int], int]) -> None:
+    """The `seen` erasures turned into a frontier per partition (delete every record before it);
+    a frontier only moves on."""
+    await conn.execute("DELETE FROM log_erasure_due WHERE erasures = $1", seen)
+    await conn.execute(
+        """INSERT INTO log_erasure_frontier AS f (topic, partition, before_offset)
+           SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[])
+           ON CONFLICT (topic, partition)
+           DO UPDATE SET before_offset = GREATEST(f.before_offset, EXCLUDED.before_offset)""",
+        *_partition_columns(frontier),
+    )
+
+
+def _partition_columns(offsets: dict[tuple[str, int], int]) -> tuple[list[str], list[int], list[int]]:
+    """{(topic, partition): offset} as the three arrays an unnest() reads."""
+    rows = sorted(offsets.items())
+    return [t for (t, _), _ in rows], [p for (_, p), _ in rows], [o for _, o in rows]
+
+
+async def log_frontier(conn: asyncpg.Connection) -> dict[tuple[str, int], int]:
+    rows = await conn.fetch("SELECT topic, partition, before_offset FROM log_erasure_frontier")
+    return {(r["topic"], r["partition"]): r["before_offset"] for r in rows}
+
+
+async def drop_log_frontier(conn: asyncpg.Connection, reached: dict[tuple[str, int], int]) -> None:
+    """Forget the frontiers the partitions' logs now start at or after."""
+    if reached:
+        await conn.execute(
+            """DELETE FROM log_erasure_frontier f USING unnest($1::text[], $2::int[], $3::bigint[]) AS r(t, p, start)
+               WHERE f.topic = r.t AND f.partition = r.p AND f.before_offset <= r.start""",
+            *_partition_columns(reached),
+        )
 
 
 async def erase_by_hand(settings: ConsentSettings, until_done: bool, timeout: float) -> int:
