@@ -109,8 +109,8 @@ async def bootstrap(settings: ConsentSettings) -> AsyncIterator[ConsentDeps]:
         settings.audit_checkpoint_seconds,
     )
     tasks.append(background.supervise("audit-checkpoints", checkpoints))
-    eraser = LogEraser(pool, client_options(settings))
-    if settings.log_erasure_seconds:
+    eraser = LogEraser(pool, client_options(settings)) if settings.log_erasure_seconds else None
+    if eraser:
         await eraser.start()
         tasks.append(background.supervise("log-erasure", eraser.run(settings.log_erasure_seconds)))
     audit = PostgresAudit(pool)
@@ -137,7 +137,7 @@ async def bootstrap(settings: ConsentSettings) -> AsyncIterator[ConsentDeps]:
         await gate.stop()  # its batch in hand committed before the consumer leaves the group
         await background.stop(*tasks)
         await broker.stop()
-        if settings.log_erasure_seconds:
+        if eraser:
             await eraser.stop()
         await gate.consumer.stop()  # the gate's current one (it replaces one that lost its group)
         await gate_producer.stop()

@@ -372,4 +372,3 @@ async def erase_due_keys(conn: asyncpg.Connection, delay_seconds: float) -> tupl
                ON CONFLICT (due) DO UPDATE SET erasures = d.erasures + 1"""
         )
     return scheduled, deleted
-
