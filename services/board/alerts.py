@@ -90,6 +90,9 @@ def alerts(events: list[BoardEvent], consents: list[ConsentFacts], rules: AlertR
     return sorted(found, key=lambda a: a.since)
 
 
+RESOLUTION = timedelta(microseconds=1)  # a datetime's: the first moment after another
+
+
 def unchanged_until(
     events: list[BoardEvent], consents: list[ConsentFacts], rules: AlertRules, now: datetime
 ) -> datetime:
@@ -101,7 +104,8 @@ def unchanged_until(
     midnight = datetime.combine(now.date() + timedelta(days=1), time.min, now.tzinfo)
     recent = timedelta(days=rules.recent_days)
     notice = timedelta(days=rules.consent_expiring_days)
-    moments = [e.time + recent for e in events if e.name in _RECENT]
+    # a recent event is shown while now <= its time + recent_days: it changes the moment after
+    moments = [e.time + recent + RESOLUTION for e in events if e.name in _RECENT]
     moments += [moment for c in consents for moment in (c.valid_until - notice, c.valid_until)]
     return min([midnight, *(moment for moment in moments if moment > now)])
 

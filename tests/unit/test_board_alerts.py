@@ -217,6 +217,16 @@ CONSENT_DAYS = st.one_of(
 )
 
 
+def test_a_missed_visit_exactly_recent_days_old_is_shown_until_the_moment_after():
+    """Hypothesis found it: at exactly `recent_days` the alert still shows, and goes at the next
+    moment, not at midnight."""
+    event = ev("visit.missed", RULES.recent_days)
+    until = unchanged_until([event], [], RULES, NOW)
+    assert until == event.time + timedelta(days=RULES.recent_days, microseconds=1)
+    assert alerts([event], [], RULES, until - timedelta(microseconds=1)) == alerts([event], [], RULES, NOW)
+    assert alerts([event], [], RULES, until) == []
+
+
 @settings(max_examples=400)
 @given(
     TIMED_HISTORIES,
