@@ -5,6 +5,7 @@ services/gateway/errors.py, answered as problem details by the app (services/gat
 """
 
 import json
+from collections.abc import Callable
 from typing import Literal
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Request, status
@@ -63,7 +64,8 @@ def build_router(principal: str) -> APIRouter:
         event = read_event(await request.body(), sender=caller.principal, source=source)
         accepted = await outbox.accept(event)
         EVENTS_ACCEPTED.labels(principal).inc()
-        await by_staff(access, caller, "gateway.event.sent", [pseudonyms.of(event.subject)], {"type": event.type})
+        person = lambda: [pseudonyms.of(event.subject)]  # noqa: E731 (computed for staff only)
+        await by_staff(access, caller, "gateway.event.sent", person, {"type": event.type})
         return {"id": accepted.id, "accepted_at": accepted.accepted_at.isoformat()}
 
     @router.post(
@@ -92,7 +94,7 @@ def build_router(principal: str) -> APIRouter:
         caller: Caller = Depends(own_system_or_staff),
     ):
         entries = [_entry(item) for item in await inbox.read(after, limit)]
-        await by_staff(access, caller, "gateway.inbox.read", _persons(entries, pseudonyms))
+        await by_staff(access, caller, "gateway.inbox.read", lambda: _persons(entries, pseudonyms))
         return {"events": entries, "next_cursor": str(entries[-1]["seq"] if entries else after)}
 
     @router.get("/inbox/latest", response_model=models.LatestInbox)
@@ -107,7 +109,7 @@ def build_router(principal: str) -> APIRouter:
         receipt is overdue, earliest deadline first, then the rest, newest first; receipts (which
         answer this principal's own events) are left out. Systems read `/v1/inbox` by cursor."""
         entries = [_entry(item) for item in await inbox.latest(limit)]
-        await by_staff(access, caller, "gateway.inbox.latest", _persons(entries, pseudonyms))
+        await by_staff(access, caller, "gateway.inbox.latest", lambda: _persons(entries, pseudonyms))
         return {"events": entries}
 
     @router.post(
@@ -127,7 +129,7 @@ def build_router(principal: str) -> APIRouter:
     ):
         details = details or Acknowledgement()
         receipt = await receipts.acknowledge(event_id, details.sender, details.unit)
-        await by_staff(access, caller, "gateway.receipt.sent", [receipt.person], {"event_id": event_id})
+        await by_staff(access, caller, "gateway.receipt.sent", lambda: [receipt.person], {"event_id": event_id})
         return {
             "event_id": receipt.event_id,
             "sender": receipt.sender,
@@ -154,13 +156,16 @@ def build_router(principal: str) -> APIRouter:
     return router
 
 
-async def by_staff(access, caller: Caller, action: str, persons: list[str], detail: dict | None = None) -> None:
-    """An access-log entry per person for what a member of staff did with their own token (role
-    `coordinator`: a person at a desk). A system's calls are its own record-keeping: the journal
-    system that reads the inbox logs its users' access to what it stored (docs/operations.md)."""
-    if caller.role is Role.COORDINATOR and persons:
+async def by_staff(
+    access, caller: Caller, action: str, persons: Callable[[], list[str]], detail: dict | None = None
+) -> None:
+    """An access-log entry per person (the pseudonyms `persons` gives) for what a member of staff
+    did with their own token (role `coordinator`: a person at a desk). A system's calls are its
+    own record-keeping: the journal system that reads the inbox logs its users' access to what it
+    stored (docs/operations.md); for them nothing is computed or written."""
+    if caller.role is Role.COORDINATOR and (seen := dict.fromkeys(persons())):
         who = Accessor.of_token(caller)
-        await access.record([Access(who, action, person, detail or {}) for person in dict.fromkeys(persons)])
+        await access.record([Access(who, action, person, detail or {}) for person in seen])
 
 
 def _persons(entries: list[dict], pseudonyms) -> list[str]:
