@@ -45,7 +45,9 @@ async def log_extract_produced(
     except ValidationError:
         return render(request, "log_extract.html", 422, caller=caller, person=written, error=INVALID_PERSON)
     answer = await deps.upstream.consent(session, "POST", "/v1/log-extract", {"person": person})
-    if not answer.ok:
+    # what the principal's staff did at its gateway with their own token (the inbox, receipts, events)
+    at_gateway = await deps.upstream.gateway(session, "POST", "/v1/access-log/search", {"person": person})
+    if not answer.ok or not at_gateway.ok:
         return render(request, "log_extract.html", 502, caller=caller, person=written, error=NOT_ANSWERED)
     pseudonym = Pseudonymizer(deps.settings.pseudonym_key).of(person)
     board_looks = await deps.access_log.search(caller.principal, pseudonym)
@@ -56,7 +58,8 @@ async def log_extract_produced(
         decisions=decisions_of(answer.body, pseudonym),
         changes=consent_changes_of(answer.body, pseudonym),
         looks=looks_of(answer.body.get("accesses", []), "consent", pseudonym)
-        + looks_of(board_looks, "board", pseudonym),
+        + looks_of(board_looks, "board", pseudonym)
+        + looks_of(at_gateway.body.get("entries", []), "gateway", pseudonym),
         produced_at=deps.clock(),
         produced_by=_produced_by(staff),
     )

@@ -58,12 +58,16 @@ ACTIONS = {  # what was done, as the access logs name it
     "audit.search": "Sökte i loggen över vad som lämnats ut om dig",
     "access_log.search": "Sökte i loggen över vem som tagit del av dina uppgifter",
     "log_extract.read": "Hämtade uppgifter till ett loggutdrag om dig",
+    "gateway.inbox.read": "Läste ett meddelande om dig i inkorgen",
+    "gateway.inbox.latest": "Såg ett meddelande om dig i inkorgen",
+    "gateway.receipt.sent": "Kvitterade ett meddelande om dig",
+    "gateway.event.sent": "Registrerade en händelse om dig",
 }
 UNKNOWN_ACTION = "Tog del av eller ändrade uppgifter om dig"
 
 ROLES = {"coordinator": "samordnare", "system": "verksamhetssystem", "ops": "drift"}
 
-SOURCES = {"board": "samordningstavlan", "consent": "samtyckestjänsten"}
+SOURCES = {"board": "samordningstavlan", "consent": "samtyckestjänsten", "gateway": "anslutningen (gateway)"}
 
 
 def reason_in_words(reason: str) -> str:

@@ -5,6 +5,7 @@ services/gateway/errors.py, answered as problem details by the app (services/gat
 """
 
 import json
+from collections.abc import Callable
 from typing import Literal
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Request, status
@@ -17,9 +18,10 @@ from contracts.principals import PrincipalId
 from contracts.text import MAX_INT64
 from services.gateway import api_models as models
 from services.gateway.batch import MAX_BATCH_BYTES, MAX_BATCH_EVENTS, read_batch, results
-from services.gateway.deps import DeadLettersDep, InboxDep, OutboxDep, ReceiptsDep
+from services.gateway.deps import AccessLogDep, DeadLettersDep, InboxDep, OutboxDep, PseudonymsDep, ReceiptsDep
 from services.gateway.intake import read_event, workspace_source
 from services.gateway.outbox import Accepted
+from services.runtime.access_log import Access, Accessor
 from services.runtime.auth import Caller, Role, require
 from services.runtime.metrics import EVENTS_ACCEPTED
 from services.runtime.openapi import problems
@@ -47,7 +49,13 @@ def build_router(principal: str) -> APIRouter:
         responses=problems(409, 413, 422, s409="the id was accepted before with another body", s413="over 64 KiB"),
         openapi_extra=models.event_request_body(principal),
     )
-    async def post_event(request: Request, outbox: OutboxDep, caller: Caller = Depends(own_system_or_staff)):
+    async def post_event(
+        request: Request,
+        outbox: OutboxDep,
+        access: AccessLogDep,
+        pseudonyms: PseudonymsDep,
+        caller: Caller = Depends(own_system_or_staff),
+    ):
         """One event from the principal's own system (role `system`), or registered by hand by its
         own staff (role `coordinator`, the user's own token through the board's workspace): the same
         validation and outbox. A coordinator's event gets `source` `samordna-arbetsyta/<user>`
@@ -56,6 +64,8 @@ def build_router(principal: str) -> APIRouter:
         event = read_event(await request.body(), sender=caller.principal, source=source)
         accepted = await outbox.accept(event)
         EVENTS_ACCEPTED.labels(principal).inc()
+        person = lambda: [pseudonyms.of(event.subject)]  # noqa: E731 (computed for staff only)
+        await by_staff(access, caller, "gateway.event.sent", person, {"type": event.type})
         return {"id": accepted.id, "accepted_at": accepted.accepted_at.isoformat()}
 
     @router.post(
@@ -77,21 +87,30 @@ def build_router(principal: str) -> APIRouter:
     @router.get("/inbox", response_model=models.Inbox)
     async def read_inbox(
         inbox: InboxDep,
+        access: AccessLogDep,
+        pseudonyms: PseudonymsDep,
         after: int = Query(0, ge=0, le=MAX_INT64, description="cursor: the next_cursor of the previous page"),
         limit: int = Query(100, ge=1, le=1000),
         caller: Caller = Depends(own_system_or_staff),
     ):
-        items = await inbox.read(after, limit)
-        return {"events": [_entry(item) for item in items], "next_cursor": str(items[-1].seq if items else after)}
+        entries = [_entry(item) for item in await inbox.read(after, limit)]
+        await by_staff(access, caller, "gateway.inbox.read", lambda: _persons(entries, pseudonyms))
+        return {"events": entries, "next_cursor": str(entries[-1]["seq"] if entries else after)}
 
     @router.get("/inbox/latest", response_model=models.LatestInbox)
     async def latest_in_inbox(
-        inbox: InboxDep, limit: int = Query(100, ge=1, le=1000), caller: Caller = Depends(own_system_or_staff)
+        inbox: InboxDep,
+        access: AccessLogDep,
+        pseudonyms: PseudonymsDep,
+        limit: int = Query(100, ge=1, le=1000),
+        caller: Caller = Depends(own_system_or_staff),
     ):
         """For a person at a desk (the board's Inkorg): what needs a look first. Every event whose
         receipt is overdue, earliest deadline first, then the rest, newest first; receipts (which
         answer this principal's own events) are left out. Systems read `/v1/inbox` by cursor."""
-        return {"events": [_entry(item) for item in await inbox.latest(limit)]}
+        entries = [_entry(item) for item in await inbox.latest(limit)]
+        await by_staff(access, caller, "gateway.inbox.latest", lambda: _persons(entries, pseudonyms))
+        return {"events": entries}
 
     @router.post(
         "/inbox/{event_id}/ack",
@@ -102,6 +121,7 @@ def build_router(principal: str) -> APIRouter:
     )
     async def acknowledge(
         receipts: ReceiptsDep,
+        access: AccessLogDep,
         # event ids are printable ASCII (contracts.envelope): anything else is in no inbox
         event_id: str = Path(min_length=1, max_length=128, pattern=PRINTABLE_ASCII),
         details: Acknowledgement | None = Body(None),
@@ -109,6 +129,7 @@ def build_router(principal: str) -> APIRouter:
     ):
         details = details or Acknowledgement()
         receipt = await receipts.acknowledge(event_id, details.sender, details.unit)
+        await by_staff(access, caller, "gateway.receipt.sent", lambda: [receipt.person], {"event_id": event_id})
         return {
             "event_id": receipt.event_id,
             "sender": receipt.sender,
@@ -133,6 +154,22 @@ def build_router(principal: str) -> APIRouter:
         }
 
     return router
+
+
+async def by_staff(
+    access, caller: Caller, action: str, persons: Callable[[], list[str]], detail: dict | None = None
+) -> None:
+    """An access-log entry per person (the pseudonyms `persons` gives) for what a member of staff
+    did with their own token (role `coordinator`: a person at a desk). A system's calls are its
+    own record-keeping: the journal system that reads the inbox logs its users' access to what it
+    stored (docs/operations.md); for them nothing is computed or written."""
+    if caller.role is Role.COORDINATOR and (seen := dict.fromkeys(persons())):
+        who = Accessor.of_token(caller)
+        await access.record([Access(who, action, person, detail or {}) for person in seen])
+
+
+def _persons(entries: list[dict], pseudonyms) -> list[str]:
+    return [pseudonyms.of(entry["event"]["subject"]) for entry in entries]
 
 
 def _entry(item) -> dict:

@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from services.gateway.api import build_router
 from services.gateway.batch import EVENT_ANSWERS
 from services.gateway.bootstrap import Bootstrap, bootstrap
+from services.gateway.deps import access_log, pseudonyms
 from services.gateway.errors import (
     AddressRefused,
     AmbiguousEventId,
@@ -27,6 +28,7 @@ from services.gateway.fhir.api import build_fhir_router
 from services.gateway.settings import GatewaySettings
 from services.gateway.subscriptions_api import build_subscriptions_router
 from services.gateway.webhooks.targets import Resolver, TargetGuard, TargetPolicy, resolve
+from services.runtime.access_log_api import access_log_router
 from services.runtime.http import service_app
 from services.runtime.openapi import install_openapi
 from services.runtime.problems import Answer
@@ -68,4 +70,5 @@ def create_app(
     guard = TargetGuard(TargetPolicy.from_settings(settings, principal), resolver)
     app.include_router(build_subscriptions_router(principal, guard))
     app.include_router(build_fhir_router(principal, settings, guard))
+    app.include_router(access_log_router(access_log, pseudonyms))
     return app

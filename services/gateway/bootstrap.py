@@ -9,7 +9,7 @@ and the webhook dispatcher; yields the `Deps` the routes use; and stops it all a
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
@@ -28,6 +28,8 @@ from services.gateway.webhooks.dispatcher import DispatchConfig, Dispatcher
 from services.gateway.webhooks.queue import PgDeliveries
 from services.gateway.webhooks.subscriptions import PgSubscriptions
 from services.runtime import background
+from services.runtime.access_log import SCHEMA_SQL as ACCESS_LOG_SQL
+from services.runtime.access_log import AccessLog, keep_purged
 from services.runtime.consuming import restart_dead_consumers
 from services.runtime.db import create_pool, database_ready
 from services.runtime.kafka import kafka_broker
@@ -38,7 +40,7 @@ from services.runtime.pseudonym import Pseudonymizer
 _HERE = Path(__file__).parent
 # webhooks/schema.sql after schema.sql (its tables read the inbox), fhir/schema.sql after both
 _SCHEMA_PARTS = ("schema.sql", "webhooks/schema.sql", "fhir/schema.sql")
-SCHEMA_SQL = OUTBOX_SQL + "".join((_HERE / part).read_text() for part in _SCHEMA_PARTS)
+SCHEMA_SQL = OUTBOX_SQL + "".join((_HERE / part).read_text() for part in _SCHEMA_PARTS) + ACCESS_LOG_SQL
 
 Clock = Callable[[], datetime]
 ReadinessCheck = Callable[[], Awaitable[bool]]
@@ -57,6 +59,7 @@ class Deps:
     deliveries: Deliveries
     fhir_subscriptions: FhirSubscriptions
     dead_letters: DeadLetters
+    access_log: AccessLog  # what the principal's staff did here with their own token
     checks: Mapping[str, ReadinessCheck]  # for /readyz
 
 
@@ -104,6 +107,9 @@ async def bootstrap(settings: GatewaySettings, principal: str) -> AsyncIterator[
             background.supervise("webhooks", dispatcher.run()),
             background.supervise("retention", retention.watch(pool, settings.retention)),
         ]
+        access_log = AccessLog(pool)
+        retained = timedelta(days=settings.access_log_retention_days)
+        tasks.append(background.supervise("access-log-purge", keep_purged(access_log, retained)))
         try:
             yield Deps(
                 settings=settings,
@@ -117,6 +123,7 @@ async def bootstrap(settings: GatewaySettings, principal: str) -> AsyncIterator[
                 deliveries=PgDeliveries(pool),
                 fhir_subscriptions=PgFhirSubscriptions(pool),
                 dead_letters=dead_letters,
+                access_log=access_log,
                 checks={"postgres": lambda: database_ready(pool), "kafka": lambda: broker.ping(timeout=2)},
             )
         finally:

@@ -11,6 +11,8 @@ from fastapi import Depends, Request
 
 from services.gateway.bootstrap import Deps
 from services.gateway.ports import DeadLetters, Deliveries, FhirSubscriptions, Inbox, Outbox, Receipts, Subscriptions
+from services.runtime.access_log import AccessLog
+from services.runtime.pseudonym import Pseudonymizer
 
 
 async def get_deps(request: Request) -> Deps:
@@ -29,6 +31,9 @@ def _part(name: str) -> Callable[[Request], Awaitable[object]]:
     return part
 
 
+access_log = _part("access_log")
+pseudonyms = _part("pseudonyms")
+
 DepsDep = Annotated[Deps, Depends(get_deps)]
 OutboxDep = Annotated[Outbox, Depends(_part("outbox"))]
 InboxDep = Annotated[Inbox, Depends(_part("inbox"))]
@@ -37,3 +42,5 @@ SubscriptionsDep = Annotated[Subscriptions, Depends(_part("subscriptions"))]
 DeliveriesDep = Annotated[Deliveries, Depends(_part("deliveries"))]
 DeadLettersDep = Annotated[DeadLetters, Depends(_part("dead_letters"))]
 FhirSubscriptionsDep = Annotated[FhirSubscriptions, Depends(_part("fhir_subscriptions"))]
+AccessLogDep = Annotated[AccessLog, Depends(access_log)]
+PseudonymsDep = Annotated[Pseudonymizer, Depends(pseudonyms)]

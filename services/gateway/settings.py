@@ -12,6 +12,8 @@ class GatewaySettings(ServiceSettings):
     """Settings of one principal's gateway; the region and municipality entry points name the principal."""
 
     relay_batch_size: int = 500
+    # the access log of staff's calls with their own token (services/runtime/access_log.py): five years at least
+    access_log_retention_days: int = Field(5 * 365 + 2, ge=5 * 365 + 2)
     # Receipt deadlines per event type, overriding the catalogue's (contracts/receipts.py): JSON of ISO 8601 durations,
     # e.g. SAMORDNA_RECEIPT_DEADLINES='{"se.samordna.joint.sip.requested.v1": "P2D"}'.
     receipt_deadlines: dict[str, timedelta] = Field(default_factory=dict)

@@ -36,15 +36,19 @@ from services.gateway.webhooks.subscriptions import Subscription, subscription_u
 from services.gateway.webhooks.targets import Resolver, resolve
 from services.runtime.auth import Caller, Role, TokenRegistry, digest
 from services.runtime.pseudonym import Pseudonymizer
+from tests.unit.fakes_consent import FakeAccessLog
 
 ALINGSAS, REGION = "kommun-1489", "region-14"
 NOW = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)
 TOKENS = {  # bearer token -> caller, for a gateway of ALINGSAS
     "system-token": Caller(ALINGSAS, Role.SYSTEM),
     "coordinator-token": Caller(ALINGSAS, Role.COORDINATOR),
+    "staff-jwt": Caller(ALINGSAS, Role.COORDINATOR, user="SE2120001181-E00000000042"),  # a member of staff's own
     "region-token": Caller(REGION, Role.SYSTEM),
     "region-coordinator-token": Caller(REGION, Role.COORDINATOR, user="SE2321000014-E00000000001"),
 }
+
+PSEUDONYMS = Pseudonymizer(b"unit-test-key")
 
 
 def clock() -> datetime:
@@ -113,7 +117,7 @@ class FakeReceipts:
         if item.acknowledged_at is None:
             self.deliveries[self.deliveries.index(item)] = replace(item, acknowledged_at=clock())
             self.sent.append(receipt)
-        return Receipt(event_id, item.sender, receipt.id, item.acknowledged_at or clock())
+        return Receipt(event_id, item.sender, receipt.id, item.acknowledged_at or clock(), PSEUDONYMS.of(item.subject))
 
 
 @dataclass
@@ -240,6 +244,7 @@ class FakeGateway:
     subscriptions: FakeSubscriptions = field(default_factory=FakeSubscriptions)
     dead_letters: FakeDeadLetters = field(default_factory=FakeDeadLetters)
     fhir: FakeFhirSubscriptions = field(default_factory=FakeFhirSubscriptions)
+    access_log: FakeAccessLog = field(default_factory=FakeAccessLog)
 
     @asynccontextmanager
     async def bootstrap(self, settings: GatewaySettings, principal: str):
@@ -247,7 +252,7 @@ class FakeGateway:
             settings=settings,
             principal=principal,
             clock=clock,
-            pseudonyms=Pseudonymizer(b"unit-test-key"),
+            pseudonyms=PSEUDONYMS,
             outbox=self.outbox,
             inbox=self.inbox,
             receipts=self.receipts,
@@ -255,6 +260,7 @@ class FakeGateway:
             deliveries=FakeDeliveries(self.subscriptions),
             fhir_subscriptions=self.fhir,
             dead_letters=self.dead_letters,
+            access_log=self.access_log,
             checks={},
         )
 

@@ -15,6 +15,7 @@ from services.board.deps import COOKIE
 from services.board.sessions import Kind
 from services.board.settings import BoardSettings
 from services.board.upstream import UpstreamAnswer
+from services.runtime.pseudonym import Pseudonymizer
 from tests.unit.fakes_board import (
     NOW,
     REGION,
@@ -44,6 +45,13 @@ EXTRACT = {
 }  # fmt: skip
 
 
+GATEWAY_LOOK = {
+    "at": NOW.isoformat(), "principal": REGION, "role": "coordinator", "user": "SE2321000014-E00000000077",
+    "name": None, "hsa_id": None, "unit": None, "action": "gateway.inbox.read", "detail": {},
+    "person": Pseudonymizer(BoardSettings().pseudonym_key).of("191212121212"),
+}  # fmt: skip
+
+
 class RecordingUpstream:
     def __init__(self) -> None:
         self.calls: list[tuple[str, str, str, object]] = []
@@ -54,6 +62,8 @@ class RecordingUpstream:
 
     async def gateway(self, session, method, path, body=None):
         self.calls.append(("gateway", method, path, body))
+        if path == "/v1/access-log/search":  # the gateway's own log: a member of staff read the inbox
+            return UpstreamAnswer(200, {"principal": REGION, "entries": [GATEWAY_LOOK]})
         return UpstreamAnswer(200, {"events": []})
 
 
@@ -85,7 +95,15 @@ async def test_the_extract_is_a_page_and_a_pdf_and_each_is_logged(page: httpx.As
     assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
     assert pdf.content.startswith(b"%PDF-") and pdf.headers["cache-control"] == "no-store"
     assert pdf.headers["content-disposition"] == 'attachment; filename="loggutdrag.pdf"'
-    assert page.upstream.calls == [("consent", "POST", "/v1/log-extract", {"person": "191212121212"})] * 2
+    assert (
+        page.upstream.calls
+        == [
+            ("consent", "POST", "/v1/log-extract", {"person": "191212121212"}),
+            ("gateway", "POST", "/v1/access-log/search", {"person": "191212121212"}),
+        ]
+        * 2
+    )
+    assert "Läste ett meddelande om dig i inkorgen" in shown.text and "anslutningen (gateway)" in shown.text
     logged = [(a.action, a.detail.get("format")) for a in page.access_log.entries]
     assert logged == [("board.log_extract", "page"), ("board.log_extract", "pdf")]
     assert "191212121212" not in repr(page.access_log.entries)

@@ -34,6 +34,7 @@ class Receipt:
     sender: str
     receipt_id: str
     acknowledged_at: datetime
+    person: str  # the pseudonym of the event's subject (for the access log)
 
 
 class PgReceipts:
@@ -63,13 +64,16 @@ class PgReceipts:
             item = _delivery(rows[0])
             if item.acknowledged_at is not None:
                 earlier = receipt_id("receipt", item.sender, event_id)
-                return Receipt(event_id, item.sender, earlier, item.acknowledged_at)
+                return Receipt(event_id, item.sender, earlier, item.acknowledged_at, self._person(item))
             now = await conn.fetchval("SELECT now()")
             receipt = acknowledgement_event(item, self._principal, now, unit)
             await outbox.accept(conn, receipt, self._pseudonyms.of(receipt.subject))
             await conn.execute("UPDATE inbox SET acknowledged_at = $2 WHERE seq = $1", item.seq, now)
         self._notify()
-        return Receipt(event_id, item.sender, receipt.id, now)
+        return Receipt(event_id, item.sender, receipt.id, now, self._person(item))
+
+    def _person(self, item) -> str:
+        return self._pseudonyms.of(item.subject)
 
     async def report_overdue(self, limit: int = 100) -> int:
         """Report every event past its receipt deadline, unacknowledged and not yet reported."""
