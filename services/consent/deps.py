@@ -45,3 +45,5 @@ ConsentsDep = Annotated[Consents, Depends(_consents)]
 AuditDep = Annotated[AuditTrail, Depends(_audit)]
 PreviewsDep = Annotated[Previews, Depends(_previews)]
 Coordinator = Annotated[Caller, Depends(require(Role.COORDINATOR))]
+# the FHIR facade's readers: staff, and the principal's integration platform with a system token
+ConsentReader = Annotated[Caller, Depends(require(Role.COORDINATOR, Role.SYSTEM))]

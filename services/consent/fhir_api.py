@@ -1,13 +1,15 @@
 """FHIR R4 routes of the consent service (`/fhir`): read a Consent, search a person's consents,
 the CapabilityStatement. Thin, like services/consent/api.py: the same service layer, the same
-access rule (a principal sees the consents that name it), errors as OperationOutcome."""
+access rule (a principal sees the consents that name it), errors as OperationOutcome. Its staff
+(role `coordinator`) and its systems (role `system`: an integration platform that answers a
+journal's "may we share?") read; each read and search is in the access log, a system's as one."""
 
 from datetime import UTC, datetime
 from uuid import UUID
 
 from fastapi import APIRouter, Request
 
-from services.consent.deps import ConsentsDep, Coordinator
+from services.consent.deps import ConsentReader, ConsentsDep
 from services.consent.fhir import (
     capability_statement,
     consent_resource,
@@ -47,7 +49,7 @@ async def metadata() -> FhirResponse:
 
 
 @router.get("/Consent/{consent_id}", response_class=FhirResponse, responses=fhir_answers("Consent", 404))
-async def read_consent(consent_id: str, consents: ConsentsDep, caller: Coordinator) -> FhirResponse:
+async def read_consent(consent_id: str, consents: ConsentsDep, caller: ConsentReader) -> FhirResponse:
     """One consent naming the caller's principal; any other id is not found (the same answer)."""
     try:
         wanted = UUID(consent_id)
@@ -57,7 +59,7 @@ async def read_consent(consent_id: str, consents: ConsentsDep, caller: Coordinat
 
 
 @router.get("/Consent", status_code=400, response_class=FhirResponse, responses=fhir_answers(None, 400, status=400))
-async def search_consent_in_url(caller: Coordinator) -> FhirResponse:
+async def search_consent_in_url(caller: ConsentReader) -> FhirResponse:
     raise FhirError(
         400,
         "search Consent by POST /fhir/Consent/_search with a form-encoded body: a patient's identifier "
@@ -72,7 +74,7 @@ async def search_consent_in_url(caller: Coordinator) -> FhirResponse:
     responses=fhir_answers("Bundle", 400, 415),
     openapi_extra=_SEARCH_BODY,
 )
-async def search_consent(request: Request, consents: ConsentsDep, caller: Coordinator) -> FhirResponse:
+async def search_consent(request: Request, consents: ConsentsDep, caller: ConsentReader) -> FhirResponse:
     """The consents of one person that name the caller's principal, as a searchset Bundle."""
     parameters = await search_parameters(request, (*PATIENT, "status"))
     named = [name for name in PATIENT if name in parameters]

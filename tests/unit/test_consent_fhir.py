@@ -28,7 +28,10 @@ REGION, ALINGSAS, LERUM = "region-14", "kommun-1489", "kommun-1441"
 PERSON, PERSON_12 = "19620120-5835", "196201205835"
 COORDINATION = "19620180-5832"  # a samordningsnummer: day of birth + 60
 VISIT = "se.samordna.region.visit.missed.v1"
-CALLERS = {"region": (REGION, "coordinator"), "alingsas": (ALINGSAS, "coordinator"), "lerum": (LERUM, "coordinator")}
+CALLERS = {
+    "region": (REGION, "coordinator"), "alingsas": (ALINGSAS, "coordinator"), "lerum": (LERUM, "coordinator"),
+    "alingsas-system": (ALINGSAS, "system"), "region-ops": (REGION, "ops"),
+}  # fmt: skip
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
@@ -107,6 +110,18 @@ async def test_a_consent_that_does_not_name_the_caller_is_not_found_like_one_tha
         OperationOutcome.model_validate(outcome)
         StrictOutcome(outcome, strict=True)
         assert outcome["issue"][0]["code"] == "not-found"
+
+
+async def test_a_principal_s_system_reads_and_searches_what_names_it_and_ops_does_not(api):
+    consent = await grant(api)
+    read = await api.get(f"/fhir/Consent/{consent['id']}", headers=as_("alingsas-system"))
+    found = await search(api, token="alingsas-system", **{"patient:identifier": f"{PERSONNUMMER}|{PERSON_12}"})
+    assert read.status_code == 200 and read.json()["id"] == consent["id"]
+    assert found.status_code == 200 and [e["resource"]["id"] for e in found.json()["entry"]] == [consent["id"]]
+    assert (await api.get(f"/fhir/Consent/{consent['id']}", headers=as_("region-ops"))).status_code == 403
+    assert (
+        await search(api, token="region-ops", **{"patient:identifier": f"{PERSONNUMMER}|{PERSON_12}"})
+    ).status_code == 403
 
 
 async def test_without_a_token_the_answer_is_a_401_operation_outcome(api):
