@@ -1,6 +1,8 @@
 """The web pages' sessions, kept on the server: the cookie holds only a random session key, the
-table only its SHA-256, so neither a stolen database row nor the cookie alone is a token of the
-provider's.
+table only its SHA-256, and what the session holds (who the user is, the CSRF token, the
+provider's tokens) sealed with AES-256-GCM under a key derived from the session key (HKDF): a
+database row, a backup or a disk image opens nothing without the cookie, and the cookie is no
+token of the provider's. The board keeps no key of its own for them.
 
 Two kinds: a sign-in under way (`pending`: Authlib's state, nonce and code verifier, between the
 redirect to the provider and its answer) and a signed-in member of staff (`staff`: who they are,
@@ -9,14 +11,20 @@ session by a new one with a new key (no session fixation). A session ends when l
 `idle` without a request, or `absolute` after sign-in, whichever comes first (`expiry`, pure).
 """
 
+import base64
 import hashlib
 import json
+import os
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 import asyncpg
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 PENDING_SECONDS = 600  # a sign-in not finished within ten minutes starts again
 ENDED_KEPT = timedelta(hours=1)  # how long a timed-out session still explains itself
@@ -65,6 +73,28 @@ def new_key() -> str:
     return secrets.token_urlsafe(32)
 
 
+def _aead(key: str) -> AESGCM:
+    derived = HKDF(hashes.SHA256(), length=32, salt=None, info=b"samordna web session data").derive(key.encode())
+    return AESGCM(derived)
+
+
+def seal_data(key: str, data: dict) -> str:
+    """The session's data as stored: sealed under the session key, bound to its row."""
+    nonce = os.urandom(12)
+    sealed = _aead(key).encrypt(nonce, json.dumps(data).encode(), digest(key).encode())
+    return json.dumps({"sealed": base64.b64encode(nonce + sealed).decode()})
+
+
+def open_data(key: str, stored: str) -> dict | None:
+    """The data of a stored session, or None if this key does not open it (or it was stored in
+    the clear by an earlier version: its user signs in again)."""
+    try:
+        raw = base64.b64decode(json.loads(stored)["sealed"])
+        return json.loads(_aead(key).decrypt(raw[:12], raw[12:], digest(key).encode()))
+    except (KeyError, TypeError, ValueError, InvalidTag):
+        return None
+
+
 def csrf_matches(session: Session | None, presented: str | None) -> bool:
     expected = (session.data.get("csrf") if session else None) or ""
     return bool(expected and presented) and secrets.compare_digest(expected, presented)
@@ -95,7 +125,7 @@ class SessionStore:
             data = {**data, "csrf": secrets.token_urlsafe(32)}
         await self._pool.execute(
             "INSERT INTO web_sessions (key_sha256, kind, data, created_at, last_seen_at) VALUES ($1, $2, $3, $4, $4)",
-            digest(key), kind.value, json.dumps(data), now,
+            digest(key), kind.value, seal_data(key, data), now,
         )  # fmt: skip
         return Session(key, kind, data, now, now)
 
@@ -127,14 +157,18 @@ class SessionStore:
                 digest(key), f"{ENDED_PREFIX}{ended}", now,
             )  # fmt: skip
             return None, ended
+        if (data := open_data(key, row["data"])) is None:
+            return None, None
         if not touch:
-            return Session(key, kind, json.loads(row["data"]), row["created_at"], row["last_seen_at"]), None
+            return Session(key, kind, data, row["created_at"], row["last_seen_at"]), None
         await self._pool.execute("UPDATE web_sessions SET last_seen_at = $2 WHERE key_sha256 = $1", digest(key), now)
-        return Session(key, kind, json.loads(row["data"]), row["created_at"], now), None
+        return Session(key, kind, data, row["created_at"], now), None
 
     async def save(self, session: Session) -> None:
         await self._pool.execute(
-            "UPDATE web_sessions SET data = $2 WHERE key_sha256 = $1", digest(session.key), json.dumps(session.data)
+            "UPDATE web_sessions SET data = $2 WHERE key_sha256 = $1",
+            digest(session.key),
+            seal_data(session.key, session.data),
         )
 
     async def end(self, key: str) -> None:

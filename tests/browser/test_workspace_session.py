@@ -2,27 +2,28 @@
 refreshed with the refresh token (Authlib) before the page calls the consent service, and a session
 whose refresh token the provider refuses ends with a Swedish page saying to sign in again."""
 
-import hashlib
-import json
-
 import asyncpg
 from playwright.async_api import Page, expect
 
 from services.board.deps import COOKIE
+from services.board.sessions import digest, open_data, seal_data
 
 REGION = "region-14"
 
 
 async def tokens_of(conn: asyncpg.Connection, page: Page) -> tuple[str, dict]:
+    """The session's key (the cookie's) and its data, opened with it as the board does."""
     [key] = [c["value"] for c in await page.context.cookies() if c["name"] == COOKIE]
-    digest = hashlib.sha256(key.encode()).hexdigest()
-    data = json.loads(await conn.fetchval("SELECT data FROM board.web_sessions WHERE key_sha256 = $1", digest))
-    return digest, data
+    stored = await conn.fetchval("SELECT data FROM board.web_sessions WHERE key_sha256 = $1", digest(key))
+    assert "access_token" not in stored and "refresh_token" not in stored, "sealed, not in the clear"
+    return key, open_data(key, stored)
 
 
-async def set_tokens(conn: asyncpg.Connection, digest: str, data: dict, **changes) -> None:
+async def set_tokens(conn: asyncpg.Connection, key: str, data: dict, **changes) -> None:
     data = {**data, "tokens": {**data["tokens"], **changes}}
-    await conn.execute("UPDATE board.web_sessions SET data = $2 WHERE key_sha256 = $1", digest, json.dumps(data))
+    await conn.execute(
+        "UPDATE board.web_sessions SET data = $2 WHERE key_sha256 = $1", digest(key), seal_data(key, data)
+    )
 
 
 async def find_person(page: Page, board_url: str, person: str) -> None:
@@ -37,9 +38,9 @@ async def test_an_expiring_access_token_is_refreshed_and_a_refused_refresh_ends_
     page = await log_in(REGION, "coordinator")
     conn = await asyncpg.connect(running_stack.dsn)
     try:
-        digest, data = await tokens_of(conn, page)
+        key, data = await tokens_of(conn, page)
         assert data["tokens"]["access_token"] and data["tokens"]["refresh_token"]
-        await set_tokens(conn, digest, data, expires_at=0)  # as if it had expired
+        await set_tokens(conn, key, data, expires_at=0)  # as if it had expired
 
         await find_person(page, board_url, person)
 
@@ -50,11 +51,11 @@ async def test_an_expiring_access_token_is_refreshed_and_a_refused_refresh_ends_
         # (a fresh clone's CI saw that); what matters is a real expiry instead of the 0 set above
         assert renewed["tokens"]["expires_at"] >= data["tokens"]["expires_at"]
 
-        await set_tokens(conn, digest, renewed, expires_at=0, refresh_token="not-a-refresh-token")
+        await set_tokens(conn, key, renewed, expires_at=0, refresh_token="not-a-refresh-token")
         await find_person(page, board_url, person)
 
         await expect(page.get_by_role("alert")).to_contain_text("Din inloggning kunde inte förnyas")
         await expect(page.get_by_role("link", name="Logga in via Västra Götalandsregionen")).to_be_visible()
-        assert await conn.fetchval("SELECT count(*) FROM board.web_sessions WHERE key_sha256 = $1", digest) == 0
+        assert await conn.fetchval("SELECT count(*) FROM board.web_sessions WHERE key_sha256 = $1", digest(key)) == 0
     finally:
         await conn.close()

@@ -9,7 +9,7 @@ import asyncpg
 import pytest
 
 from services.board.schema import SCHEMA_SQL
-from services.board.sessions import Ended, Kind, SessionStore, Timeouts
+from services.board.sessions import Ended, Kind, SessionStore, Timeouts, digest, new_key, open_data
 from services.runtime.access_log import Access, AccessLog, Accessor
 from services.runtime.db import create_pool
 
@@ -81,3 +81,28 @@ async def test_a_session_lives_until_its_idle_or_absolute_timeout(pool):
     assert await store.find(other.key, Kind.STAFF, t0 + timedelta(hours=10)) == (None, Ended.ABSOLUTE)
     stored = await pool.fetchval("SELECT count(*) FROM web_sessions WHERE data::text LIKE $1", f"%{session.key}%")
     assert stored == 0  # the key itself is nowhere in the table
+
+
+async def test_a_sessions_data_is_sealed_under_its_own_key_and_opens_with_no_other(pool):
+    store = SessionStore(pool, Timeouts(idle=timedelta(minutes=30), absolute=timedelta(hours=10)))
+    now = datetime.now(UTC)
+    tokens = {"access_token": "eyJ-secret-access", "refresh_token": "secret-refresh", "expires_at": 1}
+    session = await store.create(Kind.STAFF, {"staff": {"principal": ALINGSAS, "hsa_id": "SE2120-E42"}}, now)
+    session.data["tokens"] = tokens
+    await store.save(session)
+
+    stored = await pool.fetchval("SELECT data FROM web_sessions WHERE key_sha256 = $1", digest(session.key))
+    for secret in ("eyJ-secret-access", "secret-refresh", "SE2120-E42", ALINGSAS, session.data["csrf"]):
+        assert secret not in stored  # a row, a backup or a disk image: nothing of it in the clear
+    assert open_data(session.key, stored)["tokens"] == tokens
+    assert open_data(new_key(), stored) is None
+    found, _ = await store.find(session.key, Kind.STAFF, now)
+    assert found.data["tokens"] == tokens
+
+    # a row copied under another session's digest does not open: the sealing is bound to its row
+    other = await store.create(Kind.STAFF, {}, now)
+    await pool.execute("UPDATE web_sessions SET data = $2 WHERE key_sha256 = $1", digest(other.key), stored)
+    assert await store.find(other.key, Kind.STAFF, now) == (None, None)
+    # a session stored in the clear by an earlier version is no session: its user signs in again
+    await pool.execute("UPDATE web_sessions SET data = $2 WHERE key_sha256 = $1", digest(session.key), '{"csrf": "x"}')
+    assert await store.find(session.key, Kind.STAFF, now) == (None, None)
