@@ -100,12 +100,10 @@ def stop(stack: Stack) -> None:
 
 
 def _git(*args: str) -> str:
-    return subprocess.run(
-        ["git", "-C", str(REPO), *args],
-        capture_output=True,
-        text=True,
-        check=False,  # noqa: S607
-    ).stdout.strip()
+    git = shutil.which("git")
+    if git is None:
+        return "unknown (no git)"
+    return subprocess.run([git, "-C", str(REPO), *args], capture_output=True, text=True, check=False).stdout.strip()
 
 
 def machine() -> str:
