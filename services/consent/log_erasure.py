@@ -244,7 +244,7 @@ class LogEraser:
             self.visible.seek(tp, at)
         deadline = asyncio.get_running_loop().time() + VISIBLE_WAIT_SECONDS
         while todo and asyncio.get_running_loop().time() < deadline:
-            batches = await self.visible.getmany(*todo, timeout_ms=200, max_records=1)
+            batches = await self.visible.getmany(*todo, timeout_ms=200)  # the first of each is enough
             for tp in list(todo):
                 before = frontier[(tp.topic, tp.partition)]
                 if records := batches.get(tp):
