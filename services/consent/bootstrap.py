@@ -2,7 +2,8 @@
 
 `bootstrap(settings)` connects to PostgreSQL and Kafka, starts the gate, the audit writer, the
 consent-changes relay, the expiry watch, the audit's checkpoints and the log erasure as
-supervised tasks, yields `ConsentDeps` and tears everything down. The `verify_audit` CLI needs only `audit_connection`.
+supervised tasks, yields `ConsentDeps` and tears everything down. The `verify_audit` CLI needs
+only `audit_connection`.
 """
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
