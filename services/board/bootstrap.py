@@ -98,7 +98,7 @@ def timeouts_of(settings: BoardSettings) -> Timeouts:
 
 async def keep_tidy(sessions: SessionStore, access_log: AccessLog, settings: BoardSettings) -> None:
     """Forget ended sessions every minute; purge the access log past its retention once per period."""
-    retention = timedelta(days=settings.access_log_retention_days)
+    retention = settings.access_log_retention
     last_purge = None
     while True:
         now = utc_now()

@@ -2,10 +2,10 @@ from pathlib import Path
 
 from pydantic import Field, model_validator
 
-from services.runtime.settings import ConfigurationError, ServiceSettings
+from services.runtime.settings import AccessLoggingSettings, ConfigurationError
 
 
-class BoardSettings(ServiceSettings):
+class BoardSettings(AccessLoggingSettings):
     http_port: int = 8020
     db_schema: str = "board"
     # the services the ops dashboard scrapes: JSON, name -> base URL, e.g. {"consent": "http://127.0.0.1:8010"};
@@ -23,8 +23,6 @@ class BoardSettings(ServiceSettings):
     trusted_proxies: str = "127.0.0.1"
     session_idle_minutes: float = Field(30, gt=0, le=24 * 60)
     session_absolute_hours: float = Field(10, gt=0, le=7 * 24)
-    # the access log (services/runtime/access_log.py): at least five years, by law
-    access_log_retention_days: int = Field(5 * 365 + 2, ge=5 * 365 + 2)
     access_log_purge_hours: float = Field(24, gt=0)
 
     @model_validator(mode="after")

@@ -171,18 +171,21 @@ class LogEraser:
 
     async def pass_once(self) -> Pass:
         async with self.pool.acquire() as conn:
-            seen = await log_erasure_due(conn)
+            seen, frontier = await log_erasure_due(conn), await log_frontier(conn)
+            if seen is None and not frontier:
+                WAITING.set(0)
+                return Pass({}, 0, frozenset())
+            topics = set(await self.admin.list_topics())
             if seen is not None:
-                ends = await self._clear_partitions()
+                ends = await self._clear_partitions(topics)
                 starts = await self.offsets.beginning_offsets(list(ends))
-                frontier = {(tp.topic, tp.partition): end for tp, end in ends.items() if end > starts[tp]}
                 async with conn.transaction():
-                    await add_log_frontier(conn, seen, frontier)
-            frontier = await log_frontier(conn)
-            if frontier:  # a topic deleted since (a principal who left the deployment): nothing to wait for
-                topics = set(await self.admin.list_topics())
-                await drop_log_frontier(conn, {p: o for p, o in frontier.items() if p[0] not in topics})
-                frontier = {p: o for p, o in frontier.items() if p[0] in topics}
+                    await add_log_frontier(conn, seen, {(tp.topic, tp.partition): end for tp, end in ends.items()
+                                                        if end > starts[tp]})  # fmt: skip
+                frontier = await log_frontier(conn)
+            # a topic deleted since (a principal who left the deployment): nothing to wait for
+            await drop_log_frontier(conn, {p: o for p, o in frontier.items() if p[0] not in topics})
+            frontier = {p: o for p, o in frontier.items() if p[0] in topics}
             if not frontier:
                 WAITING.set(0)
                 return Pass({}, 0, frozenset())
@@ -202,10 +205,10 @@ class LogEraser:
         WAITING.set(len(held))
         return Pass({p: starts[p] for p in delete}, len(held), frozenset(waiting_on))
 
-    async def _clear_partitions(self) -> dict[TopicPartition, int]:
-        """Every partition of every clear topic, with its end offset now."""
-        topics = [t for t in await self.admin.list_topics() if readers_of(t) is not None]
-        described = await self.admin.describe_topics(topics) if topics else []
+    async def _clear_partitions(self, topics: set[str]) -> dict[TopicPartition, int]:
+        """Every partition of every clear topic among `topics`, with its end offset now."""
+        clear = sorted(t for t in topics if readers_of(t) is not None)
+        described = await self.admin.describe_topics(clear) if clear else []
         partitions = [TopicPartition(d["topic"], p["partition"]) for d in described for p in d["partitions"]]
         return await self.offsets.end_offsets(partitions) if partitions else {}
 

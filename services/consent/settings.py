@@ -1,15 +1,14 @@
-from datetime import timedelta
 from pathlib import Path
 
 from pydantic import Field, SecretStr, model_validator
 
-from services.runtime.settings import ConfigurationError, ServiceSettings
+from services.runtime.settings import AccessLoggingSettings, ConfigurationError
 
 DEFAULT_STATUTORY_POLICY = Path(__file__).with_name("statutory_bases.json")
 DEVELOPMENT_AUDIT_KEY = "samordna-development-only-audit-key"  # noqa: S105 (refused in production)
 
 
-class ConsentSettings(ServiceSettings):
+class ConsentSettings(AccessLoggingSettings):
     http_port: int = 8010
     db_schema: str = "consent"
     gate_instance_id: str = "gate-0"
@@ -29,12 +28,6 @@ class ConsentSettings(ServiceSettings):
     audit_key: SecretStr | None = None
     audit_key_file: Path | None = None  # or the file that holds it (a mounted secret)
     audit_checkpoint_seconds: float = 60.0
-    # the access log (services/runtime/access_log.py): at least five years, by law
-    access_log_retention_days: int = Field(5 * 365 + 2, ge=5 * 365 + 2)
-
-    @property
-    def access_log_retention(self) -> timedelta:
-        return timedelta(days=self.access_log_retention_days)
 
     @model_validator(mode="after")
     def _audit_key_is_safe(self) -> "ConsentSettings":

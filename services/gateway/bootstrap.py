@@ -9,7 +9,7 @@ and the webhook dispatcher; yields the `Deps` the routes use; and stops it all a
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
@@ -108,8 +108,7 @@ async def bootstrap(settings: GatewaySettings, principal: str) -> AsyncIterator[
             background.supervise("retention", retention.watch(pool, settings.retention)),
         ]
         access_log = AccessLog(pool)
-        retained = timedelta(days=settings.access_log_retention_days)
-        tasks.append(background.supervise("access-log-purge", keep_purged(access_log, retained)))
+        tasks.append(background.supervise("access-log-purge", keep_purged(access_log, settings.access_log_retention)))
         try:
             yield Deps(
                 settings=settings,

@@ -5,15 +5,13 @@ from pydantic import AnyHttpUrl, Field, field_validator, model_validator
 from contracts.principals import PrincipalId
 from contracts.receipts import receipt_deadlines
 from services.gateway.retention import Retention
-from services.runtime.settings import ConfigurationError, ServiceSettings
+from services.runtime.settings import AccessLoggingSettings, ConfigurationError
 
 
-class GatewaySettings(ServiceSettings):
+class GatewaySettings(AccessLoggingSettings):
     """Settings of one principal's gateway; the region and municipality entry points name the principal."""
 
     relay_batch_size: int = 500
-    # the access log of staff's calls with their own token (services/runtime/access_log.py): five years at least
-    access_log_retention_days: int = Field(5 * 365 + 2, ge=5 * 365 + 2)
     # Receipt deadlines per event type, overriding the catalogue's (contracts/receipts.py): JSON of ISO 8601 durations,
     # e.g. SAMORDNA_RECEIPT_DEADLINES='{"se.samordna.joint.sip.requested.v1": "P2D"}'.
     receipt_deadlines: dict[str, timedelta] = Field(default_factory=dict)

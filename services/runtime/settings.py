@@ -1,5 +1,6 @@
 """Settings every service shares; each service extends them with its own."""
 
+from datetime import timedelta
 from pathlib import Path
 from typing import ClassVar, Literal
 
@@ -127,3 +128,13 @@ class ServiceSettings(BaseSettings):
     def pseudonym_key(self) -> bytes:
         secret = self.pseudonym_secret.get_secret_value() if self.pseudonym_secret else DEVELOPMENT_PSEUDONYM_SECRET
         return secret.encode()
+
+
+class AccessLoggingSettings(ServiceSettings):
+    """A service that keeps an access log (services/runtime/access_log.py): five years at least, by law."""
+
+    access_log_retention_days: int = Field(5 * 365 + 2, ge=5 * 365 + 2)
+
+    @property
+    def access_log_retention(self) -> timedelta:
+        return timedelta(days=self.access_log_retention_days)
