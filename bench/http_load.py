@@ -53,11 +53,18 @@ class RawClient:
         self._streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
 
     async def post(self, body: bytes) -> tuple[int, bytes]:
+        reused = self._streams is not None
         if self._streams is None:
             self._streams = await asyncio.open_connection(self._host, self._port)
         reader, writer = self._streams
         writer.write(self._head + str(len(body)).encode() + b"\r\n\r\n" + body)
         status_line = await reader.readline()
+        if not status_line and reused:
+            # the server closed the kept connection while it was idle (uvicorn: after 5 s), as
+            # HTTP/1.1 allows; a client sends the request again on a new one (events are
+            # idempotent by id)
+            await self.close()
+            return await self.post(body)
         status = int(status_line.split()[1])
         length, closing = 0, not self._keepalive
         while (line := await reader.readline()) not in (b"\r\n", b""):

@@ -73,9 +73,11 @@ async def store_delivered(conn: asyncpg.Connection, items: list[Delivered], dead
     if not items:
         return 0
     async with conn.transaction():
-        # Serialises writers so that seq stays gapless even if two consumers overlap in a rebalance
-        # (and so that no row can appear between the statement's check and its insert).
-        await conn.execute("SELECT pg_advisory_xact_lock($1)", _INBOX_LOCK)
+        # Serialises the writers of this inbox so that seq stays gapless even if two consumers
+        # overlap in a rebalance (and so that no row can appear between the statement's check and
+        # its insert). Keyed by the gateway's schema: the gateways of a county share one database,
+        # and a lock of the whole database made every inbox wait for every other.
+        await conn.execute("SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))", _INBOX_LOCK)
         now = await conn.fetchval("SELECT now()")
         events = [item.event for item in items]
         status = await conn.execute(

@@ -4,6 +4,7 @@ in one batch, from two senders (an event id is unique per sender only). Whatever
 inbox holds each (sender, event id) once, the first delivery of it, numbered 1, 2, 3, ... in the
 order the deliveries came, with the gate's delivery number and the receipt deadline of its type."""
 
+import asyncio
 import json
 import random
 import uuid
@@ -73,3 +74,31 @@ async def test_the_inbox_holds_each_event_once_in_delivery_order_without_a_gap(p
     assert [r["seq"] for r in rows] == list(range(1, len(model) + 1)), f"seed {SEED}: a gap or a repeat"
     for r in rows:
         assert r["receipt_due_at"] == receipt_due_at(r["event_type"], r["received_at"], deadlines), f"seed {SEED}"
+
+
+async def test_an_inbox_writer_waits_for_its_own_inbox_only(infra):
+    """The gateways of a county share one database, a schema each: a batch being written to one
+    inbox holds back a second writer of that inbox (gapless numbers), never another gateway's."""
+    schemas = [f"gateway_inbox_{uuid.uuid4().hex[:8]}" for _ in range(2)]
+    pools = [await create_pool(infra.dsn, schema, SCHEMA_SQL, min_size=2, max_size=2) for schema in schemas]
+    rng = random.Random(SEED)
+    try:
+        async with pools[0].acquire() as holder:
+            async with holder.transaction():  # a batch of the first inbox, not yet committed
+                await store_delivered(holder, [_delivery(rng, "region-14", "held", 1)], {})
+
+                async def write(pool, event_id: str) -> int:
+                    async with pool.acquire() as conn:
+                        return await store_delivered(conn, [_delivery(rng, "region-14", event_id, 2)], {})
+
+                assert await asyncio.wait_for(write(pools[1], "other"), timeout=10) == 1, "another inbox waited"
+                same = asyncio.create_task(write(pools[0], "same"))
+                done, _ = await asyncio.wait({same}, timeout=1.0)
+                assert not done, "a second writer of the same inbox did not wait for the first"
+            assert await asyncio.wait_for(same, timeout=10) == 1
+        async with pools[0].acquire() as conn:
+            rows = await conn.fetch("SELECT seq, event_id FROM inbox ORDER BY seq")
+        assert [(r["seq"], r["event_id"]) for r in rows] == [(1, "held"), (2, "same")]
+    finally:
+        for pool in pools:
+            await pool.close()
