@@ -2,6 +2,7 @@
 the brokers must have before a service connects: its topics, and users that authenticate."""
 
 import asyncio
+import logging
 import os
 import subprocess
 import sys
@@ -68,15 +69,22 @@ async def until_users_authenticate(
     from aiokafka import AIOKafkaProducer
 
     deadline = time.monotonic() + timeout
-    for user in users:
-        while True:
-            producer = AIOKafkaProducer(**options_of(user), request_timeout_ms=5000)
-            try:
-                await producer.start()
-                break
-            except Exception:
-                if time.monotonic() > deadline:
-                    raise
-                await asyncio.sleep(0.2)
-            finally:
-                await producer.stop()
+    # aiokafka logs every refused attempt as an error; here a refusal is what is waited out
+    aiokafka_log = logging.getLogger("aiokafka")
+    level = aiokafka_log.level
+    aiokafka_log.setLevel(logging.CRITICAL)
+    try:
+        for user in users:
+            while True:
+                producer = AIOKafkaProducer(**options_of(user), request_timeout_ms=5000)
+                try:
+                    await producer.start()
+                    break
+                except Exception:
+                    if time.monotonic() > deadline:
+                        raise
+                    await asyncio.sleep(0.2)
+                finally:
+                    await producer.stop()
+    finally:
+        aiokafka_log.setLevel(level)
