@@ -36,6 +36,7 @@ from pathlib import Path
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from contracts import parse_event
 from contracts.topics import deliveries_topic, events_topic
 from deploy.stack import REPO, Stack
 from services.consent.domain import SHAREABLE_CATEGORIES
@@ -98,8 +99,10 @@ async def seed_consents(pool: asyncpg.Pool, pseudonyms: Pseudonymizer, persons: 
 
 
 def event_value(person: str) -> bytes:
+    """An event as the region's gateway writes it to its events topic: read and normalised
+    (`parse_event`), so its subject in the canonical YYYYMMDDNNNN, as the gate sees every event."""
     value = event("se.samordna.region.visit.missed.v1", person, principal=REGION, category="attendance")
-    return json.dumps(value).encode()
+    return parse_event(json.dumps(value).encode(), sender=REGION).to_json()
 
 
 async def fill_topic(kafka: dict, topic: str, pseudonyms: Pseudonymizer, persons: list[str], count: int) -> int:

@@ -4,10 +4,12 @@ import uuid
 
 from hypothesis import given
 from hypothesis import strategies as st
+from personnummer import personnummer
 
-from contracts.person import _plain, _plain_unicode
+from contracts.person import _plain, _plain_unicode, normalize_person_id
 from contracts.text import _unstorable_paths, unstorable_paths
 from services.consent.plan import _DECISION_IDS, decision_id
+from tests.support.personnummer import random_person_id
 
 # ASCII (spaces and control characters included), then anything, surrogates included
 texts = st.text(st.characters(max_codepoint=127)) | st.text(st.characters(codec=None, exclude_categories=()))
@@ -69,3 +71,41 @@ def test_a_sealed_copy_is_the_same_bytes_as_the_models(text, data, kids):
     except (UnicodeEncodeError, ValueError):  # a lone surrogate cannot be UTF-8 either way
         return
     assert sealed(sealing.seal_event_json, {k: AESGCM(v) for k, v in keys.items()}) == model
+
+
+def _by_the_package(written: str) -> str | None:
+    try:
+        return personnummer.parse(written).format(long_format=True)
+    except (personnummer.PersonnummerException, ValueError, TypeError):
+        return None
+
+
+def _by_normalize(written: str) -> str | None:
+    try:
+        return normalize_person_id(written)
+    except ValueError:
+        return None
+
+
+# twelve digits: random ones (nearly all invalid), and valid numbers with one digit changed or not
+twelve_digits = st.text(st.sampled_from("0123456789"), min_size=12, max_size=12) | st.builds(
+    lambda number, position, digit, change: number[:position] + digit + number[position + 1 :] if change else number,
+    st.builds(random_person_id, st.randoms(use_true_random=False)).map(lambda p: p.replace("-", "")),
+    st.integers(0, 11),
+    st.sampled_from("0123456789"),
+    st.booleans(),
+)
+
+
+@given(twelve_digits)
+def test_the_canonical_form_is_judged_as_the_personnummer_package_judges_it(written):
+    assert _by_normalize(written) == _by_the_package(written)
+
+
+def test_the_canonical_fast_path_refuses_what_the_package_refuses():
+    assert _by_the_package("190001010008") is None
+    assert _by_normalize("190001010008") is None  # serial 000, with the right check digit
+    assert _by_normalize("190001019991") == _by_the_package("190001019991") == "190001019991"  # serial 999
+    assert _by_normalize("000001010000") is None
+    assert _by_normalize("19000230" + "0000") is None  # 30 February
+    assert all(_by_normalize(number) == _by_the_package(number) for number in ("198112189876", "198112789876"))
