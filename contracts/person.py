@@ -67,7 +67,7 @@ def _canonical_is_valid(digits: str) -> bool:
     Property-tested against the package (tests/unit/test_gate_fast_paths.py)."""
     if digits[8:11] == "000":
         return False
-    total = sum(_DOUBLED[int(digits[i])] if i % 2 == 0 else int(digits[i]) for i in range(2, 11))
+    total = sum(_DOUBLED[int(d)] for d in digits[2:11:2]) + sum(map(int, digits[3:11:2]))
     if (10 - total % 10) % 10 != int(digits[11]):
         return False
     day = int(digits[6:8])
