@@ -114,7 +114,8 @@ def processes(stack: Stack) -> dict[str, list[int]]:
         parts["postgres"] = [pid, *_children(pid)]
     keycloak = stack.identity_provider.state_dir / "keycloak.pid"
     if keycloak.exists():
-        parts["keycloak"] = [int(keycloak.read_text())]
+        pid = int(keycloak.read_text())  # kc.sh, whose child is Keycloak's JVM
+        parts["keycloak"] = [pid, *_children(pid)]
     return parts
 
 
