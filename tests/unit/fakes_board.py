@@ -130,9 +130,18 @@ class InMemoryAccessLog:
 
     async def search(self, principal, person=None, since=None, until=None) -> list[dict]:
         return [  # the shape of services/runtime/access_log.AccessLog.search, with the fakes' clock
-            {"at": NOW.isoformat(), "principal": a.who.principal, "role": a.who.role, "user": a.who.user,
-             "name": a.who.name, "hsa_id": a.who.hsa_id, "unit": a.who.unit, "person": a.person,
-             "action": a.action, "detail": a.detail}
+            {
+                "at": NOW.isoformat(),
+                "principal": a.who.principal,
+                "role": a.who.role,
+                "user": a.who.user,
+                "name": a.who.name,
+                "hsa_id": a.who.hsa_id,
+                "unit": a.who.unit,
+                "person": a.person,
+                "action": a.action,
+                "detail": a.detail,
+            }
             for a in reversed(self.entries)
             if a.who.principal == principal and person in (None, a.person)
         ]
