@@ -1,7 +1,7 @@
 """Benchmark: the board at county scale — its rebuild from the topics, and its page and API.
 
     .venv/bin/python -m bench.board [--persons 2000] [--others 1000] [--events-per-person 10] [--requests 60]
-                                    [--keep] [--again]
+                                    [--workers 1,2] [--keep] [--again]
 
 Starts its own Kafka and PostgreSQL (SAMORDNA_BENCH_KAFKA_PORT / _PG_PORT / _HTTP_BASE /
 _STATE_DIR, defaults 23092 / 23432 / 23000 / .local/bench-board) for Region Örebro län and its
@@ -14,7 +14,8 @@ board reads is byte for byte what the gate writes.) `--persons` share a consent 
 and Örebro (kommun-1880), `--others` with the region and one of the other municipalities.
 
 Then measures:
-  - the rebuild (`services/board/rebuild.py`, the board's own code and tables): records/s per topic;
+  - the rebuild (`services/board/rebuild.py`, the board's own code and tables): records/s per topic,
+    once for each number of `--workers` processes (default 1 and one per core), on the same topics;
   - the board process, started as `make up` starts it: `GET /v1/board` and the web page `/` for
     Örebro's coordinator, and one person's timeline (API and page), `--requests` times each after
     a warm-up, one request at a time over keep-alive. Client-side on loopback, so an upper bound of
@@ -27,6 +28,7 @@ import asyncio
 import os
 import platform
 import random
+import resource
 import shutil
 import statistics
 import subprocess
@@ -47,7 +49,6 @@ from contracts.topics import CONSENT_CHANGES, SHARED_EVENTS
 from deploy.stack import REPO, Stack
 from services.board import rebuild as board_rebuild
 from services.board.bootstrap import projection_feed
-from services.board.consumers import sealed_record
 from services.board.schema import SCHEMA_SQL as BOARD_SCHEMA_SQL
 from services.board.sessions import Kind, SessionStore, Timeouts
 from services.board.settings import BoardSettings
@@ -56,7 +57,6 @@ from services.consent.lifecycle import lifecycle_event
 from services.consent.schema import SCHEMA_SQL as CONSENT_SCHEMA_SQL
 from services.runtime.auth import Caller, Role
 from services.runtime.db import create_pool
-from services.runtime.kafka import client_options
 from services.runtime.oidc import Staff
 from services.runtime.pseudonym import Pseudonymizer
 from tests.support.personnummer import random_person_id
@@ -152,17 +152,38 @@ def board_settings(stack: Stack) -> BoardSettings:
     return BoardSettings()
 
 
-async def timed_rebuild(settings: BoardSettings) -> dict[str, tuple[int, float]]:
-    """`services.board.rebuild.rebuild`, each topic timed."""
+async def timed_rebuild(settings: BoardSettings, workers: int) -> dict[str, tuple[int, float, float]]:
+    """`services.board.rebuild.rebuild` with `workers` processes, each topic timed: records, wall
+    seconds, and CPU seconds of this process and its workers (RUSAGE_CHILDREN counts a worker once it ended)."""
     timed = {}
     async with projection_feed(settings) as feed:
         await feed.store.forget_everything()
-        kafka = client_options(settings)
-        for topic, apply in ((CONSENT_CHANGES, feed.consents), (SHARED_EVENTS, feed.events)):
-            started, cpu = time.perf_counter(), time.process_time()
-            count = await board_rebuild._replay(kafka, topic, sealed_record, apply)
-            timed[topic] = (count, time.perf_counter() - started, time.process_time() - cpu)
+    for topic in (CONSENT_CHANGES, SHARED_EVENTS):
+        started, cpu = time.perf_counter(), _own_and_children_cpu()
+        count = (await board_rebuild.replay_topic(settings, topic, workers)).records
+        timed[topic] = (count, time.perf_counter() - started, _own_and_children_cpu() - cpu)
     return timed
+
+
+def _own_and_children_cpu() -> float:
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+async def measure_rebuilds(settings: BoardSettings, workers: list[int]) -> None:
+    """The rebuild with each number of worker processes, one after the other on the same topics."""
+    # CPU seconds of the rebuild's processes (PostgreSQL's and Kafka's not counted): on a shared
+    # machine what the rebuild costs, where the wall clock says how long it waited for its share of it
+    columns = ("workers", "records", "seconds", "records/s", "cpu s", "per cpu s")
+    print(f"\n{'rebuild':>16} " + " ".join(f"{c:>9}" for c in columns))
+    for n in workers:
+        total_n, total_s, total_cpu = 0, 0.0, 0.0
+        for topic, (count, seconds, cpu) in (await timed_rebuild(settings, n)).items():
+            total_n, total_s, total_cpu = total_n + count, total_s + seconds, total_cpu + cpu
+            print(f"{topic:>16} {n:>9} {count:>9} {seconds:>9.2f} {count / seconds:>9.0f} {cpu:>9.2f} "
+                  f"{count / cpu:>9.0f}")  # fmt: skip
+        print(f"{'both':>16} {n:>9} {total_n:>9} {total_s:>9.2f} {total_n / total_s:>9.0f} {total_cpu:>9.2f} "
+              f"{total_n / total_cpu:>9.0f}")  # fmt: skip
 
 
 async def staff_cookie(stack: Stack) -> str:
@@ -236,10 +257,12 @@ async def main(args: argparse.Namespace) -> None:
     if args.again:
         print(f"again: the board restarted on the topics and tables {stack.state_dir} holds")
         stack.stop_service("board")
+        await measure_rebuilds(board_settings(stack), args.workers)
         await serve_and_measure(stack, args.requests)
         return
     print(f"settings: persons={args.persons} others={args.others} events/person={args.events_per_person} "
-          f"requests={args.requests}; kafka {stack.kafka_port}, postgres {stack.pg_port}")  # fmt: skip
+          f"requests={args.requests} workers={args.workers}; "
+          f"kafka {stack.kafka_port}, postgres {stack.pg_port}")  # fmt: skip
     if stack.state_dir.exists():  # leftovers of a run stopped mid-way
         stack.down()
     shutil.rmtree(stack.state_dir, ignore_errors=True)
@@ -253,15 +276,7 @@ async def main(args: argparse.Namespace) -> None:
               f"(sealed as the consent service seals them)")  # fmt: skip
         settings = board_settings(stack)
         await (await create_pool(stack.dsn, "board", BOARD_SCHEMA_SQL, min_size=1, max_size=1)).close()
-        # CPU seconds of this process (the rebuild's own; PostgreSQL's and Kafka's not counted): on a shared
-        # machine what the rebuild costs, where the wall clock says how long it waited for its share of it
-        print(f"\n{'rebuild':>16} {'records':>9} {'seconds':>8} {'records/s':>10} {'cpu s':>7} {'per cpu s':>10}")
-        total_n, total_s, total_cpu = 0, 0.0, 0.0
-        for topic, (count, seconds, cpu) in (await timed_rebuild(settings)).items():
-            total_n, total_s, total_cpu = total_n + count, total_s + seconds, total_cpu + cpu
-            print(f"{topic:>16} {count:>9} {seconds:>8.2f} {count / seconds:>10.0f} {cpu:>7.2f} {count / cpu:>10.0f}")
-        print(f"{'both':>16} {total_n:>9} {total_s:>8.2f} {total_n / total_s:>10.0f} {total_cpu:>7.2f} "
-              f"{total_n / total_cpu:>10.0f}")  # fmt: skip
+        await measure_rebuilds(settings, args.workers)
         await serve_and_measure(stack, args.requests)
     finally:
         if not args.keep:
@@ -274,6 +289,10 @@ if __name__ == "__main__":
     parser.add_argument("--others", type=int, default=1000, help="persons shared with the other municipalities")
     parser.add_argument("--events-per-person", type=int, default=10)
     parser.add_argument("--requests", type=int, default=60)
+    parser.add_argument(
+        "--workers", type=lambda text: [int(n) for n in text.split(",")], default=[1, os.cpu_count() or 1],
+        help="the rebuild's worker processes, comma-separated: one rebuild each (default: 1 and one per core)",
+    )  # fmt: skip
     parser.add_argument("--keep", action="store_true", help="leave Kafka, PostgreSQL and the board running")
     parser.add_argument(
         "--again", action="store_true",

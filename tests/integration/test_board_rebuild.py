@@ -33,15 +33,19 @@ async def test_a_rebuild_from_the_topics_yields_the_same_board(running_stack):
     await eventually(lambda: client.board(REGION), lambda b: revoked.replace("-", "") not in patients(b))
     before = {p: await client.board(p) for p in (REGION, ALINGSAS, LERUM)}
 
-    rebuild = await rebuild_the_board(running_stack)
+    # in this process, and then by three worker processes sharing the partitions (few records: the
+    # default would start none)
+    for options, processes in (((), "in this process"), (("--workers", "3"), "by 3 worker processes")):
+        rebuild = await rebuild_the_board(running_stack, *options)
 
-    assert "shared.events:" in rebuild.stdout
-    after = {p: await client.board(p) for p in (REGION, ALINGSAS, LERUM)}
-    assert settled(after, kept, revoked) == settled(before, kept, revoked)
-    assert kept.replace("-", "") in patients(after[REGION])
-    assert revoked.replace("-", "") not in patients(after[REGION])
-    lerum = _row(after[LERUM], kept)  # rebuilt with what Lerum may see, no more: the sample stayed away
-    assert [a["kind"] for a in lerum["alerts"]] == ["missed_visit"] and lerum["parties"] == [LERUM, REGION]
+        assert "records applied" in rebuild.stdout and "shared.events: " in rebuild.stdout
+        assert rebuild.stdout.count(processes) == 2, rebuild.stdout  # both topics
+        after = {p: await client.board(p) for p in (REGION, ALINGSAS, LERUM)}
+        assert settled(after, kept, revoked) == settled(before, kept, revoked), options
+        assert kept.replace("-", "") in patients(after[REGION])
+        assert revoked.replace("-", "") not in patients(after[REGION])
+        lerum = _row(after[LERUM], kept)  # rebuilt with what Lerum may see, no more: the sample stayed away
+        assert [a["kind"] for a in lerum["alerts"]] == ["missed_visit"] and lerum["parties"] == [LERUM, REGION]
     await client.close()
 
 
