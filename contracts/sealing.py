@@ -16,6 +16,7 @@ does not open.
 """
 
 import base64
+import binascii
 import json
 import os
 from collections.abc import Mapping
@@ -24,6 +25,7 @@ from typing import Any, Literal
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic_core import from_json
 
 from contracts.principals import PrincipalId
 
@@ -167,7 +169,7 @@ def open_sealed(record: SealedEvent, keks: Mapping[str, bytes]) -> dict[str, Any
             plain = AESGCM(dek).decrypt(_unb64(sealed.nonce), _unb64(sealed.ciphertext), aad)
         except InvalidTag:
             raise ValueError(f"sealed record {record.id}: key {wrapped.kid} does not open it") from None
-        return json.loads(plain)
+        return from_json(plain)  # json.loads' answer, parsed in Rust
     return None
 
 
@@ -188,4 +190,5 @@ def _b64(raw: bytes) -> str:
 
 
 def _unb64(text: str) -> bytes:
-    return base64.b64decode(text, validate=True)
+    # base64.b64decode(text, validate=True) without its Python wrapper; strict also refuses bad padding
+    return binascii.a2b_base64(text, strict_mode=True)

@@ -1,11 +1,13 @@
 """Sealed records (contracts/sealing.py): open with any key that holds them, with none once every
 such key is erased, and never when moved to another record or changed."""
 
+import base64
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from contracts.sealing import SealedEvent, kids_of, new_key, open_sealed, seal_event
+from contracts.sealing import SealedEvent, _unb64, kids_of, new_key, open_sealed, seal_event
 
 PERSON = "199001012385"
 ENVELOPE = {"id": "e-1", "source": "/journal", "type": "se.samordna.region.visit.missed.v1",
@@ -54,3 +56,14 @@ def test_a_record_needs_a_key_and_one_with_nothing_personal_has_no_sealed_part()
         sealed({})
     plain = SealedEvent(**ENVELOPE, data={"person_pseudonym": "p", "consent_id": "c"})
     assert open_sealed(plain, {}) == {} and kids_of(plain) == []
+
+
+@given(st.binary(max_size=64))
+def test_the_sealed_parts_base64_reads_what_the_standard_library_writes(raw):
+    assert _unb64(base64.b64encode(raw).decode()) == raw
+
+
+@pytest.mark.parametrize("text", ["QUJD*", "QUJD RA==", "QUJDRA", "QUJDRA===", "=QUJD", "QUJDRA==QQ==", "ÅÄÖ="])
+def test_the_sealed_parts_base64_refuses_what_is_not_base64(text):
+    with pytest.raises(ValueError):  # binascii.Error, or a non-ASCII text: the record is dead-lettered
+        _unb64(text)
