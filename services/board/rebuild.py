@@ -133,8 +133,12 @@ async def _replay(settings: BoardSettings, ends: Ends, apply: Callable[[list], A
 
 
 def _consumer(settings: BoardSettings, topic: str) -> AIOKafkaConsumer:
-    """The board's group for `topic`, to read the ends and commit them (it joins no group: assign only)."""
-    return AIOKafkaConsumer(**client_options(settings), group_id=GROUPS[topic], enable_auto_commit=False)
+    """The board's group for `topic`, to read the ends and commit them (it joins no group: assign only).
+    read_committed: an end is then the last stable offset, not a record of a transaction still open
+    (the gate may be writing), which the workers, reading committed records only, would wait for."""
+    return AIOKafkaConsumer(
+        **client_options(settings), group_id=GROUPS[topic], enable_auto_commit=False, isolation_level="read_committed"
+    )
 
 
 def _parsed(value: bytes | None):
