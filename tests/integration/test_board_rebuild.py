@@ -1,6 +1,11 @@
 """The board rebuilt from the beginning of its topics is the same board, on the real broker —
 each principal's, with only the events that principal may see."""
 
+import uuid
+
+from aiokafka import AIOKafkaProducer
+
+from contracts.topics import CONSENT_CHANGES, CONSENT_CHANGES_PARTITIONS, PER_PERSON_PARTITIONS, SHARED_EVENTS
 from tests.support.board import rebuild_the_board
 from tests.support.client import StackClient, event, eventually
 from tests.support.personnummer import random_person_id
@@ -47,6 +52,30 @@ async def test_a_rebuild_from_the_topics_yields_the_same_board(running_stack):
         lerum = _row(after[LERUM], kept)  # rebuilt with what Lerum may see, no more: the sample stayed away
         assert [a["kind"] for a in lerum["alerts"]] == ["missed_visit"] and lerum["parties"] == [LERUM, REGION]
     await client.close()
+
+
+async def test_a_rebuild_ends_while_a_transaction_on_its_topics_is_still_open(running_stack):
+    """The gate may be in the middle of a transaction when an operator rebuilds: the rebuild reads
+    up to what is committed (the last stable offset) and ends, instead of waiting for records that
+    a read_committed reader cannot see until the transaction ends."""
+    # a transaction the broker would not end by itself while the rebuild runs (900 s is its maximum)
+    producer = AIOKafkaProducer(
+        **running_stack.kafka_options(), transactional_id=f"test-{uuid.uuid4()}", transaction_timeout_ms=900_000
+    )
+    await producer.start()
+    try:
+        await producer.begin_transaction()
+        both = ((SHARED_EVENTS, PER_PERSON_PARTITIONS), (CONSENT_CHANGES, CONSENT_CHANGES_PARTITIONS))
+        for topic, partitions in both:
+            for partition in range(partitions):
+                await producer.send_and_wait(topic, b"not committed", partition=partition)
+
+        rebuild = await rebuild_the_board(running_stack, "--workers", "2")  # fails by its timeout if it waits
+
+        assert rebuild.stdout.count("by 2 worker processes") == 2, rebuild.stdout
+    finally:
+        await producer.abort_transaction()
+        await producer.stop()
 
 
 def settled(boards: dict[str, dict], *ours: str) -> dict[str, dict]:
