@@ -41,12 +41,20 @@ def subscribe_audit_writer(broker: KafkaBroker, pool: asyncpg.Pool, audit_secret
     batch_consumer(broker, GATE_DECISIONS, GROUP_ID, from_value(DecisionBatch.model_validate_json), write)
 
 
-async def head_checkpoint(pool: asyncpg.Pool, publisher: str) -> checkpoint.Checkpoint:
-    async with pool.acquire() as conn:
+async def head_checkpoint(
+    pool: asyncpg.Pool, publisher: str, previous: checkpoint.Checkpoint | None
+) -> tuple[checkpoint.Checkpoint, str | None]:
+    """The chain's head as a checkpoint, and why it must not be signed (checkpoint.refusal) or None.
+
+    Both from one snapshot: read in two, a chain rewritten and put back between the reads would
+    give the rewritten head with the true hash at the previous checkpoint, and the signature."""
+    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
         seq, row_hash, keyed_from = await repository.audit_head(conn)
-    return checkpoint.Checkpoint(
+        hash_at_previous = await repository.audit_hash_at(conn, previous.seq) if previous else None
+    head = checkpoint.Checkpoint(
         seq=seq, row_hash=row_hash, keyed_from=keyed_from, published_at=datetime.now(UTC), publisher=publisher
     )
+    return head, checkpoint.refusal(previous, head.seq, hash_at_previous)
 
 
 async def checkpoints_on_topic(kafka: dict, key: bytes, tail: int = TAIL) -> tuple[list[checkpoint.Checkpoint], int]:
@@ -99,8 +107,7 @@ async def publish_checkpoints(
             try:
                 if not known:  # after a restart, the evidence is what the topic already holds
                     previous, known = checkpoint.newest((await checkpoints_on_topic(kafka, key))[0]), True
-                head = await head_checkpoint(pool, publisher)
-                reason = await _refusal(pool, previous, head)
+                head, reason = await head_checkpoint(pool, publisher, previous)
                 if reason:
                     if reason != refused:
                         log.critical("audit checkpoint withheld", extra={"reason": reason})
@@ -124,14 +131,6 @@ async def publish_checkpoints(
             await asyncio.sleep(interval)
     finally:
         await producer.stop()
-
-
-async def _refusal(pool: asyncpg.Pool, previous: checkpoint.Checkpoint | None, head: checkpoint.Checkpoint):
-    if previous is None:
-        return None
-    async with pool.acquire() as conn:
-        hash_at_previous = await repository.audit_hash_at(conn, previous.seq)
-    return checkpoint.refusal(previous, head.seq, hash_at_previous)
 
 
 class AuditTrail:

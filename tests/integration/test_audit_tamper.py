@@ -14,7 +14,7 @@ from aiokafka import AIOKafkaProducer
 from contracts import DecisionBatch, GateDecision
 from contracts.topics import GATE_DECISIONS
 from deploy.access import GATE_USER
-from services.consent import checkpoint, repository
+from services.consent import audit, checkpoint, repository
 from services.consent.audit import chain_key, checkpoints_on_topic
 from services.consent.chain import GENESIS, LEGACY, ChainCheck, row_hash
 from services.consent.schema import APP_ROLE, SCHEMA_SQL
@@ -211,3 +211,37 @@ def _decision() -> GateDecision:
         basis="consent", consent_id=str(uuid.uuid4()),
         decided_at=datetime.now(UTC), event_time=datetime.now(UTC),
     )  # fmt: skip
+
+
+async def test_a_chain_rewritten_and_put_back_while_the_publisher_reads_it_is_not_signed(infra, monkeypatch):
+    """The publisher reads the head and the hash at its previous checkpoint in one snapshot: a
+    rewrite undone between the two reads (a tamperer covering their tracks, or the test above
+    restoring its rows) must not give the rewritten head with the true previous hash — which,
+    read in two, it did, and the rewritten head was signed (found by CI on a slow machine)."""
+    schema = f"audit_snapshot_{uuid.uuid4().hex[:8]}"
+    pool = await create_pool(infra.dsn, schema, SCHEMA_SQL, role=APP_ROLE, min_size=1, max_size=2)
+    admin = await asyncpg.connect(infra.dsn, server_settings={"search_path": schema})
+    try:
+        async with pool.acquire() as conn:
+            await repository.record_decisions(conn, [_decision() for _ in range(3)], KEY)
+        previous, _ = await audit.head_checkpoint(pool, "test", None)
+        original = await admin.fetchval("SELECT row_hash FROM audit WHERE seq = $1", previous.seq)
+        forged = "f" * len(original)
+        await behind_the_triggers(admin, ("UPDATE audit SET row_hash = $2 WHERE seq = $1", previous.seq, forged))
+        read_head = repository.audit_head
+
+        async def head_then_put_back(conn):
+            head = await read_head(conn)
+            await behind_the_triggers(admin, ("UPDATE audit SET row_hash = $2 WHERE seq = $1", previous.seq, original))
+            return head
+
+        monkeypatch.setattr(repository, "audit_head", head_then_put_back)
+
+        head, refused = await audit.head_checkpoint(pool, "test", previous)
+
+        assert head.row_hash == forged  # read before it was put back
+        assert refused is not None and "rewritten" in refused
+    finally:
+        await admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        await admin.close()
+        await pool.close()
