@@ -1,7 +1,7 @@
 """Benchmark: the board at county scale — its rebuild from the topics, and its page and API.
 
     .venv/bin/python -m bench.board [--persons 2000] [--others 1000] [--events-per-person 10] [--requests 60]
-                                    [--workers 1,2] [--keep] [--again]
+                                    [--workers 1,2,auto] [--keep] [--again]
 
 Starts its own Kafka and PostgreSQL (SAMORDNA_BENCH_KAFKA_PORT / _PG_PORT / _HTTP_BASE /
 _STATE_DIR, defaults 23092 / 23432 / 23000 / .local/bench-board) for Region Örebro län and its
@@ -15,7 +15,8 @@ and Örebro (kommun-1880), `--others` with the region and one of the other munic
 
 Then measures:
   - the rebuild (`services/board/rebuild.py`, the board's own code and tables): records/s per topic,
-    once for each number of `--workers` processes (default 1 and one per core), on the same topics;
+    once for each number of `--workers` processes (default 1, one per core, and "auto": the rebuild's own
+    choice per topic, as an operator gets it), on the same topics;
   - the board process, started as `make up` starts it: `GET /v1/board` and the web page `/` for
     Örebro's coordinator, and one person's timeline (API and page), `--requests` times each after
     a warm-up, one request at a time over keep-alive. Client-side on loopback, so an upper bound of
@@ -152,16 +153,18 @@ def board_settings(stack: Stack) -> BoardSettings:
     return BoardSettings()
 
 
-async def timed_rebuild(settings: BoardSettings, workers: int) -> dict[str, tuple[int, float, float]]:
-    """`services.board.rebuild.rebuild` with `workers` processes, each topic timed: records, wall
-    seconds, and CPU seconds of this process and its workers (RUSAGE_CHILDREN counts a worker once it ended)."""
+async def timed_rebuild(settings: BoardSettings, workers: int | None) -> dict[str, tuple[int, int, float, float]]:
+    """`services.board.rebuild.rebuild` with `workers` processes (None: its own default), each topic
+    timed: worker processes used, records, wall seconds, and CPU seconds of this process and its
+    workers (RUSAGE_CHILDREN counts a worker once it ended)."""
     timed = {}
     async with projection_feed(settings) as feed:
         await feed.store.forget_everything()
     for topic in (CONSENT_CHANGES, SHARED_EVENTS):
         started, cpu = time.perf_counter(), _own_and_children_cpu()
-        count = (await board_rebuild.replay_topic(settings, topic, workers)).records
-        timed[topic] = (count, time.perf_counter() - started, _own_and_children_cpu() - cpu)
+        replayed = await board_rebuild.replay_topic(settings, topic, workers)
+        seconds, cpu = time.perf_counter() - started, _own_and_children_cpu() - cpu
+        timed[topic] = (replayed.workers, replayed.records, seconds, cpu)
     return timed
 
 
@@ -170,20 +173,23 @@ def _own_and_children_cpu() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-async def measure_rebuilds(settings: BoardSettings, workers: list[int]) -> None:
-    """The rebuild with each number of worker processes, one after the other on the same topics."""
+async def measure_rebuilds(settings: BoardSettings, workers: list[int | None]) -> None:
+    """The rebuild with each number of worker processes (None: the rebuild's own choice, per topic,
+    as an operator's `services.board.rebuild` without --workers makes it), one after the other on
+    the same topics."""
     # CPU seconds of the rebuild's processes (PostgreSQL's and Kafka's not counted): on a shared
     # machine what the rebuild costs, where the wall clock says how long it waited for its share of it
-    columns = ("workers", "records", "seconds", "records/s", "cpu s", "per cpu s")
+    columns = ("asked", "workers", "records", "seconds", "records/s", "cpu s", "per cpu s")
     print(f"\n{'rebuild':>16} " + " ".join(f"{c:>9}" for c in columns))
     for n in workers:
+        asked = "auto" if n is None else n
         total_n, total_s, total_cpu = 0, 0.0, 0.0
-        for topic, (count, seconds, cpu) in (await timed_rebuild(settings, n)).items():
+        for topic, (used, count, seconds, cpu) in (await timed_rebuild(settings, n)).items():
             total_n, total_s, total_cpu = total_n + count, total_s + seconds, total_cpu + cpu
-            print(f"{topic:>16} {n:>9} {count:>9} {seconds:>9.2f} {count / seconds:>9.0f} {cpu:>9.2f} "
-                  f"{count / cpu:>9.0f}")  # fmt: skip
-        print(f"{'both':>16} {n:>9} {total_n:>9} {total_s:>9.2f} {total_n / total_s:>9.0f} {total_cpu:>9.2f} "
-              f"{total_n / total_cpu:>9.0f}")  # fmt: skip
+            print(f"{topic:>16} {asked:>9} {used:>9} {count:>9} {seconds:>9.2f} {count / seconds:>9.0f} "
+                  f"{cpu:>9.2f} {count / cpu:>9.0f}")  # fmt: skip
+        print(f"{'both':>16} {asked:>9} {'':>9} {total_n:>9} {total_s:>9.2f} {total_n / total_s:>9.0f} "
+              f"{total_cpu:>9.2f} {total_n / total_cpu:>9.0f}")  # fmt: skip
 
 
 async def staff_cookie(stack: Stack) -> str:
@@ -283,6 +289,10 @@ async def main(args: argparse.Namespace) -> None:
             stack.down()
 
 
+def _worker_counts(text: str) -> list[int | None]:
+    return [None if n.strip() == "auto" else board_rebuild.workers_argument(n) for n in text.split(",")]
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--persons", type=int, default=2000, help="persons shared by the region and Örebro")
@@ -290,8 +300,9 @@ if __name__ == "__main__":
     parser.add_argument("--events-per-person", type=int, default=10)
     parser.add_argument("--requests", type=int, default=60)
     parser.add_argument(
-        "--workers", type=lambda text: [int(n) for n in text.split(",")], default=[1, os.cpu_count() or 1],
-        help="the rebuild's worker processes, comma-separated: one rebuild each (default: 1 and one per core)",
+        "--workers", type=_worker_counts, default=[1, os.cpu_count() or 1, None],
+        help="the rebuild's worker processes, comma-separated, 'auto' for the rebuild's own choice: "
+        "one rebuild each (default: 1, one per core, auto)",
     )  # fmt: skip
     parser.add_argument("--keep", action="store_true", help="leave Kafka, PostgreSQL and the board running")
     parser.add_argument(

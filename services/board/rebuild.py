@@ -148,7 +148,8 @@ def _parsed(value: bytes | None):
         return None
 
 
-def _workers(text: str) -> int:
+def workers_argument(text: str) -> int:
+    """A --workers value: a whole number from 1 to 64, or an error naming what was given."""
     try:
         workers = int(text)
     except ValueError:
@@ -164,7 +165,7 @@ def main() -> None:
         description=__doc__.split("\n\n")[0] + " Stop the board service first.",
     )
     parser.add_argument(
-        "--workers", type=_workers,
+        "--workers", type=workers_argument,
         help=f"processes that share each topic's partitions (default: one per core, {os.cpu_count()} here, "
         "but at most one per 10 000 records of the topic)",
     )  # fmt: skip
