@@ -146,7 +146,10 @@ class Relay:
 
     async def _wait(self, timeout: float) -> None:
         try:
-            await asyncio.wait_for(self._wakeup.wait(), timeout)
+            # asyncio.timeout, not wait_for: in Python 3.11 wait_for can swallow a cancellation
+            # that comes as the event is set, and the relay would then not stop
+            async with asyncio.timeout(timeout):
+                await self._wakeup.wait()
         except TimeoutError:
             pass
         self._wakeup.clear()

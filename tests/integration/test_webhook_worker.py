@@ -1,6 +1,7 @@
 """The webhook dispatcher on the real PostgreSQL, sending to a receiver on loopback: a new inbox row
 is sent on the inbox writer's notification (with a poll of an hour nothing else could send it),
-and a subscription never has more requests in flight than its concurrency."""
+also when the notification comes while the worker is queueing the rows before it, and a
+subscription never has more requests in flight than its concurrency."""
 
 import asyncio
 import json
@@ -14,7 +15,8 @@ from contracts import parse_event
 from contracts import webhooks as signing
 from services.gateway.bootstrap import SCHEMA_SQL
 from services.gateway.inbox import Delivered, store_delivered
-from services.gateway.webhooks.dispatcher import DispatchConfig, Dispatcher
+from services.gateway.webhooks import dispatcher
+from services.gateway.webhooks.dispatcher import DispatchConfig, Dispatcher, EndpointWorker
 from services.gateway.webhooks.policy import RetryPolicy
 from services.gateway.webhooks.targets import TargetGuard, TargetPolicy
 from services.runtime.db import create_pool
@@ -105,6 +107,41 @@ async def test_a_new_inbox_row_is_sent_on_the_writers_notification_not_at_the_ne
         assert await receiver.until(lambda r: r.event_ids == first)
         second = await write_inbox(pool, 1)  # the worker is idle, its next poll an hour away
         assert await receiver.until(lambda r: r.event_ids == first + second)
+    finally:
+        await stop(task, receiver)
+
+
+async def test_a_row_committed_while_the_worker_queues_the_one_before_is_sent_on_its_notification(pool, monkeypatch):
+    # the worker's queueing statement is held, once it has queued a row, until a second row is
+    # committed and its notification has reached the worker: the notification came while the
+    # statement ran, for a row the statement did not see (the poll is an hour: only it can send it)
+    notified = asyncio.Event()
+    real_moved, real_enqueue = EndpointWorker.inbox_moved, dispatcher.enqueue_new
+    committed_meanwhile: list[str] = []
+
+    def moved(worker: EndpointWorker) -> None:
+        notified.set()
+        real_moved(worker)
+
+    async def enqueue_while_another_row_commits(conn, subscription_id):
+        enqueued = await real_enqueue(conn, subscription_id)
+        if enqueued.queued and not committed_meanwhile:
+            notified.clear()
+            committed_meanwhile.extend(await write_inbox(pool, 1))
+            async with asyncio.timeout(WAIT):
+                await notified.wait()
+        return enqueued
+
+    monkeypatch.setattr(EndpointWorker, "inbox_moved", moved)
+    monkeypatch.setattr(dispatcher, "enqueue_new", enqueue_while_another_row_commits)
+    receiver = Receiver(hold=False)
+    task = await dispatching(pool, receiver, concurrency=4, poll_seconds=3600)
+    try:
+        async with asyncio.timeout(WAIT):
+            await notified.wait()  # listening: the watch's wake-up at its start
+        first = await write_inbox(pool, 1)
+        assert await receiver.until(lambda r: len(r.event_ids) >= 2)
+        assert committed_meanwhile and sorted(receiver.event_ids) == sorted(first + committed_meanwhile)
     finally:
         await stop(task, receiver)
 

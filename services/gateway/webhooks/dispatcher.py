@@ -213,8 +213,15 @@ class EndpointWorker:
         try:
             async with self._pool.acquire() as conn:
                 if self._inbox_moved:
-                    enqueued = await enqueue_new(conn, self._endpoint.subscription_id)
-                    self._inbox_moved = enqueued.more
+                    # cleared before the statement, not set from its answer: a notification that
+                    # comes while it runs is for rows it may not have seen, and must be kept
+                    self._inbox_moved = False
+                    try:
+                        enqueued = await enqueue_new(conn, self._endpoint.subscription_id)
+                    except BaseException:
+                        self._inbox_moved = True
+                        raise
+                    self._inbox_moved |= enqueued.more
                     self._maybe_due |= enqueued.queued > 0
                 if not self._maybe_due:
                     await self._mark_delivered(conn)
