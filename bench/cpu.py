@@ -4,8 +4,8 @@ pipeline costs per event (bench.e2e prints it per rate).
 The processes are found by the pid files the deploy scripts write in the stack's state
 directory: each service (`run/<name>.pid`), each Kafka node (`kafka/node-N/kafka.pid`) and
 PostgreSQL (`postgres/data/postmaster.pid`: the postmaster, its live backends, and what its
-exited children used). The benchmark's own process (the load generator and the webhook
-receiver) is counted too. Linux only.
+exited children used). The benchmark's own process (the load generator) is counted too, and
+any further process it names (bench.e2e's webhook receiver). Linux only.
 """
 
 import os
@@ -51,8 +51,9 @@ def _tree_seconds(root: int) -> float:
 class StackCPU:
     """Snapshots of CPU seconds by process name; `since(before)` the difference."""
 
-    def __init__(self, state_dir: Path) -> None:
+    def __init__(self, state_dir: Path, others: dict[str, int] | None = None) -> None:
         self.state_dir = state_dir
+        self.others = dict(others or {})  # name -> pid of a process of the benchmark's own
 
     def snapshot(self) -> dict[str, float]:
         seconds: dict[str, float] = {}
@@ -65,7 +66,10 @@ class StackCPU:
         if pid := _pid(self.state_dir / "postgres" / "data" / "postmaster.pid"):
             seconds["postgresql"] = _tree_seconds(pid)
         own = resource.getrusage(resource.RUSAGE_SELF)
-        seconds["benchmark (load, receiver)"] = own.ru_utime + own.ru_stime
+        seconds["benchmark (load)"] = own.ru_utime + own.ru_stime
+        for name, pid in self.others.items():
+            if fields := _stat(pid):
+                seconds[name] = _seconds(fields)
         return seconds
 
     @staticmethod

@@ -13,8 +13,11 @@ also subscribes a webhook receiver on 127.0.0.1. Then, for each rate, the sender
 and the bench waits until every accepted event is in the recipients' inboxes and at the receiver.
 Latency to the inbox is the inbox row's `received_at` minus the 202's `accepted_at` (both the
 services' clocks on this machine); to the webhook, the receiver's clock at arrival minus
-`accepted_at`. Per rate it also prints the CPU each process of the stack used and where the
-inbox latency went, stage by stage (bench/cpu.py, bench/stages.py).
+`accepted_at`. The receiver (bench/webhooks_receiver.py) is a process of its own on a free port,
+which verifies every signature and keeps HTTP connections alive, as a partner's server does; in
+the benchmark's own process it shared a core and the GIL with the load generator. Per rate it
+also prints the CPU each process of the stack (and the receiver) used and where the inbox latency
+went, stage by stage (bench/cpu.py, bench/stages.py).
 """
 
 import argparse
@@ -28,18 +31,17 @@ from datetime import datetime
 
 import httpx
 
-from bench import stages
+from bench import stages, webhooks_receiver
 from bench.cpu import StackCPU, report
 from bench.http_load import RawClient
 from bench.live_stack import Target, add_stack_arguments, live_target
-from contracts import webhooks as signing
 from tests.support.client import event
-from tests.support.loopback import LoopbackServer
 from tests.support.personnummer import random_person_id
 
 TYPES = {"region": "se.samordna.region.visit.missed.v1", "kommun": "se.samordna.municipality.intervention.missed.v1"}
 CONNECTIONS = 32  # kept connections per sender
 ARRIVAL_TIMEOUT = 120.0
+SECRET = "bench-e2e-secret-0123456789"  # noqa: S105 (the receiver's, on loopback)
 
 
 @dataclass
@@ -48,6 +50,7 @@ class Run:
     sender: dict[str, str] = field(default_factory=dict)  # event id -> its sender
     refused: int = 0
     late_sends: int = 0  # sends that started more than 50 ms after their slot (the client fell behind)
+    bad_signatures: int = 0  # webhook requests whose signature did not verify
     inbox: dict[tuple[str, str], float] = field(default_factory=dict)  # (recipient, id) -> received_at
     webhook: dict[tuple[str, str], float] = field(default_factory=dict)
 
@@ -71,7 +74,7 @@ async def subscribe(target: Target, recipient: str, url: str) -> None:
     headers = {"Authorization": f"Bearer {target.token(recipient)}"}
     async with httpx.AsyncClient(timeout=30, headers=headers) as http:
         response = await http.post(
-            target.services[recipient] + "/v1/subscriptions", json={"url": url, "secret": "bench-e2e-secret-0123456789"}
+            target.services[recipient] + "/v1/subscriptions", json={"url": url, "secret": SECRET}
         )
         response.raise_for_status()
 
@@ -153,23 +156,31 @@ async def measure(target: Target, senders: list[str], rates: list[float], second
           f"recipients {', '.join(recipients)} (inbox and a webhook each)")  # fmt: skip
     await grant_consents(target, people, parties)
     run = Run()
+    receiver_log = target.state_dir / "logs" / "bench-e2e-receiver.log"
+    receiver_log.parent.mkdir(parents=True, exist_ok=True)
+    async with (
+        webhooks_receiver.running(SECRET, receiver_log, by_path=True) as (receiver, process),
+        httpx.AsyncClient(base_url=receiver, timeout=30) as arrivals,
+    ):
 
-    def on_post(path: str, headers: dict[str, str], body: bytes) -> int:
-        lowered = {k.lower(): v for k, v in headers.items()}
-        run.webhook.setdefault((path.strip("/"), lowered[signing.EVENT_ID_HEADER.lower()]), time.time())
-        return 204
+        async def collect_arrivals() -> None:
+            """What reached the receiver since the last ask, into run.webhook (the first arrival each)."""
+            answer = (await arrivals.get("/arrivals")).json()
+            run.bad_signatures += answer["bad_signatures"]
+            for key, at in answer["arrivals"].items():
+                recipient, event_id = key.split(" ", 1)
+                run.webhook.setdefault((recipient, event_id), at)
 
-    receiver = LoopbackServer(on_post)
-    cpu = StackCPU(target.state_dir)
-    try:
+        cpu = StackCPU(target.state_dir, {"webhook receiver": process.pid})
         for r in recipients:
-            await subscribe(target, r, receiver.url(f"/{r}"))
+            await subscribe(target, r, f"{receiver}/{r}")
         print(f"\n{'rate/s':>7} {'sent/s':>7} {'accepted':>8} {'to':>8} {'arrived':>8} "
               f"{'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'max ms':>7}")  # fmt: skip
         for rate in rates:
+            await collect_arrivals()  # what came after the last rate's end is not this rate's
             for collected in (run.accepted_at, run.sender, run.inbox, run.webhook):
                 collected.clear()
-            run.refused = run.late_sends = 0
+            run.refused = run.late_sends = run.bad_signatures = 0
             done = asyncio.Event()
             reader = asyncio.create_task(read_inboxes(target, recipients, run, done.is_set))
             started, cpu_before = time.perf_counter(), cpu.snapshot()
@@ -179,6 +190,7 @@ async def measure(target: Target, senders: list[str], rates: list[float], second
             deadline = time.monotonic() + ARRIVAL_TIMEOUT
             while time.monotonic() < deadline and not (wanted <= run.inbox.keys() and wanted <= run.webhook.keys()):
                 await asyncio.sleep(0.25)
+                await collect_arrivals()
             done.set()
             await reader
             used, wall = StackCPU.since(cpu_before, cpu.snapshot()), time.perf_counter() - started
@@ -188,13 +200,13 @@ async def measure(target: Target, senders: list[str], rates: list[float], second
                       f"{sum(k in seen for k in wanted):>8} {_stats(latencies)}", flush=True)  # fmt: skip
             if run.refused or run.late_sends:
                 print(f"        refused: {run.refused}; sends more than 50 ms behind their slot: {run.late_sends}")
+            if run.bad_signatures:
+                print(f"        !! {run.bad_signatures} webhook requests with a signature that did not verify")
             print(f"      CPU over the {wall:.0f} s of sending and arriving:")
             print(report(used, len(run.accepted_at), wall))
             inbox_recipients = sorted({r for r, _ in wanted})
             print("      the inbox latency by stage:\n" + await stages.breakdown(
                 target.dsn, senders, inbox_recipients, list(run.accepted_at)), flush=True)  # fmt: skip
-    finally:
-        receiver.stop()
 
 
 def _wanted(run: Run, recipients: list[str], senders: list[str]) -> set[tuple[str, str]]:

@@ -29,8 +29,6 @@ import logging
 import os
 import random
 import statistics
-import subprocess
-import sys
 import time
 import uuid
 from contextlib import asynccontextmanager
@@ -40,6 +38,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 
+from bench import webhooks_receiver
 from bench.gate import machine
 from contracts import parse_event
 from contracts.fhir import TOPIC_ALL
@@ -246,26 +245,8 @@ def check(arrivals: dict, counts: dict, expected: int) -> None:
 
 @asynccontextmanager
 async def receiver(stack: Stack):
-    port = stack.http_base_port
-    log = (stack.state_dir / "receiver.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bench.webhooks_receiver", "--port", str(port), "--secret", SECRET],
-        cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        async with httpx.AsyncClient() as http:
-            for _ in range(200):  # up to 20 s for uvicorn to listen
-                try:
-                    await http.get(f"{url}/arrivals")
-                    break
-                except httpx.TransportError:
-                    await asyncio.sleep(0.1)
+    async with webhooks_receiver.running(SECRET, stack.state_dir / "receiver.log", stack.http_base_port) as (url, _):
         yield url
-    finally:
-        process.terminate()
-        process.wait(10)
-        log.close()
 
 
 async def run(args: argparse.Namespace) -> None:

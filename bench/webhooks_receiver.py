@@ -1,9 +1,13 @@
-"""The fast webhook receiver of bench/webhooks.py, in a process of its own (uvicorn, a bare ASGI app).
+"""The fast webhook receiver of bench/webhooks.py and bench/e2e.py, in a process of its own (uvicorn,
+a bare ASGI app), so that receiving costs the benchmark's process nothing and does not wait for
+its load generator (`running` starts it and waits until it listens).
 
-    .venv/bin/python -m bench.webhooks_receiver --port 26000 --secret SECRET
+    .venv/bin/python -m bench.webhooks_receiver --port 26000 --secret SECRET [--by-path]
 
 Every POST is verified (contracts/webhooks.py) and answered 204 at once; the first arrival of each
-event id (header Samordna-Event-Id) is kept with the receiver's clock. The benchmark asks:
+event id (header Samordna-Event-Id) is kept with the receiver's clock — with `--by-path`, of each
+path and event id, as "path event-id" (the path without its slash: bench.e2e gives every
+recipient its own). The benchmark asks:
   GET /wait?count=N&timeout=S  answers once N distinct events arrived (or S passed), with the counts;
   GET /arrivals                every event id with its first arrival (epoch seconds), then forgets them.
 """
@@ -11,17 +15,62 @@ event id (header Samordna-Event-Id) is kept with the receiver's clock. The bench
 import argparse
 import asyncio
 import json
+import socket
+import subprocess
+import sys
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
 from urllib.parse import parse_qs
 
+import httpx
 import uvicorn
 
 from contracts import webhooks as signing
 
+REPO = Path(__file__).resolve().parent.parent
+
+
+@asynccontextmanager
+async def running(
+    secret: str, log_path: Path, port: int | None = None, by_path: bool = False
+) -> AsyncIterator[tuple[str, subprocess.Popen]]:
+    """The receiver as a process of its own on 127.0.0.1 (`port`, or a free one): its base URL and
+    process once it answers; stopped afterwards."""
+    if port is None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "bench.webhooks_receiver", "--port", str(port), "--secret", secret]
+    with log_path.open("w") as log:
+        process = subprocess.Popen([*command, *(["--by-path"] if by_path else [])], cwd=REPO, stdout=log,
+                                   stderr=subprocess.STDOUT)  # fmt: skip
+        url = f"http://127.0.0.1:{port}"
+        try:
+            async with httpx.AsyncClient() as http:
+                for _ in range(200):  # up to 20 s for uvicorn to listen
+                    try:
+                        await http.get(f"{url}/arrivals")
+                        break
+                    except httpx.TransportError:
+                        if process.poll() is not None:
+                            raise RuntimeError(
+                                f"the webhook receiver exited ({process.returncode}): see {log_path}"
+                            ) from None
+                        await asyncio.sleep(0.1)
+                else:
+                    raise RuntimeError(f"the webhook receiver did not listen on {url} in 20 s: see {log_path}")
+            yield url, process
+        finally:
+            process.terminate()
+            process.wait(10)
+
 
 class Receiver:
-    def __init__(self, secret: str) -> None:
+    def __init__(self, secret: str, by_path: bool = False) -> None:
         self.secret = secret
+        self.by_path = by_path
         self.arrivals: dict[str, float] = {}
         self.posts = 0
         self.bad_signatures = 0
@@ -61,7 +110,8 @@ class Receiver:
         if event_id is None:
             self.without_event += 1
         else:
-            self.arrivals.setdefault(event_id, at)
+            key = f"{scope['path'].strip('/')} {event_id}" if self.by_path else event_id
+            self.arrivals.setdefault(key, at)
             self.changed.set()
         await send({"type": "http.response.start", "status": 204, "headers": []})
         await send({"type": "http.response.body", "body": b""})
@@ -94,8 +144,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--secret", required=True)
+    parser.add_argument("--by-path", action="store_true", help="keep arrivals by path and event id")
     args = parser.parse_args()
-    uvicorn.run(Receiver(args.secret), host="127.0.0.1", port=args.port, log_level="warning", access_log=False)
+    uvicorn.run(
+        Receiver(args.secret, args.by_path), host="127.0.0.1", port=args.port, log_level="warning", access_log=False
+    )
 
 
 if __name__ == "__main__":
