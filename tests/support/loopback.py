@@ -4,7 +4,8 @@
 It keeps connections alive (HTTP/1.1) and queues up to 128 connections not yet accepted, as a
 partner's web server does. With the standard library's defaults (HTTP/1.0, a new connection per
 request; a queue of 5) a connection that found the queue full under load had its SYN dropped
-and retried by the kernel a second later: `bench.e2e` measured that second, not the gateway."""
+and retried by the kernel a second later: `bench.e2e`, which then used this receiver, measured
+that second, not the gateway."""
 
 import contextlib
 import socket
