@@ -119,9 +119,9 @@ async def enqueue_new(pool: Db, subscription_id: uuid.UUID) -> Enqueued:
                SELECT id, last_seq, event_types, events_queued FROM webhook_subscriptions
                WHERE id = $1 AND last_seq < (SELECT coalesce(max(seq), 0) FROM inbox)
                FOR UPDATE SKIP LOCKED),
-           batch AS (
-               SELECT i.seq, i.event_id, i.event_type FROM inbox AS i, sub
-               WHERE i.seq > sub.last_seq ORDER BY i.seq LIMIT $2),
+           batch AS (  -- the cursor as a value, so the scan starts at it (joined, it read the whole inbox)
+               SELECT i.seq, i.event_id, i.event_type FROM inbox AS i
+               WHERE i.seq > (SELECT last_seq FROM sub) ORDER BY i.seq LIMIT $2),
            queued AS (  -- each delivery takes the subscription's next event number (FHIR's event-number)
                INSERT INTO webhook_deliveries (subscription_id, seq, event_id, event_type, event_number)
                SELECT sub.id, b.seq, b.event_id, b.event_type, sub.events_queued + row_number() OVER (ORDER BY b.seq)
