@@ -64,6 +64,20 @@ async def test_without_order_every_due_delivery_is_claimed_and_a_retrying_one_ho
     assert await claim_due(pool, sub, 10, lease=60) == []  # 1 waits for its retry, 3 is leased
 
 
+async def test_without_order_what_came_due_first_is_claimed_first(pool):
+    sub = await queued(pool, 4)
+    await pool.execute(  # 1 waits for a retry in an hour; 3 came due an hour ago, 4 a minute ago
+        """UPDATE webhook_deliveries SET next_attempt_at = now() + CASE seq WHEN 1 THEN interval '1 hour'
+               WHEN 3 THEN interval '-1 hour' WHEN 4 THEN interval '-1 minute' ELSE interval '0' END
+           WHERE subscription_id = $1""",
+        sub,
+    )
+
+    assert [c.seq for c in await claim_due(pool, sub, 2, lease=60)] == [3, 4]
+    assert [c.seq for c in await claim_due(pool, sub, 2, lease=60)] == [2]
+    assert await claim_due(pool, sub, 2, lease=60) == []
+
+
 async def test_in_order_only_the_first_pending_delivery_is_claimed_and_a_retry_holds_back_the_rest(pool):
     sub = await queued(pool, 3)
 

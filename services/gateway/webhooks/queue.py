@@ -151,6 +151,40 @@ def _mark_delivered(seqs: str, attempts: str) -> str:
           AND d.status = 'pending'"""
 
 
+def _claim(due: str) -> str:
+    """The claim statement around `due` (the seqs to take): marks `done` first ($2, $5), then counts
+    the attempt of each and leases it for $3 seconds."""
+    return f"""WITH done AS ({_mark_delivered("$2", "$5")} RETURNING d.seq),
+           due AS ({due})
+           UPDATE webhook_deliveries AS d
+           SET attempts = d.attempts + 1, first_attempt_at = coalesce(d.first_attempt_at, now()),
+               next_attempt_at = now() + make_interval(secs => $3)
+           FROM due, inbox AS i
+           WHERE d.subscription_id = $1 AND d.seq = due.seq AND i.seq = due.seq
+           RETURNING d.seq, d.event_id, d.attempts, d.first_attempt_at, d.event_number, i.delivery_seq,
+                     i.received_at, i.event"""
+
+
+# Any order: what is due, earliest due first, read from the due index — only the rows it takes,
+# not every pending one (by seq it walked every delivery waiting for a retry, on each claim: a
+# partner's endpoint down for a day made every claim read the day's backlog).
+_CLAIM = _claim(
+    """SELECT seq FROM webhook_deliveries
+       WHERE subscription_id = $1 AND status = 'pending' AND next_attempt_at <= now()
+         AND seq NOT IN (SELECT seq FROM done)
+       ORDER BY next_attempt_at LIMIT $4 FOR UPDATE SKIP LOCKED"""
+)
+# In order: the first pending delivery only, and only once it is due.
+_CLAIM_IN_ORDER = _claim(
+    """SELECT seq FROM webhook_deliveries
+       WHERE subscription_id = $1 AND status = 'pending' AND next_attempt_at <= now()
+         AND seq NOT IN (SELECT seq FROM done)
+         AND seq = (SELECT min(seq) FROM webhook_deliveries
+                    WHERE subscription_id = $1 AND status = 'pending' AND seq NOT IN (SELECT seq FROM done))
+       LIMIT $4 FOR UPDATE SKIP LOCKED"""
+)
+
+
 async def claim_due(
     pool: Db,
     subscription_id: uuid.UUID,
@@ -167,26 +201,10 @@ async def claim_due(
     statement sees the table as it was before it began, so the rows it marks delivered are left
     out by name: a claim whose mark the `attempts` guard refused stays pending and first."""
     rows = await pool.fetch(
-        f"""WITH done AS ({_mark_delivered("$2", "$6")} RETURNING d.seq),
-           due AS (
-               SELECT seq FROM webhook_deliveries
-               WHERE subscription_id = $1 AND status = 'pending' AND next_attempt_at <= now()
-                 AND seq NOT IN (SELECT seq FROM done)
-                 AND (NOT $4 OR seq = (SELECT min(seq) FROM webhook_deliveries
-                                       WHERE subscription_id = $1 AND status = 'pending'
-                                         AND seq NOT IN (SELECT seq FROM done)))
-               ORDER BY seq LIMIT $5 FOR UPDATE SKIP LOCKED)
-           UPDATE webhook_deliveries AS d
-           SET attempts = d.attempts + 1, first_attempt_at = coalesce(d.first_attempt_at, now()),
-               next_attempt_at = now() + make_interval(secs => $3)
-           FROM due, inbox AS i
-           WHERE d.subscription_id = $1 AND d.seq = due.seq AND i.seq = due.seq
-           RETURNING d.seq, d.event_id, d.attempts, d.first_attempt_at, d.event_number, i.delivery_seq,
-                     i.received_at, i.event""",
+        _CLAIM_IN_ORDER if in_order else _CLAIM,
         subscription_id,
         [claimed.seq for claimed in delivered],
         lease,
-        in_order,
         limit,
         [claimed.attempts for claimed in delivered],
     )
