@@ -189,11 +189,18 @@ async def test_loading_what_a_batch_touches_reads_its_events_not_the_board(board
                    FROM generate_series($1::bigint + 1, $2::bigint) AS n""",
                 start, end, pseudonym, EVENT,
             )  # fmt: skip
+            await conn.execute(  # and as many consents ended over the years, of other persons
+                """INSERT INTO revoked_consents (consent_id, person_pseudonym, revoked_at)
+                   SELECT md5('consent-' || n)::uuid, 'person-' || n, now() - n * interval '1 hour'
+                   FROM generate_series($1::bigint + 1, $2::bigint) AS n""",
+                start, end,
+            )  # fmt: skip
             await conn.execute("ANALYZE events")
+            await conn.execute("ANALYZE revoked_consents")
 
         async def measure() -> list[int]:
             noted = Noted(conn)
-            await _load(noted, [pseudonym], [forwarded(event)])
+            await _load(noted, [pseudonym], [forwarded(event, "00000000-0000-4000-8000-000000000001")])
             return await buffers(conn, noted.statements)
 
         assert_flat(*await at_both_sizes(grow, measure))
