@@ -124,10 +124,20 @@ class PgInbox:
 
     async def latest(self, limit: int) -> list[InboxItem]:
         """Overdue receipts first (earliest deadline first), then the rest newest first; no receipts."""
+        # Each part reads from an index only what it can show (the overdue by their deadline, the
+        # rest newest first from the end of the inbox); one query over the whole inbox sorted all
+        # of it, a month of rows, on every page a coordinator opened.
         rows = await self._pool.fetch(
-            """SELECT seq, delivery_seq, event, received_at, receipt_due_at, acknowledged_at, overdue
-               FROM (SELECT *, (receipt_due_at <= now() AND acknowledged_at IS NULL) IS TRUE AS overdue FROM inbox
-                     WHERE event_type NOT LIKE 'se.samordna.receipt.%') AS items
+            """SELECT seq, delivery_seq, event, received_at, receipt_due_at, acknowledged_at, overdue FROM (
+                   (SELECT *, true AS overdue FROM inbox
+                    WHERE receipt_due_at <= now() AND acknowledged_at IS NULL
+                      AND event_type NOT LIKE 'se.samordna.receipt.%'
+                    ORDER BY receipt_due_at, seq DESC LIMIT $1)
+                   UNION ALL
+                   (SELECT *, false AS overdue FROM inbox
+                    WHERE NOT coalesce(receipt_due_at <= now() AND acknowledged_at IS NULL, false)
+                      AND event_type NOT LIKE 'se.samordna.receipt.%'
+                    ORDER BY seq DESC LIMIT $1)) AS items
                ORDER BY overdue DESC, CASE WHEN overdue THEN receipt_due_at END, seq DESC LIMIT $1""",
             limit,
         )

@@ -22,6 +22,8 @@ ALTER TABLE inbox ADD COLUMN IF NOT EXISTS overdue_reported_at timestamptz;
 CREATE INDEX IF NOT EXISTS inbox_by_event_id ON inbox (event_id);
 CREATE INDEX IF NOT EXISTS inbox_receipts_due ON inbox (receipt_due_at)
     WHERE acknowledged_at IS NULL AND overdue_reported_at IS NULL;
+-- the inbox page's overdue events, reported or not (PgInbox.latest)
+CREATE INDEX IF NOT EXISTS inbox_unacknowledged_due ON inbox (receipt_due_at) WHERE acknowledged_at IS NULL;
 
 -- Records of this principal's topics (events.<p>, deliveries.<p>) that a consumer could not
 -- decode or validate, collected from dead.letters so that the principal can see and replay them.

@@ -1,13 +1,14 @@
 """What a hot statement reads does not grow with its table, on the real PostgreSQL.
 
-The inbox, the board's events and a failing endpoint's backlog only grow, and three statements
+The inbox, the board's events and a failing endpoint's backlog only grow, and four statements
 once read all of them on every call: the webhook queue (its cursor joined to the inbox), the
-board store's load of a batch (a key list ORed with a person list: a sequential scan) and a
-claim without order (every delivery waiting for a retry). Each scenario runs the real function
-on a connection that notes its statements, then has PostgreSQL run each statement again under
-`EXPLAIN (ANALYZE, BUFFERS)` in a transaction rolled back, at a small table and at one four
-times larger: the buffers it touched may grow by a quarter at most (each row it touches
-descends indexes one level deeper), where a scan of the table grows fourfold. Buffers, not time:
+board store's load of a batch (a key list ORed with a person list: a sequential scan), a claim
+without order (every delivery waiting for a retry) and the inbox page (it sorted the inbox).
+Each scenario runs the real function on a connection that notes its statements, then has
+PostgreSQL run each statement again under `EXPLAIN (ANALYZE, BUFFERS)` in a transaction rolled
+back, at a small table and at one four times larger: the buffers it touched may grow by a
+quarter at most (each row it touches descends indexes one level deeper), where a scan of the
+table grows fourfold. Buffers, not time:
 they do not depend on the machine's load.
 """
 
@@ -19,6 +20,7 @@ import pytest
 from services.board.schema import SCHEMA_SQL as BOARD_SCHEMA_SQL
 from services.board.store import _load
 from services.gateway.bootstrap import SCHEMA_SQL as GATEWAY_SCHEMA_SQL
+from services.gateway.inbox import PgInbox
 from services.gateway.webhooks.queue import claim_due, enqueue_new
 from services.runtime.db import create_pool
 from tests.unit.fakes_board import ALINGSAS, PSEUDONYMS, REGION, crossed, forwarded
@@ -128,6 +130,28 @@ async def test_queueing_a_subscriptions_new_rows_reads_them_not_the_inbox(gatewa
                 assert (await enqueue_new(noted, subscription)).queued == 10
             finally:
                 await transaction.rollback()  # the ten stay new for the EXPLAIN
+            return await buffers(conn, noted.statements)
+
+        assert_flat(*await at_both_sizes(grow, measure))
+
+
+async def test_the_inbox_page_reads_what_it_shows_not_the_inbox(gateway):
+    async with gateway.acquire() as conn:
+
+        async def grow(start: int, end: int) -> None:
+            await fill_inbox(conn, start, end, EVENT)
+            # a receipt overdue in every thousand, a tenth of those acknowledged since
+            await conn.execute(
+                """UPDATE inbox SET receipt_due_at = received_at - interval '1 day',
+                                    acknowledged_at = CASE WHEN seq % 10000 = 0 THEN now() END
+                   WHERE seq > $1 AND seq % 1000 = 0""",
+                start,
+            )
+            await conn.execute("VACUUM ANALYZE inbox")
+
+        async def measure() -> list[int]:
+            noted = Noted(conn)
+            assert len(await PgInbox(noted).latest(100)) == 100
             return await buffers(conn, noted.statements)
 
         assert_flat(*await at_both_sizes(grow, measure))
