@@ -28,8 +28,7 @@ import httpx
 import uvicorn
 
 from contracts import webhooks as signing
-
-REPO = Path(__file__).resolve().parent.parent
+from deploy.layout import REPO
 
 
 @asynccontextmanager

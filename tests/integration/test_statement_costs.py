@@ -12,6 +12,7 @@ table grows fourfold. Buffers, not time:
 they do not depend on the machine's load.
 """
 
+import contextlib
 import json
 import uuid
 
@@ -48,6 +49,17 @@ class Noted:
         return await self._conn.fetchrow(sql, *args)
 
 
+@contextlib.asynccontextmanager
+async def rolled_back(conn):
+    """A transaction that is rolled back however it ends."""
+    transaction = conn.transaction()
+    await transaction.start()
+    try:
+        yield
+    finally:
+        await transaction.rollback()
+
+
 async def buffers(conn, statements: list[tuple[str, tuple]]) -> list[int]:
     """The shared buffers each statement touches, run again under EXPLAIN ANALYZE and rolled back:
     the more of its custom plan and its generic one (asyncpg prepares each statement once, and
@@ -56,13 +68,9 @@ async def buffers(conn, statements: list[tuple[str, tuple]]) -> list[int]:
     for sql, args in statements:
         most = 0
         for mode in ("force_custom_plan", "force_generic_plan"):
-            transaction = conn.transaction()
-            await transaction.start()
-            try:
+            async with rolled_back(conn):
                 await conn.execute(f"SET LOCAL plan_cache_mode = {mode}")
                 [plan] = json.loads(await conn.fetchval(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {sql}", *args))
-            finally:
-                await transaction.rollback()
             most = max(most, plan["Plan"]["Shared Hit Blocks"] + plan["Plan"]["Shared Read Blocks"])
         touched.append(most)
     return touched
@@ -98,38 +106,38 @@ async def board(infra):
     await pool.close()
 
 
-async def fill_inbox(conn, start: int, end: int, payload: str) -> None:
+async def subscribed(conn) -> uuid.UUID:
+    subscription = uuid.uuid4()
+    await conn.execute(
+        "INSERT INTO webhook_subscriptions (id, url, secret, last_seq) VALUES ($1, 'https://x', 's', 0)", subscription
+    )
+    return subscription
+
+
+async def fill_inbox(conn, start: int, end: int) -> None:
     await conn.execute(
         """INSERT INTO inbox (seq, event_id, sender, event_type, event, received_at)
            SELECT n, 'event-' || n, 'region-14', 'se.samordna.region.visit.missed.v1',
                   json_build_object('pad', $3::text)::text, now()
            FROM generate_series($1::bigint + 1, $2::bigint) AS n""",
-        start, end, payload,
+        start, end, EVENT,
     )  # fmt: skip
     await conn.execute("ANALYZE inbox")
 
 
 async def test_queueing_a_subscriptions_new_rows_reads_them_not_the_inbox(gateway):
-    subscription = uuid.uuid4()
     async with gateway.acquire() as conn:
-        await conn.execute(
-            "INSERT INTO webhook_subscriptions (id, url, secret, last_seq) VALUES ($1, 'https://x', 's', 0)",
-            subscription,
-        )
+        subscription = await subscribed(conn)
 
         async def grow(start: int, end: int) -> None:
-            await fill_inbox(conn, start, end, EVENT)
+            await fill_inbox(conn, start, end)
             # caught up but for the last ten rows, as a subscription is between two notifications
             await conn.execute("UPDATE webhook_subscriptions SET last_seq = $2 WHERE id = $1", subscription, end - 10)
 
         async def measure() -> list[int]:
             noted = Noted(conn)
-            transaction = conn.transaction()
-            await transaction.start()
-            try:
+            async with rolled_back(conn):  # the ten stay new for the EXPLAIN
                 assert (await enqueue_new(noted, subscription)).queued == 10
-            finally:
-                await transaction.rollback()  # the ten stay new for the EXPLAIN
             return await buffers(conn, noted.statements)
 
         assert_flat(*await at_both_sizes(grow, measure))
@@ -139,7 +147,7 @@ async def test_the_inbox_page_reads_what_it_shows_not_the_inbox(gateway):
     async with gateway.acquire() as conn:
 
         async def grow(start: int, end: int) -> None:
-            await fill_inbox(conn, start, end, EVENT)
+            await fill_inbox(conn, start, end)
             # a receipt overdue in every thousand, a tenth of those acknowledged since
             await conn.execute(
                 """UPDATE inbox SET receipt_due_at = received_at - interval '1 day',
@@ -158,15 +166,11 @@ async def test_the_inbox_page_reads_what_it_shows_not_the_inbox(gateway):
 
 
 async def test_a_claim_without_order_reads_what_is_due_not_the_backlog_waiting_for_its_retry(gateway):
-    subscription = uuid.uuid4()
     async with gateway.acquire() as conn:
-        await conn.execute(
-            "INSERT INTO webhook_subscriptions (id, url, secret, last_seq) VALUES ($1, 'https://x', 's', 0)",
-            subscription,
-        )
+        subscription = await subscribed(conn)
 
         async def grow(start: int, end: int) -> None:
-            await fill_inbox(conn, start, end, EVENT)
+            await fill_inbox(conn, start, end)
             # an endpoint that was down: the older four fifths wait for their retry in an hour,
             # the newest fifth is due now (queued since, not tried yet)
             await conn.execute(
@@ -185,12 +189,8 @@ async def test_a_claim_without_order_reads_what_is_due_not_the_backlog_waiting_f
 
         async def measure() -> list[int]:
             noted = Noted(conn)
-            transaction = conn.transaction()
-            await transaction.start()
-            try:
+            async with rolled_back(conn):  # the sixteen stay due for the EXPLAIN
                 assert len(await claim_due(noted, subscription, 16, lease=60)) == 16
-            finally:
-                await transaction.rollback()
             return await buffers(conn, noted.statements)
 
         assert_flat(*await at_both_sizes(grow, measure))
