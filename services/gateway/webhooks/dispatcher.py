@@ -18,6 +18,7 @@ from services.gateway.webhooks.policy import RetryPolicy
 from services.gateway.webhooks.queue import (
     Claimed,
     Db,
+    Statistics,
     backlog,
     claim_due,
     enqueue_new,
@@ -148,6 +149,7 @@ class EndpointWorker:
         self._inbox_moved = True  # queue before the first claim
         self._maybe_due = True  # a claim could find something
         self._delivered: list[Claimed] = []  # sent, not yet marked
+        self._statistics = Statistics()  # the planner's, through a burst of queued rows
 
     def inbox_moved(self) -> None:
         """New inbox rows were committed: queue them now rather than at the next poll."""
@@ -223,6 +225,7 @@ class EndpointWorker:
                         raise
                     self._inbox_moved |= enqueued.more
                     self._maybe_due |= enqueued.queued > 0
+                    await self._statistics.queued(conn, enqueued.queued)
                 if not self._maybe_due:
                     await self._mark_delivered(conn)
                     return []
