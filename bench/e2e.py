@@ -22,6 +22,7 @@ went, stage by stage (bench/cpu.py, bench/stages.py).
 
 import argparse
 import asyncio
+import contextlib
 import json
 import random
 import statistics
@@ -70,13 +71,35 @@ async def grant_consents(target: Target, persons: list[str], parties: list[str])
             response.raise_for_status()
 
 
-async def subscribe(target: Target, recipient: str, url: str) -> None:
-    headers = {"Authorization": f"Bearer {target.token(recipient)}"}
-    async with httpx.AsyncClient(timeout=30, headers=headers) as http:
-        response = await http.post(
-            target.services[recipient] + "/v1/subscriptions", json={"url": url, "secret": SECRET}
-        )
-        response.raise_for_status()
+@contextlib.asynccontextmanager
+async def subscribed(target: Target, recipients: list[str], receiver: str):
+    """A webhook subscription of each recipient to the receiver, deleted again at the end: left on
+    a stack that outlives the run (`--stack`, `--keep`), each would go on retrying its deliveries
+    to a receiver that is gone, and tax every later measurement on that stack."""
+    made: list[tuple[str, str]] = []
+    async with httpx.AsyncClient(timeout=30) as http:
+        try:
+            for recipient in recipients:
+                response = await http.post(
+                    target.services[recipient] + "/v1/subscriptions",
+                    json={"url": f"{receiver}/{recipient}", "secret": SECRET},
+                    headers=_system(target, recipient),
+                )
+                response.raise_for_status()
+                made.append((recipient, response.json()["id"]))
+            yield
+        finally:
+            for recipient, subscription_id in made:
+                response = await http.delete(
+                    f"{target.services[recipient]}/v1/subscriptions/{subscription_id}",
+                    headers=_system(target, recipient),
+                )
+                if response.status_code != 204:
+                    print(f"!! {recipient}: subscription {subscription_id} not deleted ({response.status_code})")
+
+
+def _system(target: Target, principal: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {target.token(principal)}"}
 
 
 async def offer(target: Target, senders: list[str], persons: list[str], rate: float, seconds: float, run: Run) -> None:
@@ -161,6 +184,7 @@ async def measure(target: Target, senders: list[str], rates: list[float], second
     async with (
         webhooks_receiver.running(SECRET, receiver_log, by_path=True) as (receiver, process),
         httpx.AsyncClient(base_url=receiver, timeout=30) as arrivals,
+        subscribed(target, recipients, receiver),
     ):
 
         async def collect_arrivals() -> None:
@@ -172,8 +196,6 @@ async def measure(target: Target, senders: list[str], rates: list[float], second
                 run.webhook.setdefault((recipient, event_id), at)
 
         cpu = StackCPU(target.state_dir, {"webhook receiver": process.pid})
-        for r in recipients:
-            await subscribe(target, r, f"{receiver}/{r}")
         print(f"\n{'rate/s':>7} {'sent/s':>7} {'accepted':>8} {'to':>8} {'arrived':>8} "
               f"{'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'max ms':>7}")  # fmt: skip
         for rate in rates:
