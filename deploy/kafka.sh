@@ -7,7 +7,8 @@
 #   deploy/kafka.sh pause|resume [NODE]         SIGSTOP / SIGCONT (fault tests: a hung broker)
 #   deploy/kafka.sh classpath                   the jars (Kafka's Java client among them), for a Java client
 # Settings: SAMORDNA_STATE_DIR (default <repo>/.local), KAFKA_PORT (19092), KAFKA_NODES (1),
-# KAFKA_HEAP (-Xmx512m -Xms256m), KAFKA_RETENTION_CHECK_MS (300000: how often the broker deletes
+# KAFKA_HEAP (-Xmx512m -Xms256m), KAFKA_JAVA_OPTS (-XX:TieredStopAtLevel=1: the JIT's quick
+# compiler only; measured in docs/performance.md, "The Kafka node's JIT"), KAFKA_RETENTION_CHECK_MS (300000: how often the broker deletes
 # segments past their topic's retention; the tests lower it). Node N listens for clients on
 # KAFKA_PORT + 2(N-1) and for its controller quorum on the port after that. KAFKA_TLS_PORT (unset: none) adds a SASL_SSL listener,
 # node N on KAFKA_TLS_PORT + N - 1, with a certificate for 127.0.0.1 signed by a local CA made once
@@ -28,6 +29,7 @@ PORT="${KAFKA_PORT:-19092}"
 NODES="${KAFKA_NODES:-1}"
 TLS_PORT="${KAFKA_TLS_PORT:-}"
 read -ra HEAP <<< "${KAFKA_HEAP:--Xmx512m -Xms256m}"
+read -ra JAVA_TUNING <<< "${KAFKA_JAVA_OPTS--XX:TieredStopAtLevel=1}"
 HOME_DIR="$STATE/kafka"
 CREDENTIALS="$HOME_DIR/credentials.env"
 ADMIN_PROPERTIES="$HOME_DIR/admin.properties"
@@ -286,7 +288,7 @@ launch() {  # classpath, node
   write_config "$n"
   format_once "$1" "$n" "$(cluster_id "$1")"
   # shellcheck disable=SC2046
-  setsid nohup java "${HEAP[@]}" -Djava.awt.headless=true $(logging "$n") -cp "$1" kafka.Kafka "$(config "$n")" \
+  setsid nohup java "${HEAP[@]}" "${JAVA_TUNING[@]}" -Djava.awt.headless=true $(logging "$n") -cp "$1" kafka.Kafka "$(config "$n")" \
     >>"$log.out" 2>&1 < /dev/null &
   echo $! > "$(pid_file "$n")"
 }
