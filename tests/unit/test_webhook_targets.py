@@ -9,7 +9,6 @@ import uuid
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import httpx
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -17,7 +16,7 @@ from hypothesis import strategies as st
 from services.gateway.webhooks.queue import Claimed
 from services.gateway.webhooks.sending import send
 from services.gateway.webhooks.subscriptions import Endpoint
-from services.gateway.webhooks.targets import GuardedTransport, TargetGuard, TargetPolicy, host_allowed, refusal
+from services.gateway.webhooks.targets import GuardedClient, TargetGuard, TargetPolicy, host_allowed, refusal
 from tests.unit.fakes_gateway import FakeGateway
 
 SECRET = "webhook-secret-for-the-tests-0123"
@@ -206,7 +205,7 @@ def server():
 async def deliver(guard: TargetGuard, url: str) -> str | None:
     endpoint = Endpoint(uuid.uuid4(), url, SECRET)
     claimed = Claimed(1, "event-1", 1, datetime.now(UTC), b'{"seq":1}')
-    async with httpx.AsyncClient(transport=GuardedTransport(guard, httpx.Limits(max_connections=2))) as http:
+    async with GuardedClient(guard) as http:
         return await send(http, endpoint, claimed, timeout=5)
 
 
@@ -228,6 +227,30 @@ async def test_a_delivery_to_loopback_is_refused_at_connect_time_without_the_set
 
     assert await deliver(guard, f"http://127.0.0.1:{receiver.port}/hooks") == "refused: a loopback address"
     assert receiver.requests == []
+
+
+@pytest.mark.parametrize("host", ["127.1", "2130706433", "0x7f.0.0.1", "127.0.0.1."])
+async def test_a_loopback_number_in_another_spelling_is_refused_when_delivering(server, host):
+    # aiohttp hands a host of digits and dots to the system unresolved, which reads these as
+    # 127.0.0.1: the guard must read them so too (with the system's resolver, as delivering does)
+    receiver = server()
+    guard = TargetGuard(TargetPolicy(https_only=False, allowed_hosts=None, allow_loopback=False))
+
+    assert await deliver(guard, f"http://{host}:{receiver.port}/hooks") in {
+        "refused: a loopback address",
+        "host name not resolved",  # a spelling this system's resolver does not read at all
+    }
+    assert receiver.requests == []
+
+
+async def test_such_a_spelling_reaches_loopback_when_it_is_allowed(server):
+    # the control: the system does read it as loopback (aiohttp's URL parser refuses "127.1" and
+    # "2130706433" by itself: "request failed (InvalidUrlClientError)")
+    receiver = server()
+    guard = TargetGuard(TargetPolicy(https_only=False, allowed_hosts=None, allow_loopback=True))
+
+    assert await deliver(guard, f"http://0x7f.0.0.1:{receiver.port}/hooks") is None
+    assert len(receiver.requests) == 1
 
 
 async def test_a_name_that_resolves_inward_after_subscribing_is_refused_when_delivering(server):

@@ -14,7 +14,6 @@ import time
 from dataclasses import replace
 
 import asyncpg
-import httpx
 
 from contracts import webhooks as signing
 from services.gateway.fhir.resources import FhirSubscription, Notified, notification_bundle
@@ -23,6 +22,7 @@ from services.gateway.webhooks.dispatcher import DispatchConfig, EndpointWorker
 from services.gateway.webhooks.queue import Claimed
 from services.gateway.webhooks.sending import post
 from services.gateway.webhooks.subscriptions import Endpoint
+from services.gateway.webhooks.targets import GuardedClient
 from services.runtime.fhir import FHIR_JSON
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ class FhirWorker(EndpointWorker):
         self._handshake_failures = 0
         self._next_handshake = 0.0
 
-    async def _next(self, http: httpx.AsyncClient, limit: int) -> list[Claimed]:
+    async def _next(self, http: GuardedClient, limit: int) -> list[Claimed]:
         sub = await self._read()
         if sub is None:
             return []
@@ -82,7 +82,7 @@ class FhirWorker(EndpointWorker):
         self._read_at = time.monotonic()
         return self._subscription
 
-    async def _send(self, http: httpx.AsyncClient, claimed: Claimed) -> str | None:
+    async def _send(self, http: GuardedClient, claimed: Claimed) -> str | None:
         sub = self._subscription
         if sub is None or claimed.event_number is None or claimed.received_at is None:
             return "subscription not ready"  # retried: the next poll reads it again
@@ -92,7 +92,7 @@ class FhirWorker(EndpointWorker):
         body = notification_bundle(as_of, self._base, self._principal, "event-notification", self._clock(), [item])
         return await self._post(http, sub, body, event_id=claimed.event_id)
 
-    async def _handshake(self, http: httpx.AsyncClient, sub: FhirSubscription) -> bool:
+    async def _handshake(self, http: GuardedClient, sub: FhirSubscription) -> bool:
         """True once the endpoint took the handshake and the subscription is active."""
         if time.monotonic() < self._next_handshake:
             return False
@@ -109,7 +109,7 @@ class FhirWorker(EndpointWorker):
         self._subscription = replace(sub, status="error", error=f"handshake failed: {error}")
         return False
 
-    async def _notify(self, http: httpx.AsyncClient, sub: FhirSubscription, kind: str) -> str | None:
+    async def _notify(self, http: GuardedClient, sub: FhirSubscription, kind: str) -> str | None:
         body = notification_bundle(sub, self._base, self._principal, kind, self._clock())
         error = await self._post(http, sub, body)
         if error is not None:
@@ -117,7 +117,7 @@ class FhirWorker(EndpointWorker):
         return error
 
     async def _post(
-        self, http: httpx.AsyncClient, sub: FhirSubscription, bundle: dict, event_id: str = ""
+        self, http: GuardedClient, sub: FhirSubscription, bundle: dict, event_id: str = ""
     ) -> str | None:
         body = json.dumps(bundle, ensure_ascii=False, separators=(",", ":")).encode()
         timestamp = int(time.time())

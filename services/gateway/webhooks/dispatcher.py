@@ -4,14 +4,12 @@ import asyncio
 import contextlib
 import functools
 import logging
-import ssl
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
-import httpx
 
 from services.gateway.settings import GatewaySettings
 from services.gateway.webhooks.policy import RetryPolicy
@@ -27,7 +25,7 @@ from services.gateway.webhooks.queue import (
 )
 from services.gateway.webhooks.sending import send
 from services.gateway.webhooks.subscriptions import Endpoint, endpoints
-from services.gateway.webhooks.targets import GuardedTransport, TargetGuard, TargetPolicy
+from services.gateway.webhooks.targets import GuardedClient, TargetGuard, TargetPolicy, default_ssl_context
 from services.gateway.webhooks.wakeup import InboxWatch
 from services.runtime.metrics import WEBHOOK_BACKLOG
 
@@ -160,14 +158,12 @@ class EndpointWorker:
         in_flight: set[asyncio.Task] = set()
         async with contextlib.AsyncExitStack() as clients:
             # One HTTP client per slot, each with one kept-alive connection: the slots are the
-            # concurrency limit, and httpx's pool costs per request in proportion to the
-            # connections it holds (bench/webhooks.py: at 16 in one pool, a request cost three
-            # times the CPU of one on its own client).
-            tls = httpx.create_ssl_context(trust_env=False)
+            # concurrency limit, and a slot's connection stays its own.
+            tls = default_ssl_context()
             slots = range(self._config.concurrency)
-            idle = [await clients.enter_async_context(self._client(tls)) for _ in slots]
+            idle = [await clients.enter_async_context(GuardedClient(self._config.targets, tls)) for _ in slots]
 
-            def ended(http: httpx.AsyncClient, task: asyncio.Task) -> None:
+            def ended(http: GuardedClient, task: asyncio.Task) -> None:
                 in_flight.discard(task)
                 idle.append(http)
                 self._wake.set()
@@ -189,12 +185,6 @@ class EndpointWorker:
                     async with asyncio.timeout(_FINAL_MARK_SECONDS):
                         await self._mark_delivered()
 
-    def _client(self, tls: ssl.SSLContext) -> httpx.AsyncClient:
-        transport = GuardedTransport(self._config.targets, httpx.Limits(max_connections=1), tls)
-        return httpx.AsyncClient(
-            timeout=self._config.timeout, transport=transport, follow_redirects=False, trust_env=False
-        )
-
     async def _sleep(self) -> None:
         """Until an attempt ends or the inbox moves, or for the poll interval, after which it looks anyway."""
         try:
@@ -206,7 +196,7 @@ class EndpointWorker:
             self._inbox_moved = self._maybe_due = True
         self._wake.clear()
 
-    async def _next(self, http: httpx.AsyncClient, limit: int) -> list[Claimed]:
+    async def _next(self, http: GuardedClient, limit: int) -> list[Claimed]:
         """Queues what is new, marks what was delivered and claims up to `limit`, on one
         connection (each release of a pooled connection costs asyncpg a round trip of its own,
         to reset it); the marks and the claim are one statement."""
@@ -266,7 +256,7 @@ class EndpointWorker:
         for claimed in delivered:
             log.info("webhook delivered", extra=self._delivery_ids(claimed) | {"attempts": claimed.attempts})
 
-    async def _attempt(self, http: httpx.AsyncClient, claimed: Claimed) -> None:
+    async def _attempt(self, http: GuardedClient, claimed: Claimed) -> None:
         error = await self._send(http, claimed)
         if error is None:
             self._delivered.append(claimed)  # marked by the loop, with the others that ended meanwhile
@@ -286,7 +276,7 @@ class EndpointWorker:
         sub_id = str(self._endpoint.subscription_id)
         return {"subscription_id": sub_id, "seq": claimed.seq, "event_id": claimed.event_id}
 
-    async def _send(self, http: httpx.AsyncClient, claimed: Claimed) -> str | None:
+    async def _send(self, http: GuardedClient, claimed: Claimed) -> str | None:
         """Sends one delivery: None if the endpoint took it, else why not."""
         return await send(http, self._endpoint, claimed, self._config.timeout)
 

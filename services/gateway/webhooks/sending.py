@@ -5,12 +5,12 @@ import socket
 import ssl
 import time
 
-import httpx
+import aiohttp
 
 from contracts import webhooks as signing
 from services.gateway.webhooks.queue import Claimed
 from services.gateway.webhooks.subscriptions import Endpoint
-from services.gateway.webhooks.targets import TargetRefusedAtConnect
+from services.gateway.webhooks.targets import GuardedClient, TargetRefusedAtConnect
 
 MAX_ANSWER_BYTES = 4096
 
@@ -26,43 +26,48 @@ def signed_headers(endpoint: Endpoint, claimed: Claimed, timestamp: int) -> dict
     }
 
 
-async def send(http: httpx.AsyncClient, endpoint: Endpoint, claimed: Claimed, timeout: float) -> str | None:
+async def send(http: GuardedClient, endpoint: Endpoint, claimed: Claimed, timeout: float) -> str | None:
     """None if the endpoint answered 2xx, else why not, in words that hold no personal data."""
     headers = signed_headers(endpoint, claimed, int(time.time()))
     return await post(http, endpoint.url, claimed.body, headers, timeout)
 
 
-async def post(http: httpx.AsyncClient, url: str, body: bytes, headers: dict[str, str], timeout: float) -> str | None:
+async def post(http: GuardedClient, url: str, body: bytes, headers: dict[str, str], timeout: float) -> str | None:
     """One POST: None if the endpoint answered 2xx, else why not, in words without personal data."""
     try:
-        # The whole exchange is bounded too: httpx's timeout is per read, and an endpoint
-        # that trickles its answer would otherwise hold a slot for ever. Of the response body
-        # at most MAX_ANSWER_BYTES are read (so that a short answer keeps the connection for
-        # the next delivery), and dropped: it could hold personal data and we do not keep it.
+        # The whole exchange is bounded: an endpoint that trickles its answer would otherwise
+        # hold a slot for ever. Of the response body at most MAX_ANSWER_BYTES are read (so that a
+        # short answer keeps the connection for the next delivery), and dropped: it could hold
+        # personal data and we do not keep it.
         async with asyncio.timeout(timeout):
-            async with http.stream("POST", url, content=body, headers=headers) as response:
-                status = response.status_code
+            await http.admit(url)
+            async with http.session.post(url, data=body, headers=headers, allow_redirects=False) as response:
+                status = response.status
                 await _drain(response)
-    except (TimeoutError, httpx.TimeoutException):
+    except TimeoutError:
         return f"timeout after {timeout:g} s"
-    except httpx.ConnectError as exc:
+    except TargetRefusedAtConnect as exc:
+        return f"refused: {exc.reason}"
+    except socket.gaierror:  # a numeric host the system could not read (checked before connecting)
+        return "host name not resolved"
+    except aiohttp.ClientConnectorError as exc:
         return connect_failure(exc)
-    except httpx.HTTPError as exc:
+    except (aiohttp.ClientError, ValueError) as exc:  # ValueError: a URL aiohttp cannot use
         return f"request failed ({type(exc).__name__})"
     return None if 200 <= status < 300 else f"HTTP {status}"
 
 
-async def _drain(response: httpx.Response) -> None:
+async def _drain(response: aiohttp.ClientResponse) -> None:
     read = 0
-    async for chunk in response.aiter_raw():
-        read += len(chunk)
-        if read >= MAX_ANSWER_BYTES:
+    while read < MAX_ANSWER_BYTES:
+        chunk = await response.content.readany()
+        if not chunk:
             return
+        read += len(chunk)
 
 
 def connect_failure(exc: BaseException) -> str:
-    """Why a connection failed, from the causes httpx wraps (its own message is often just
-    "All connection attempts failed")."""
+    """Why a connection failed, from the causes aiohttp wraps."""
     causes: list[BaseException] = []
     cause: BaseException | None = exc
     while cause is not None and len(causes) < 10:

@@ -15,10 +15,11 @@ rules (`TargetPolicy`, pure):
 `TargetGuard` applies them when a subscription is made (each refusal a named 4xx) and again
 when each delivery connects: it resolves the name once, checks every address, and connects to
 an address it checked, so a name that resolves elsewhere by then (DNS rebinding) is refused
-too. `GuardedTransport` is the httpx transport that does the latter.
+too. `GuardedClient` is the HTTP client (aiohttp) that does the latter.
 """
 
 import asyncio
+import contextlib
 import ipaddress
 import socket
 import ssl
@@ -26,8 +27,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-import httpcore
-import httpx
+import aiohttp
+import aiohttp.abc
+import aiohttp.helpers
 
 from services.gateway.errors import AddressRefused, HostNotAllowed, HostUnresolved, InsecureEndpoint
 
@@ -140,7 +142,7 @@ class TargetGuard:
         return addresses
 
 
-class TargetRefusedAtConnect(httpcore.ConnectError):
+class TargetRefusedAtConnect(OSError):
     """A delivery's connection refused by the guard; `reason` says why, without the address."""
 
     def __init__(self, reason: str) -> None:
@@ -148,58 +150,100 @@ class TargetRefusedAtConnect(httpcore.ConnectError):
         self.reason = reason
 
 
-class _GuardedBackend(httpcore.AsyncNetworkBackend):
-    def __init__(self, guard: TargetGuard) -> None:
+def default_ssl_context() -> ssl.SSLContext:
+    """What a delivery over https trusts: the system's certificate authorities (an operator adds a
+    partner's private CA to the system's store, or names a bundle in SSL_CERT_FILE). One context
+    serves every client: loading the store for each would cost."""
+    return ssl.create_default_context()
+
+
+class _GuardedResolver(aiohttp.abc.AbstractResolver):
+    """aiohttp's resolver for a delivery's new connections: the guard resolves the name once and
+    checks every address, and aiohttp connects to those, keeping the URL's host name for TLS (the
+    server name and the certificate's check)."""
+
+    def __init__(self, guard: "TargetGuard") -> None:
         self._guard = guard
-        self._inner = httpcore.AnyIOBackend()
 
-    async def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
-        # reasons without the host or an address: they are kept as last_error and logged
-        try:
+    async def resolve(self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET):
+        with _as_connect_refusal():
             addresses = await self._guard.checked_addresses(host, port)
-        except AddressRefused as exc:
-            raise TargetRefusedAtConnect(exc.reason) from None
-        except HostNotAllowed:
-            raise TargetRefusedAtConnect("a host not on the allow-list") from None
-        except HostUnresolved:
-            raise httpcore.ConnectError("host name not resolved") from socket.gaierror(
-                socket.EAI_NONAME, "not resolved"
-            )
-        failure: Exception | None = None
-        for address in addresses:  # the checked addresses, never the name again
-            try:
-                return await self._inner.connect_tcp(address, port, timeout, local_address, socket_options)
-            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
-                failure = exc
-        raise failure or httpcore.ConnectError("no address to connect to")
+        return [
+            {
+                "hostname": host,
+                "host": address,
+                "port": port,
+                "family": socket.AF_INET6 if ":" in address else socket.AF_INET,
+                "proto": 0,
+                "flags": socket.AI_NUMERICHOST | socket.AI_NUMERICSERV,
+            }
+            for address in addresses
+        ]
 
-    async def connect_unix_socket(self, path, timeout=None, socket_options=None):
-        raise TargetRefusedAtConnect("a unix socket")
-
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
+    async def close(self) -> None:
+        pass
 
 
-class GuardedTransport(httpx.AsyncHTTPTransport):
-    """httpx's transport, connecting only where the guard allows. TLS still verifies the
-    certificate against the URL's host name (httpcore passes it as the server name)."""
+@contextlib.contextmanager
+def _as_connect_refusal():
+    """The guard's refusals as the connection's failure, in words without the host or an address
+    (they are kept as the delivery's last_error and logged)."""
+    try:
+        yield
+    except AddressRefused as exc:
+        raise TargetRefusedAtConnect(exc.reason) from None
+    except HostNotAllowed:
+        raise TargetRefusedAtConnect("a host not on the allow-list") from None
+    except HostUnresolved:
+        raise socket.gaierror(socket.EAI_NONAME, "host name not resolved") from None
 
-    def __init__(self, guard: TargetGuard, limits: httpx.Limits, ssl_context: ssl.SSLContext | None = None) -> None:
-        # one context may serve many transports (loading the CA bundle for each would cost)
-        ssl_context = ssl_context or httpx.create_ssl_context(trust_env=False)
-        super().__init__(verify=ssl_context, limits=limits, trust_env=False)
-        # httpx takes no network backend of its own; its pool (the documented httpcore one) does.
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=ssl_context,
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            network_backend=_GuardedBackend(guard),
+
+class GuardedClient:
+    """The HTTP client of deliveries (aiohttp; `connections` kept alive at most), connecting only
+    where the guard allows: every new connection to a name is resolved and checked again (no DNS
+    cache), an IP literal is checked before every request (aiohttp resolves no literal), and in
+    production nothing goes over plain http. No redirect is followed (the caller's
+    `allow_redirects=False`), no proxy or `.netrc` from the environment is used, and no cookie is
+    kept. Use it as an async context manager."""
+
+    def __init__(self, guard: "TargetGuard", ssl_context: ssl.SSLContext | None = None, connections: int = 1) -> None:
+        self._guard = guard
+        self._ssl = ssl_context or default_ssl_context()
+        self._connections = connections
+        self.session: aiohttp.ClientSession | None = None
+
+    async def __aenter__(self) -> "GuardedClient":
+        connector = aiohttp.TCPConnector(
+            limit=self._connections, use_dns_cache=False, resolver=_GuardedResolver(self._guard), ssl=self._ssl
         )
-        self._https_only = guard.policy.https_only
+        self.session = aiohttp.ClientSession(
+            connector=connector, trust_env=False, cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=False
+        )
+        return self
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if self._https_only and request.url.scheme != "https":
-            reason = "an http URL where only https is allowed"
-            raise httpx.ConnectError(reason, request=request) from TargetRefusedAtConnect(reason)
-        return await super().handle_async_request(request)
+    async def __aexit__(self, *exc_info) -> None:
+        if self.session is not None:
+            await self.session.close()
+
+    async def admit(self, url: str) -> None:
+        """Before each request: the scheme, and an IP literal (a name is checked as it connects)."""
+        parts = urlsplit(url)
+        if self._guard.policy.https_only and parts.scheme != "https":
+            raise TargetRefusedAtConnect("an http URL where only https is allowed")
+        host = parts.hostname or ""
+        if not aiohttp.helpers.is_ip_address(host):
+            return  # a name: resolved and checked as each connection is made
+        with _as_connect_refusal():  # a number, which aiohttp hands to the system unresolved
+            if _is_ip_literal(host):
+                self._guard.policy.check_host(host)
+                self._guard.policy.check_addresses([host])
+            else:  # "127.1", "2130706433": read the way the system will read it when connecting
+                await self._guard.checked_addresses(host, parts.port or 0)
+
+
+def _is_ip_literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
