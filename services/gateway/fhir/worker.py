@@ -116,9 +116,7 @@ class FhirWorker(EndpointWorker):
             log.warning(f"FHIR {kind} failed", extra=self._ids() | {"error": error})
         return error
 
-    async def _post(
-        self, http: GuardedClient, sub: FhirSubscription, bundle: dict, event_id: str = ""
-    ) -> str | None:
+    async def _post(self, http: GuardedClient, sub: FhirSubscription, bundle: dict, event_id: str = "") -> str | None:
         body = json.dumps(bundle, ensure_ascii=False, separators=(",", ":")).encode()
         timestamp = int(time.time())
         headers = dict(header.split(": ", 1) for header in sub.headers)
