@@ -40,8 +40,7 @@ async def post(http: GuardedClient, url: str, body: bytes, headers: dict[str, st
         # short answer keeps the connection for the next delivery), and dropped: it could hold
         # personal data and we do not keep it.
         async with asyncio.timeout(timeout):
-            await http.admit(url)
-            async with http.session.post(url, data=body, headers=headers, allow_redirects=False) as response:
+            async with http.post(url, body, headers) as response:
                 status = response.status
                 await _drain(response)
     except TimeoutError:

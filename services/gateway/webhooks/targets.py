@@ -23,7 +23,7 @@ import contextlib
 import ipaddress
 import socket
 import ssl
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -199,33 +199,38 @@ def _as_connect_refusal():
 
 
 class GuardedClient:
-    """The HTTP client of deliveries (aiohttp; `connections` kept alive at most), connecting only
-    where the guard allows: every new connection to a name is resolved and checked again (no DNS
-    cache), an IP literal is checked before every request (aiohttp resolves no literal), and in
-    production nothing goes over plain http. No redirect is followed (the caller's
-    `allow_redirects=False`), no proxy or `.netrc` from the environment is used, and no cookie is
-    kept. Use it as an async context manager."""
+    """The HTTP client of deliveries (aiohttp, one kept-alive connection), connecting only where
+    the guard allows: every new connection to a name is resolved and checked again (no DNS cache),
+    an IP literal is checked before every request (aiohttp resolves no literal), and in production
+    nothing goes over plain http. No redirect is followed, no proxy or `.netrc` from the
+    environment is used, and no cookie is kept. Use it as an async context manager."""
 
-    def __init__(self, guard: "TargetGuard", ssl_context: ssl.SSLContext | None = None, connections: int = 1) -> None:
+    def __init__(self, guard: "TargetGuard", ssl_context: ssl.SSLContext | None = None) -> None:
         self._guard = guard
         self._ssl = ssl_context or default_ssl_context()
-        self._connections = connections
-        self.session: aiohttp.ClientSession | None = None
+        self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> "GuardedClient":
         connector = aiohttp.TCPConnector(
-            limit=self._connections, use_dns_cache=False, resolver=_GuardedResolver(self._guard), ssl=self._ssl
+            limit=1, use_dns_cache=False, resolver=_GuardedResolver(self._guard), ssl=self._ssl
         )
-        self.session = aiohttp.ClientSession(
+        self._session = aiohttp.ClientSession(
             connector=connector, trust_env=False, cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=False
         )
         return self
 
     async def __aexit__(self, *exc_info) -> None:
-        if self.session is not None:
-            await self.session.close()
+        if self._session is not None:
+            await self._session.close()
 
-    async def admit(self, url: str) -> None:
+    @contextlib.asynccontextmanager
+    async def post(self, url: str, body: bytes, headers: dict[str, str]) -> AsyncIterator[aiohttp.ClientResponse]:
+        """One POST, once the URL is admitted; its answer, not followed if it redirects."""
+        await self._admit(url)
+        async with self._session.post(url, data=body, headers=headers, allow_redirects=False) as response:
+            yield response
+
+    async def _admit(self, url: str) -> None:
         """Before each request: the scheme, and an IP literal (a name is checked as it connects)."""
         parts = urlsplit(url)
         if self._guard.policy.https_only and parts.scheme != "https":
