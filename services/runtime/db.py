@@ -14,6 +14,14 @@ import hashlib
 import asyncpg
 
 _SCHEMA_LOCK = 0x5A4D0D4A
+
+# Session state, which asyncpg's default reset would clear when a connection goes back to its pool
+# (`SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`). The services set none: they
+# take transaction-scoped advisory locks and `SET LOCAL`, use cursors only inside transactions, and
+# the one LISTEN (the webhook wake-up) is taken back by the code that took it. So the pools skip that
+# query: it was a round trip of its own at every release, about eleven per event at 20 events/s
+# (docs/performance.md, "The pools' reset"). tests/unit/test_session_state.py keeps the services to
+# this; asyncpg still rolls back a transaction left open.
 _APPLIED_TABLE = """CREATE TABLE IF NOT EXISTS schema_applied (
     digest text PRIMARY KEY,  -- SHA-256 of a schema SQL text that has run here
     applied_at timestamptz NOT NULL DEFAULT now()
@@ -41,7 +49,12 @@ async def create_pool(dsn: str, schema: str, schema_sql: str, role: str | None =
     finally:
         await conn.close()
     settings = {"search_path": schema} | ({"role": role} if role else {})
-    return await asyncpg.create_pool(dsn, server_settings=settings, **kwargs)
+    return await asyncpg.create_pool(dsn, server_settings=settings, reset=_no_session_state, **kwargs)
+
+
+async def _no_session_state(conn: asyncpg.Connection) -> None:
+    """The pool's reset after asyncpg's own rollback of an open transaction: nothing to undo
+    (above)."""
 
 
 async def database_ready(pool: asyncpg.Pool) -> bool:

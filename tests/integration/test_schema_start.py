@@ -51,3 +51,30 @@ async def test_a_schema_text_runs_once_and_a_changed_text_runs_again(infra, sche
         assert await conn.fetchval(f"SELECT to_regclass('\"{schema}\".added_later') IS NOT NULL")
     finally:
         await conn.close()
+
+
+
+async def test_a_connection_comes_back_to_its_pool_without_a_reset_query_and_with_no_transaction_left(infra, schema):
+    """The pools skip asyncpg's reset query (its own round trip at every release); what a service
+    may leave — a transaction, SET LOCAL, a transaction's advisory lock — still ends with asyncpg's
+    rollback, and the next user of the one connection finds the session as it was."""
+    pool = await create_pool(infra.dsn, schema, BOARD_SCHEMA_SQL, min_size=1, max_size=1)
+    observer = await asyncpg.connect(infra.dsn)
+    try:
+        async with pool.acquire() as conn:
+            pid = conn.get_server_pid()
+            await conn.execute("BEGIN")  # left open, as a cancelled handler would
+            await conn.execute("SET LOCAL lock_timeout = '123ms'")
+            await conn.execute("SELECT pg_advisory_xact_lock(4242)")
+        async with pool.acquire() as conn:
+            assert conn.get_server_pid() == pid  # the same session
+            assert not conn.is_in_transaction()
+            assert await conn.fetchval("SHOW lock_timeout") == "0"
+            assert await conn.fetchval("SELECT current_schema()") == schema
+            await conn.execute("SELECT 'last of this use'")
+        last = await observer.fetchval("SELECT query FROM pg_stat_activity WHERE pid = $1", pid)
+        assert last == "SELECT 'last of this use'"  # asyncpg's default reset would be the last: RESET ALL
+        assert not await observer.fetchval("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = $1", pid)
+    finally:
+        await observer.close()
+        await pool.close()
