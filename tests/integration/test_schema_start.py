@@ -53,7 +53,6 @@ async def test_a_schema_text_runs_once_and_a_changed_text_runs_again(infra, sche
         await conn.close()
 
 
-
 async def test_a_connection_comes_back_to_its_pool_without_a_reset_query_and_with_no_transaction_left(infra, schema):
     """The pools skip asyncpg's reset query (its own round trip at every release); what a service
     may leave — a transaction, SET LOCAL, a transaction's advisory lock — still ends with asyncpg's
@@ -74,7 +73,8 @@ async def test_a_connection_comes_back_to_its_pool_without_a_reset_query_and_wit
             await conn.execute("SELECT 'last of this use'")
         last = await observer.fetchval("SELECT query FROM pg_stat_activity WHERE pid = $1", pid)
         assert last == "SELECT 'last of this use'"  # asyncpg's default reset would be the last: RESET ALL
-        assert not await observer.fetchval("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = $1", pid)
+        advisory = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = $1"
+        assert not await observer.fetchval(advisory, pid)
     finally:
         await observer.close()
         await pool.close()

@@ -19,7 +19,7 @@ PATTERNS = [
     (re.compile(r"set_config\s*\((?![^)]*,\s*true\s*\))", re.I), "set_config(..., false)"),
     (re.compile(r"pg_(?:try_)?advisory_lock(?:_shared)?\s*\(", re.I), "a session-level advisory lock"),
     (re.compile(r"""["']{1,3}\s*LISTEN\b|\.add_listener\(""", re.I), "LISTEN"),
-    (re.compile(r"WITH\s+HOLD|CREATE\s+TEMP|""" + r"""["']{1,3}\s*PREPARE\b""", re.I), "WITH HOLD, TEMP or PREPARE"),
+    (re.compile(r"""WITH\s+HOLD|CREATE\s+TEMP|["']{1,3}\s*PREPARE\b""", re.I), "WITH HOLD, TEMP or PREPARE"),
 ]
 
 
@@ -53,7 +53,7 @@ def test_no_service_leaves_session_state_on_a_pooled_connection():
         "await conn.add_listener('inbox', callback)",
         'await conn.execute("DECLARE c CURSOR WITH HOLD FOR SELECT 1")',
         'await conn.execute("CREATE TEMPORARY TABLE t (x int)")',
-        "await conn.execute(\"PREPARE q AS SELECT 1\")",
+        'await conn.execute("PREPARE q AS SELECT 1")',
     ],
 )
 def test_the_scan_finds_each_kind_of_session_state(code):
@@ -72,4 +72,3 @@ def test_the_scan_finds_each_kind_of_session_state(code):
 )
 def test_the_scan_lets_transaction_scoped_state_pass(code):
     assert not findings(code), code
-
