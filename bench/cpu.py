@@ -55,21 +55,27 @@ class StackCPU:
         self.state_dir = state_dir
         self.others = dict(others or {})  # name -> pid of a process of the benchmark's own
 
+    def pids(self) -> dict[str, int]:
+        """The stack's client processes by name: services, Kafka nodes, the benchmark and its others."""
+        pids: dict[str, int] = {}
+        for pid_file in sorted((self.state_dir / "run").glob("*.pid")):
+            if pid := _pid(pid_file):
+                pids[pid_file.stem] = pid
+        for pid_file in sorted((self.state_dir / "kafka").glob("node-*/kafka.pid")):
+            if pid := _pid(pid_file):
+                pids[f"kafka {pid_file.parent.name}"] = pid
+        return pids | {"benchmark (load)": os.getpid()} | self.others
+
     def snapshot(self) -> dict[str, float]:
         seconds: dict[str, float] = {}
-        for pid_file in sorted((self.state_dir / "run").glob("*.pid")):
-            if (pid := _pid(pid_file)) and (fields := _stat(pid)):
-                seconds[pid_file.stem] = _seconds(fields)
-        for pid_file in sorted((self.state_dir / "kafka").glob("node-*/kafka.pid")):
-            if (pid := _pid(pid_file)) and (fields := _stat(pid)):
-                seconds[f"kafka {pid_file.parent.name}"] = _seconds(fields)
+        for name, pid in self.pids().items():
+            if name == "benchmark (load)":
+                own = resource.getrusage(resource.RUSAGE_SELF)
+                seconds[name] = own.ru_utime + own.ru_stime
+            elif fields := _stat(pid):
+                seconds[name] = _seconds(fields)
         if pid := _pid(self.state_dir / "postgres" / "data" / "postmaster.pid"):
             seconds["postgresql"] = _tree_seconds(pid)
-        own = resource.getrusage(resource.RUSAGE_SELF)
-        seconds["benchmark (load)"] = own.ru_utime + own.ru_stime
-        for name, pid in self.others.items():
-            if fields := _stat(pid):
-                seconds[name] = _seconds(fields)
         return seconds
 
     @staticmethod

@@ -16,8 +16,9 @@ services' clocks on this machine); to the webhook, the receiver's clock at arriv
 `accepted_at`. The receiver (bench/webhooks_receiver.py) is a process of its own on a free port,
 which verifies every signature and keeps HTTP connections alive, as a partner's server does; in
 the benchmark's own process it shared a core and the GIL with the load generator. Per rate it
-also prints the CPU each process of the stack (and the receiver) used and where the inbox latency
-went, stage by stage (bench/cpu.py, bench/stages.py).
+also prints the CPU each process of the stack (and the receiver) used, the requests each sent to
+Kafka and to PostgreSQL per event, and where the inbox latency went, stage by stage (bench/cpu.py,
+bench/wire.py, bench/stages.py).
 """
 
 import argparse
@@ -32,7 +33,7 @@ from datetime import datetime
 
 import httpx
 
-from bench import stages, webhooks_receiver
+from bench import stages, webhooks_receiver, wire
 from bench.cpu import StackCPU, report
 from bench.http_load import RawClient
 from bench.live_stack import Target, add_stack_arguments, live_target
@@ -196,6 +197,7 @@ async def measure(target: Target, senders: list[str], rates: list[float], second
                 run.webhook.setdefault((recipient, event_id), at)
 
         cpu = StackCPU(target.state_dir, {"webhook receiver": process.pid})
+        ports = wire.server_ports(target.kafka_bootstrap, target.dsn)
         print(f"\n{'rate/s':>7} {'sent/s':>7} {'accepted':>8} {'to':>8} {'arrived':>8} "
               f"{'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'max ms':>7}")  # fmt: skip
         for rate in rates:
@@ -205,7 +207,7 @@ async def measure(target: Target, senders: list[str], rates: list[float], second
             run.refused = run.late_sends = run.bad_signatures = 0
             done = asyncio.Event()
             reader = asyncio.create_task(read_inboxes(target, recipients, run, done.is_set))
-            started, cpu_before = time.perf_counter(), cpu.snapshot()
+            started, cpu_before, wire_before = time.perf_counter(), cpu.snapshot(), wire.read()
             await offer(target, senders, people, rate, seconds, run)
             sent_rate = (len(run.accepted_at) + run.refused) / (time.perf_counter() - started)
             wanted = _wanted(run, recipients, senders)
@@ -216,6 +218,7 @@ async def measure(target: Target, senders: list[str], rates: list[float], second
             done.set()
             await reader
             used, wall = StackCPU.since(cpu_before, cpu.snapshot()), time.perf_counter() - started
+            requests = wire.sent(wire_before, wire.read(), cpu.pids(), ports)
             for surface, seen in (("inbox", run.inbox), ("webhook", run.webhook)):
                 latencies = [seen[k] - run.accepted_at[k[1]] for k in wanted if k in seen]
                 print(f"{rate:>7.0f} {sent_rate:>7.0f} {len(run.accepted_at):>8} {surface:>8} "
@@ -226,6 +229,7 @@ async def measure(target: Target, senders: list[str], rates: list[float], second
                 print(f"        !! {run.bad_signatures} webhook requests with a signature that did not verify")
             print(f"      CPU over the {wall:.0f} s of sending and arriving:")
             print(report(used, len(run.accepted_at), wall))
+            print(wire.report(requests, len(run.accepted_at)))
             inbox_recipients = sorted({r for r, _ in wanted})
             print("      the inbox latency by stage:\n" + await stages.breakdown(
                 target.dsn, senders, inbox_recipients, list(run.accepted_at)), flush=True)  # fmt: skip

@@ -33,10 +33,11 @@ class Target:
     tokens: dict[str, dict[str, str]]
     dsn: str
     state_dir: Path
+    kafka_bootstrap: str
 
     @classmethod
     def of(cls, info: dict, state_dir: Path) -> "Target":
-        return cls(info["services"], info["tokens"], info["postgres"]["dsn"], state_dir)
+        return cls(info["services"], info["tokens"], info["postgres"]["dsn"], state_dir, info["kafka"]["bootstrap"])
 
     def token(self, principal: str, role: str = "system") -> str:
         return self.tokens[principal][role]
