@@ -29,6 +29,7 @@ from pathlib import Path
 
 import httpx
 
+from bench import stages
 from bench.board import machine
 from deploy.layout import REPO
 from deploy.stack import Stack
@@ -180,16 +181,19 @@ async def offered_load(client: StackClient, streams: list, rate: float, seconds:
     return accepted, refused
 
 
-async def arrivals(client: StackClient, accepted: dict, timeout: float) -> dict[str, datetime]:
-    """event id -> received_at in its recipient's inbox, waiting up to `timeout` for the last."""
-    recipients = {r for r, _ in accepted.values()}
+async def arrivals(client: StackClient, accepted: dict, after: dict[str, int], timeout: float) -> dict[str, datetime]:
+    """event id -> received_at in its recipient's inbox, read on from `after` (each inbox's end
+    before the rate), waiting up to `timeout` for the last."""
+    cursors = {r: after.get(r, 0) for r, _ in accepted.values()}
     deadline = time.monotonic() + timeout
+    received: dict[str, datetime] = {}
     while True:
-        received = {}
-        for recipient in recipients:
-            for item in await client.inbox_items(recipient):
-                if item["event"]["id"] in accepted:
-                    received[item["event"]["id"]] = datetime.fromisoformat(item["received_at"])
+        for recipient, cursor in cursors.items():
+            while page := (await client.inbox(recipient, after=cursor))["events"]:
+                for item in page:
+                    if item["event"]["id"] in accepted:
+                        received[item["event"]["id"]] = datetime.fromisoformat(item["received_at"])
+                cursor = cursors[recipient] = page[-1]["seq"]
         if len(received) == len(accepted) or time.monotonic() > deadline:
             return received
         await asyncio.sleep(1)
@@ -204,8 +208,9 @@ async def load(stack: Stack, rates: list[float], seconds: float, per: int) -> No
         print(f"  {'offered/s':>9} {'accepted':>8} {'refused':>7} {'arrived':>7} "
               f"{'p50':>7} {'p95':>7} {'p99':>7} {'max':>7}")  # fmt: skip
         for rate in rates:
+            ends = await stages.inbox_ends(stack.dsn, list(stack.principals))
             accepted, refused = await offered_load(client, streams, rate, seconds)
-            received = await arrivals(client, accepted, timeout=120)
+            received = await arrivals(client, accepted, ends, timeout=120)
             took = sorted((received[i] - at).total_seconds() * 1000 for i, (_, at) in accepted.items() if i in received)
             q = statistics.quantiles(took, n=100, method="inclusive") if len(took) > 1 else [0.0] * 99
             print(f"  {rate:>9.0f} {len(accepted):>8} {refused:>7} {len(received):>7} "

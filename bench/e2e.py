@@ -142,9 +142,9 @@ async def offer(target: Target, senders: list[str], persons: list[str], rate: fl
             await c.close()
 
 
-async def read_inboxes(target: Target, recipients: list[str], run: Run, stop_when) -> None:
-    """Every recipient's inbox, page after page, until `stop_when()`; received_at per event."""
-    cursors = dict.fromkeys(recipients, 0)
+async def read_inboxes(target: Target, cursors: dict[str, int], run: Run, stop_when) -> None:
+    """Every recipient's inbox after `cursors`, page after page, until `stop_when()`; received_at per event."""
+    recipients = list(cursors)
     async with httpx.AsyncClient(timeout=30) as http:
         while not stop_when():
             progressed = False
@@ -206,7 +206,8 @@ async def measure(target: Target, senders: list[str], rates: list[float], second
                 collected.clear()
             run.refused = run.late_sends = run.bad_signatures = 0
             done = asyncio.Event()
-            reader = asyncio.create_task(read_inboxes(target, recipients, run, done.is_set))
+            cursors = await stages.inbox_ends(target.dsn, recipients)
+            reader = asyncio.create_task(read_inboxes(target, cursors, run, done.is_set))
             started, cpu_before, wire_before = time.perf_counter(), cpu.snapshot(), wire.read()
             await offer(target, senders, people, rate, seconds, run)
             sent_rate = (len(run.accepted_at) + run.refused) / (time.perf_counter() - started)

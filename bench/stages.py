@@ -18,6 +18,18 @@ import asyncpg
 from services.gateway.settings import schema_of
 
 
+async def inbox_ends(dsn: str, recipients: list[str]) -> dict[str, int]:
+    """The last `seq` of each recipient's inbox: where a rate's reader starts. (From the start, each
+    rate read every earlier row again through the inbox API — on a stack kept from run to run a
+    hundred thousand rows per rate, in the recipient gateway's CPU and the benchmark's, inside the
+    window they measure.)"""
+    conn = await asyncpg.connect(dsn)
+    try:
+        return {r: await conn.fetchval(f"SELECT coalesce(max(seq), 0) FROM {schema_of(r)}.inbox") for r in recipients}
+    finally:
+        await conn.close()
+
+
 async def breakdown(dsn: str, senders: list[str], recipients: list[str], event_ids: list[str]) -> str:
     conn = await asyncpg.connect(dsn)
     try:
