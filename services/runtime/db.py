@@ -19,9 +19,9 @@ _SCHEMA_LOCK = 0x5A4D0D4A
 # (`SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`). The services set none: they
 # take transaction-scoped advisory locks and `SET LOCAL`, use cursors only inside transactions, and
 # the one LISTEN (the webhook wake-up) is taken back by the code that took it. So the pools skip that
-# query: it was a round trip of its own at every release, about eleven per event at 20 events/s
-# (docs/performance.md, "The pools' reset"). tests/unit/test_session_state.py keeps the services to
-# this; asyncpg still rolls back a transaction left open.
+# query: it was a round trip of its own at every release, about nine per event at 20 events/s
+# (docs/performance.md, "Two round trips the services did not need"). tests/unit/test_session_state.py
+# keeps the services to this; asyncpg still rolls back a transaction left open.
 _APPLIED_TABLE = """CREATE TABLE IF NOT EXISTS schema_applied (
     digest text PRIMARY KEY,  -- SHA-256 of a schema SQL text that has run here
     applied_at timestamptz NOT NULL DEFAULT now()
