@@ -10,15 +10,18 @@ down, say) makes FastStream seek back, so the batch is read again: handlers must
 """
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable
+from itertools import chain
 from typing import Any, TypeVar
 
 import asyncpg
-from aiokafka import ConsumerRecord
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
+from faststream.kafka.subscriber.usecase import BatchSubscriber
 from pydantic import ValidationError
 
 from contracts import InvalidEvent, kafka_binding
@@ -29,13 +32,16 @@ from services.runtime.metrics import CONSUMER_RESTARTS, DEAD_LETTERS, OldestUnco
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
-# How long a batch subscriber waits for a first record. FastStream's batch subscriber, when a
-# wait ends with nothing, *sleeps* that long again before it asks once more (its `get_msg`), and
-# a record arriving in that sleep waits for it: with FastStream's 200 ms a lone event reached
-# the recipient's inbox up to 200 ms late (p95 207 ms at 5 events/s). An empty wait costs no
-# request to the broker (aiokafka's fetcher long-polls on its own), only a wake-up of the loop:
-# about 8 ms of CPU a second for an idle gateway's two subscribers (docs/performance.md).
-POLL_MS = 20
+# How long a batch subscriber waits for a first record. aiokafka's `getmany` answers as soon as a
+# record arrives, so a long wait costs a lone event nothing; FastStream's batch subscriber, though,
+# when a wait ends with nothing, *sleeps* that long again before it asks once more (its `get_msg`),
+# and a record arriving in that sleep waits for it: with FastStream's 200 ms a lone event reached the
+# recipient's inbox up to 200 ms late, which is why this was 20 ms, at fifty wake-ups a second per
+# idle subscriber (about 8 ms of CPU a second for a gateway's two). The consumers made here ask with
+# `_next_batch` instead, which sleeps only after an answer that came early and empty (a rebalance),
+# so the wait can be long: two wake-ups a second when idle, and no sleep for a record to meet
+# (docs/performance.md).
+POLL_MS = 500
 
 # Errors that say "this record cannot be stored", whenever it is tried: SQLSTATE class 22 (and
 # asyncpg's own refusals to encode an argument, which it raises as DataError), NOT NULL and
@@ -94,7 +100,7 @@ def batch_consumer(
     """Subscribe `handle` to `topic`: parsed records in, dead letters out, offsets after both."""
     oldest = OldestUncommitted(group_id)
 
-    @broker.subscriber(
+    subscriber = broker.subscriber(
         topic,
         group_id=group_id,
         batch=True,
@@ -105,6 +111,9 @@ def batch_consumer(
         ack_policy=AckPolicy.NACK_ON_ERROR,
         decoder=_records,
     )
+    subscriber.get_msg = functools.partial(_next_batch, subscriber)
+
+    @subscriber
     async def consume(records: Any) -> None:  # a tuple of ConsumerRecord (_records); Any: not validated again
         if records:
             oldest.holding(topic, min(record.timestamp for record in records))
@@ -118,6 +127,20 @@ def batch_consumer(
         for record, reason in refused:
             await _send_to_dead_letters(broker, record, group_id, reason)
         oldest.committed(topic)  # FastStream commits as soon as this returns
+
+
+async def _next_batch(subscriber: BatchSubscriber, consumer: AIOKafkaConsumer) -> tuple[ConsumerRecord, ...]:
+    """FastStream's `BatchSubscriber.get_msg` without its sleep after a full, empty wait (POLL_MS
+    above). An empty answer that came before the wait was up (aiokafka gives one when the
+    assignment changes) is followed by the rest of the wait, so that nothing spins."""
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    batches = await consumer.getmany(timeout_ms=subscriber.batch_timeout_ms, max_records=subscriber.max_records)
+    if not batches:
+        if (left := subscriber.batch_timeout_ms / 1000 - (loop.time() - started)) > 0.001:
+            await asyncio.sleep(left)
+        return ()
+    return tuple(chain.from_iterable(batches.values()))
 
 
 async def handle_isolating(
