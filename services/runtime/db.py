@@ -20,7 +20,7 @@ _SCHEMA_LOCK = 0x5A4D0D4A
 # take transaction-scoped advisory locks and `SET LOCAL`, use cursors only inside transactions, and
 # the one LISTEN (the webhook wake-up) is taken back by the code that took it. So the pools skip that
 # query: it was a round trip of its own at every release, about nine per event at 20 events/s
-# (docs/performance.md, "Two round trips the services did not need"). tests/unit/test_session_state.py
+# (docs/performance.md, "Costs the services did not need"). tests/unit/test_session_state.py
 # keeps the services to this; asyncpg still rolls back a transaction left open.
 _APPLIED_TABLE = """CREATE TABLE IF NOT EXISTS schema_applied (
     digest text PRIMARY KEY,  -- SHA-256 of a schema SQL text that has run here
