@@ -2,26 +2,26 @@
 
 from bench import wire
 
-BEFORE = """\
-0      0      127.0.0.1:40000 127.0.0.1:24792 users:(("python",pid=11,fd=9))
-\t cubic wscale:7,7 rto:201 mss:32768 data_segs_out:100 data_segs_in:90 send 1Gbps
-0      0      127.0.0.1:24792 127.0.0.1:40000 users:(("java",pid=30,fd=200))
-\t cubic wscale:7,7 rto:201 data_segs_out:95 data_segs_in:100
-0      0      127.0.0.1:40002 127.0.0.1:25132 users:(("python",pid=11,fd=10))
-\t cubic rto:201 data_segs_out:7 data_segs_in:7
-"""
-AFTER = """\
-0      0      127.0.0.1:40000 127.0.0.1:24792 users:(("python",pid=11,fd=9))
-\t cubic wscale:7,7 rto:201 mss:32768 data_segs_out:130 data_segs_in:120 send 1Gbps
-0      0      127.0.0.1:24792 127.0.0.1:40000 users:(("java",pid=30,fd=200))
-\t cubic wscale:7,7 rto:201 data_segs_out:125 data_segs_in:130
-0      0      127.0.0.1:40002 127.0.0.1:25132 users:(("python",pid=11,fd=10))
-\t cubic rto:201 data_segs_out:27 data_segs_in:27
-0      0      127.0.0.1:40004 127.0.0.1:25132 users:(("python",pid=12,fd=10))
-\t cubic rto:201 data_segs_out:5 data_segs_in:5
-0      0      127.0.0.1:40006 127.0.0.1:8080 users:(("python",pid=12,fd=11))
-\t cubic rto:201 data_segs_out:50
-"""
+
+def ss(*sockets: tuple[str, str, int, int]) -> str:
+    """`ss -H -t -i -n -p state established` output: (local, peer, pid, data segments out) each."""
+    return "".join(
+        f'0      0      {local} {peer} users:(("python",pid={pid},fd=9))\n'
+        f"\t cubic wscale:7,7 rto:201 mss:32768 data_segs_out:{segments} data_segs_in:1\n"
+        for local, peer, pid, segments in sockets
+    )
+
+
+GATE_TO_KAFKA, BROKER_SIDE = ("127.0.0.1:40000", "127.0.0.1:24792"), ("127.0.0.1:24792", "127.0.0.1:40000")
+GATE_TO_PG, GATEWAY_TO_PG = ("127.0.0.1:40002", "127.0.0.1:25132"), ("127.0.0.1:40004", "127.0.0.1:25132")
+BEFORE = ss((*GATE_TO_KAFKA, 11, 100), (*BROKER_SIDE, 30, 95), (*GATE_TO_PG, 11, 7))
+AFTER = ss(
+    (*GATE_TO_KAFKA, 11, 130),
+    (*BROKER_SIDE, 30, 125),
+    (*GATE_TO_PG, 11, 27),
+    (*GATEWAY_TO_PG, 12, 5),  # a connection opened in between
+    ("127.0.0.1:40006", "127.0.0.1:8080", 12, 50),  # neither server
+)
 
 
 def test_segments_sent_to_each_server_by_process():
