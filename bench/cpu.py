@@ -9,7 +9,6 @@ any further process it names (bench.e2e's webhook receiver). Linux only.
 """
 
 import os
-import resource
 from pathlib import Path
 
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -69,10 +68,7 @@ class StackCPU:
     def snapshot(self) -> dict[str, float]:
         seconds: dict[str, float] = {}
         for name, pid in self.pids().items():
-            if name == "benchmark (load)":
-                own = resource.getrusage(resource.RUSAGE_SELF)
-                seconds[name] = own.ru_utime + own.ru_stime
-            elif fields := _stat(pid):
+            if fields := _stat(pid):
                 seconds[name] = _seconds(fields)
         if pid := _pid(self.state_dir / "postgres" / "data" / "postmaster.pid"):
             seconds["postgresql"] = _tree_seconds(pid)
